@@ -1,0 +1,333 @@
+package request
+
+import "strconv"
+
+// The per-API readers. Each validates the fields it interprets (so that a malformed
+// request is refused with a message naming the field instead of reaching the upstream
+// half-checked) and records every text string as a segment. Strings in parts it does not
+// know are still recorded when they sit in a "text" field, so that new content-part types
+// cannot smuggle text past the guards.
+
+// chatRoles are the roles OpenAI's chat API accepts; "function" is the deprecated form of
+// "tool" that compatible servers still take.
+var chatRoles = map[string]string{
+	"system": "system", "developer": "system", "user": "user",
+	"assistant": "assistant", "tool": "tool", "function": "tool",
+}
+
+func (b *builder) chat() error {
+	msgs := b.root().get("messages")
+	switch {
+	case msgs == nil || msgs.kind == jsonNull:
+		return errorf("messages", "you must provide messages")
+	case msgs.kind != jsonArray:
+		return errorf("messages", "messages must be an array, not %s", msgs.kind)
+	case len(msgs.vals) == 0:
+		return errorf("messages", "messages must contain at least one message")
+	}
+	for i, m := range msgs.vals {
+		p := "messages[" + strconv.Itoa(i) + "]"
+		if m.kind != jsonObject {
+			return errorf(p, "%s must be an object, not %s", p, m.kind)
+		}
+		rv := m.get("role")
+		if rv == nil || rv.kind != jsonString {
+			return errorf(p+".role", "%s.role must be one of system, developer, user, assistant, tool", p)
+		}
+		role, ok := chatRoles[rv.str]
+		if !ok {
+			return errorf(p+".role", "%s.role %q is not one of system, developer, user, assistant, tool", p, truncate(rv.str, 32))
+		}
+		idx := b.newMessage(rv.str)
+		if nv := m.get("name"); nv != nil && nv.kind == jsonString {
+			b.r.Names[idx] = nv.str
+		}
+		src := SourceContent
+		if role == "tool" {
+			src = SourceToolResult
+		}
+		if err := b.chatContent(role, src, p+".content", idx, m.get("content")); err != nil {
+			return err
+		}
+		if rf := m.get("refusal"); rf != nil && rf.kind == jsonString {
+			b.add(role, SourceContent, p+".refusal", idx, rf)
+		}
+		if tc := m.get("tool_calls"); tc != nil && tc.kind != jsonNull {
+			if tc.kind != jsonArray {
+				return errorf(p+".tool_calls", "%s.tool_calls must be an array", p)
+			}
+			for j, call := range tc.vals {
+				cp := p + ".tool_calls[" + strconv.Itoa(j) + "]"
+				if err := b.functionCall(role, cp, idx, call.get("function")); err != nil {
+					return err
+				}
+			}
+		}
+		if fc := m.get("function_call"); fc != nil && fc.kind != jsonNull {
+			if err := b.functionCall(role, p, idx, fc); err != nil {
+				return err
+			}
+		}
+	}
+	b.toolSpecs("tools", func(t *value) *value { return t.get("function") })
+	b.toolSpecs("functions", func(t *value) *value { return t })
+	return b.maxTokens("max_completion_tokens", "max_tokens")
+}
+
+// chatContent reads an OpenAI message content: a string, null, or an array of parts.
+func (b *builder) chatContent(role string, src Source, p string, msg int, c *value) error {
+	if c == nil || c.kind == jsonNull {
+		return nil
+	}
+	switch c.kind {
+	case jsonString:
+		b.add(role, src, p, msg, c)
+		return nil
+	case jsonArray:
+		for k, part := range c.vals {
+			pp := p + "[" + strconv.Itoa(k) + "]"
+			if part.kind == jsonString { // Responses-style shorthand some servers accept
+				b.add(role, src, pp, msg, part)
+				continue
+			}
+			if part.kind != jsonObject {
+				return errorf(pp, "%s must be an object, not %s", pp, part.kind)
+			}
+			b.part(role, src, pp, msg, part)
+		}
+		return nil
+	}
+	return errorf(p, "%s must be a string or an array of content parts, not %s", p, c.kind)
+}
+
+// part reads one typed content part/block of any of the APIs.
+func (b *builder) part(role string, src Source, p string, msg int, part *value) {
+	typ := ""
+	if tv := part.get("type"); tv != nil && tv.kind == jsonString {
+		typ = tv.str
+	}
+	switch typ {
+	case "image_url", "input_image", "image", "input_audio", "file", "input_file", "document":
+		b.r.Images++
+		return
+	case "refusal":
+		if rv := part.get("refusal"); rv != nil && rv.kind == jsonString {
+			b.add(role, src, p+".refusal", msg, rv)
+		}
+		return
+	}
+	if tv := part.get("text"); tv != nil && tv.kind == jsonString {
+		b.add(role, src, p+".text", msg, tv)
+	}
+}
+
+// functionCall reads {"name":…, "arguments":"<json text>"} of an OpenAI tool call.
+func (b *builder) functionCall(role, p string, msg int, fn *value) error {
+	if fn == nil || fn.kind != jsonObject {
+		return errorf(p+".function", "%s.function must be an object with name and arguments", p)
+	}
+	if av := fn.get("arguments"); av != nil && av.kind != jsonNull {
+		if av.kind != jsonString {
+			return errorf(p+".function.arguments", "%s.function.arguments must be a string of JSON", p)
+		}
+		b.add(role, SourceToolCall, p+".function.arguments", msg, av)
+	}
+	return nil
+}
+
+// toolSpecs records tool descriptions; fn picks the object holding "description".
+func (b *builder) toolSpecs(field string, fn func(*value) *value) {
+	tv := b.root().get(field)
+	if tv == nil || tv.kind != jsonArray {
+		return
+	}
+	for i, t := range tv.vals {
+		d := fn(t).get("description")
+		if d != nil && d.kind == jsonString {
+			b.add("system", SourceToolSpec, field+"["+strconv.Itoa(i)+"].description", -1, d)
+		}
+	}
+}
+
+// responses reads an OpenAI Responses API request.
+func (b *builder) responses() error {
+	root := b.root()
+	if iv := root.get("instructions"); iv != nil && iv.kind != jsonNull {
+		if iv.kind != jsonString {
+			return errorf("instructions", "instructions must be a string, not %s", iv.kind)
+		}
+		b.add("system", SourceContent, "instructions", b.newMessage("system"), iv)
+	}
+	in := root.get("input")
+	switch {
+	case in == nil || in.kind == jsonNull:
+		// Allowed: a request may continue a stored conversation by previous_response_id.
+	case in.kind == jsonString:
+		b.add("user", SourceContent, "input", b.newMessage("user"), in)
+	case in.kind == jsonArray:
+		for i, item := range in.vals {
+			if err := b.responseItem("input["+strconv.Itoa(i)+"]", item); err != nil {
+				return err
+			}
+		}
+	default:
+		return errorf("input", "input must be a string or an array of input items, not %s", in.kind)
+	}
+	b.toolSpecs("tools", func(t *value) *value { return t })
+	return b.maxTokens("max_output_tokens")
+}
+
+func (b *builder) responseItem(p string, item *value) error {
+	if item.kind != jsonObject {
+		return errorf(p, "%s must be an object, not %s", p, item.kind)
+	}
+	typ := ""
+	if tv := item.get("type"); tv != nil && tv.kind == jsonString {
+		typ = tv.str
+	}
+	switch typ {
+	case "function_call", "custom_tool_call":
+		idx := b.newMessage("assistant")
+		for _, f := range []string{"arguments", "input"} {
+			if av := item.get(f); av != nil && av.kind == jsonString {
+				b.add("assistant", SourceToolCall, p+"."+f, idx, av)
+			}
+		}
+		return nil
+	case "function_call_output", "custom_tool_call_output":
+		idx := b.newMessage("tool")
+		out := item.get("output")
+		if out == nil {
+			return nil
+		}
+		return b.chatContent("tool", SourceToolResult, p+".output", idx, out)
+	case "reasoning":
+		idx := b.newMessage("assistant")
+		if sv := item.get("summary"); sv != nil && sv.kind == jsonArray {
+			for k, s := range sv.vals {
+				if tv := s.get("text"); tv != nil && tv.kind == jsonString {
+					b.add("assistant", SourceReasoning, p+".summary["+strconv.Itoa(k)+"].text", idx, tv)
+				}
+			}
+		}
+		return nil
+	case "", "message":
+		rv := item.get("role")
+		if rv == nil || rv.kind != jsonString {
+			return errorf(p+".role", "%s.role must be one of user, assistant, system, developer", p)
+		}
+		role, ok := chatRoles[rv.str]
+		if !ok || role == "tool" {
+			return errorf(p+".role", "%s.role %q is not one of user, assistant, system, developer", p, truncate(rv.str, 32))
+		}
+		idx := b.newMessage(rv.str)
+		return b.chatContent(role, SourceContent, p+".content", idx, item.get("content"))
+	}
+	// Other item types (item_reference, web_search_call, …) carry no client text; they
+	// still count as conversation items.
+	b.newMessage("assistant")
+	return nil
+}
+
+// messages reads an Anthropic Messages API request.
+func (b *builder) messages() error {
+	root := b.root()
+	if sv := root.get("system"); sv != nil && sv.kind != jsonNull {
+		idx := b.newMessage("system")
+		switch sv.kind {
+		case jsonString:
+			b.add("system", SourceContent, "system", idx, sv)
+		case jsonArray:
+			for i, blk := range sv.vals {
+				p := "system[" + strconv.Itoa(i) + "]"
+				if blk.kind != jsonObject {
+					return errorf(p, "%s must be a text block object", p)
+				}
+				b.part("system", SourceContent, p, idx, blk)
+			}
+		default:
+			return errorf("system", "system must be a string or an array of text blocks, not %s", sv.kind)
+		}
+	}
+	msgs := root.get("messages")
+	switch {
+	case msgs == nil || msgs.kind == jsonNull:
+		return errorf("messages", "messages: Field required")
+	case msgs.kind != jsonArray:
+		return errorf("messages", "messages must be an array, not %s", msgs.kind)
+	}
+	for i, m := range msgs.vals {
+		p := "messages." + strconv.Itoa(i)
+		if m.kind != jsonObject {
+			return errorf(p, "%s must be an object, not %s", p, m.kind)
+		}
+		rv := m.get("role")
+		if rv == nil || rv.kind != jsonString || (rv.str != "user" && rv.str != "assistant") {
+			return errorf(p+".role", "%s.role must be \"user\" or \"assistant\"", p)
+		}
+		role := rv.str
+		idx := b.newMessage(role)
+		c := m.get("content")
+		switch {
+		case c == nil:
+			return errorf(p+".content", "%s.content: Field required", p)
+		case c.kind == jsonString:
+			b.add(role, SourceContent, p+".content", idx, c)
+		case c.kind == jsonArray:
+			for k, blk := range c.vals {
+				if err := b.anthropicBlock(role, p+".content."+strconv.Itoa(k), idx, blk); err != nil {
+					return err
+				}
+			}
+		default:
+			return errorf(p+".content", "%s.content must be a string or an array of content blocks, not %s", p, c.kind)
+		}
+	}
+	b.toolSpecs("tools", func(t *value) *value { return t })
+	if v := root.get("max_tokens"); v == nil || v.kind == jsonNull {
+		return errorf("max_tokens", "max_tokens: Field required")
+	}
+	return b.maxTokens("max_tokens")
+}
+
+func (b *builder) anthropicBlock(role, p string, msg int, blk *value) error {
+	if blk.kind != jsonObject {
+		return errorf(p, "%s must be a content block object, not %s", p, blk.kind)
+	}
+	typ := ""
+	if tv := blk.get("type"); tv != nil && tv.kind == jsonString {
+		typ = tv.str
+	}
+	switch typ {
+	case "tool_use", "server_tool_use":
+		if in := blk.get("input"); in != nil {
+			b.strings(role, SourceToolCall, p+".input", msg, in)
+		}
+	case "tool_result":
+		c := blk.get("content")
+		switch {
+		case c == nil || c.kind == jsonNull:
+		case c.kind == jsonString:
+			b.add("tool", SourceToolResult, p+".content", msg, c)
+		case c.kind == jsonArray:
+			for k, inner := range c.vals {
+				ip := p + ".content." + strconv.Itoa(k)
+				if inner.kind != jsonObject {
+					return errorf(ip, "%s must be a content block object", ip)
+				}
+				b.part("tool", SourceToolResult, ip, msg, inner)
+			}
+		default:
+			return errorf(p+".content", "%s.content must be a string or an array of blocks", p)
+		}
+	case "thinking":
+		if tv := blk.get("thinking"); tv != nil && tv.kind == jsonString {
+			b.add(role, SourceReasoning, p+".thinking", msg, tv)
+		}
+	case "redacted_thinking":
+		// Opaque encrypted data, not text.
+	default:
+		b.part(role, SourceContent, p, msg, blk)
+	}
+	return nil
+}

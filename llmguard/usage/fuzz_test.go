@@ -1,0 +1,80 @@
+package usage
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/request"
+	"github.com/llmguard/caddy-llmguard/llmguard/sse"
+)
+
+var allKinds = []request.Kind{request.KindUnknown, request.KindChat, request.KindCompletions, request.KindEmbeddings,
+	request.KindResponses, request.KindMessages, request.KindModels}
+
+func addFixtures(f *testing.F, pattern string) {
+	paths, _ := filepath.Glob(filepath.Join(fixtureDir, pattern))
+	for _, p := range paths {
+		if b, err := os.ReadFile(p); err == nil && len(b) < 20000 {
+			f.Add(b, uint8(len(b)))
+		}
+	}
+}
+
+// FuzzTap feeds arbitrary streams to a Tap of every kind: it must never panic, keep its
+// text within the cap, and settle non-negative, bounded numbers.
+func FuzzTap(f *testing.F) {
+	addFixtures(f, "*.sse")
+	f.Add([]byte("data: {\"choices\":[{\"index\":-9223372036854775808,\"delta\":{\"tool_calls\":[{\"index\":-1}]}}]}\n\n"), uint8(0))
+	f.Add([]byte("event: error\ndata: {\"error\":[1]}\n\n"), uint8(3))
+	f.Fuzz(func(t *testing.T, body []byte, kindByte uint8) {
+		kind := allKinds[int(kindByte)%len(allKinds)]
+		tap := NewTap(kind)
+		tap.TextCap = 1 + int(kindByte)*64
+		var p sse.Parser
+		emit := func(ev *sse.Event) error { tap.Observe(ev); return nil }
+		_ = p.Feed(body, emit)
+		_ = p.Flush(emit)
+		if tap.textBytes > tap.TextCap || len(tap.slots) > maxSlots {
+			t.Fatalf("kept %d bytes in %d slots", tap.textBytes, len(tap.slots))
+		}
+		_, _ = tap.Usage()
+		_ = tap.Done()
+		if e := tap.Err(); e != nil {
+			_ = e.Error()
+		}
+		u, _ := tap.Finish(int64(kindByte), func(s string) int { return len(s) })
+		for _, n := range []int64{u.InputTokens, u.CachedInputTokens, u.CacheWriteTokens, u.OutputTokens, u.ReasoningTokens} {
+			if n < 0 || n > 3*MaxTokens {
+				t.Fatalf("usage out of range: %+v", u)
+			}
+		}
+		if u, _ := tap.Finish(-1, nil); u.InputTokens < 0 {
+			t.Fatalf("negative input: %+v", u)
+		}
+	})
+}
+
+// FuzzFromJSON runs FromJSON and OutputText on arbitrary bodies for every kind: they must
+// never panic, and usage numbers must stay in range.
+func FuzzFromJSON(f *testing.F) {
+	addFixtures(f, "*.json")
+	f.Add([]byte(`{"usage":{"prompt_tokens":"1e400","completion_tokens":-1,"prompt_tokens_details":null}}`), uint8(1))
+	f.Add([]byte(`{"content":[{"type":"tool_use","input":{"a":[1,2,{"b":null}]}}]}`), uint8(5))
+	f.Fuzz(func(t *testing.T, body []byte, kindByte uint8) {
+		kind := allKinds[int(kindByte)%len(allKinds)]
+		u, ok := FromJSON(kind, body)
+		if !ok && u != (Usage{}) {
+			t.Fatalf("usage without ok: %+v", u)
+		}
+		for _, n := range []int64{u.InputTokens, u.CachedInputTokens, u.CacheWriteTokens, u.OutputTokens, u.ReasoningTokens} {
+			if n < 0 || n > 3*MaxTokens {
+				t.Fatalf("usage out of range: %+v", u)
+			}
+		}
+		if s := OutputText(kind, body); len(s) > 3*len(body)+16 {
+			// Text comes out of the body; invalid UTF-8 becomes U+FFFD (3 bytes), nothing grows more.
+			t.Fatalf("text of %d bytes from a %d-byte body", len(s), len(body))
+		}
+	})
+}

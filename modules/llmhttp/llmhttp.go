@@ -1,0 +1,186 @@
+// Package llmhttp is the Caddy-side glue every llm_* handler shares: it loads the
+// per-request Exchange (reading and parsing the body once), publishes the {http.llm.*}
+// placeholders, and writes refusals in the error contract of llmguard/apierr.
+//
+// It is not a Caddy module. It must stay thin: decisions belong in llmguard/, and this
+// package only moves bytes between net/http, Caddy and the core.
+package llmhttp
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/dustin/go-humanize"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/apierr"
+	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
+	"github.com/llmguard/caddy-llmguard/llmguard/request"
+	"github.com/llmguard/caddy-llmguard/llmguard/tokens"
+)
+
+// DefaultMaxBodySize bounds the request body the gateway reads when a handler sets no
+// limit: large enough for long contexts with inline images, small enough that a client
+// cannot make the gateway buffer unbounded data.
+const DefaultMaxBodySize = 16 << 20
+
+// Placeholders published for every request that reaches an llm_* handler.
+const (
+	PlaceholderEndpoint     = "http.llm.endpoint"          // chat, completions, embeddings, responses, messages, models
+	PlaceholderModel        = "http.llm.model"             // requested model
+	PlaceholderStream       = "http.llm.stream"            // true/false
+	PlaceholderPromptTokens = "http.llm.prompt_tokens"     // counted prompt tokens
+	PlaceholderMaxOutput    = "http.llm.max_output_tokens" // client's output allowance, 0 if none
+	PlaceholderTokensExact  = "http.llm.tokens_exact"      // whether the count is exact (OpenAI family)
+	PlaceholderErrorCode    = "http.llm.error_code"        // code of the refusal the gateway sent, if any
+)
+
+// Load returns the request's Exchange, creating it on first use: the body is read (at most
+// maxBody bytes; 0 means DefaultMaxBodySize), parsed and counted, and replaced with an
+// in-memory copy so that later handlers and the proxy can read it again. The returned
+// request carries the Exchange in its context and must be passed on to next.
+//
+// A request the gateway cannot accept yields an *apierr.Error saying why; the caller sends
+// it with Fail.
+func Load(r *http.Request, maxBody int64) (*exchange.Exchange, *http.Request, *apierr.Error) {
+	if ex := exchange.FromContext(r.Context()); ex != nil {
+		return ex, r, nil
+	}
+	kind := request.KindFromPath(r.URL.Path)
+	ex := &exchange.Exchange{Kind: kind}
+	switch kind {
+	case request.KindUnknown:
+		return nil, r, &apierr.Error{Status: http.StatusNotFound, Code: "unknown_url",
+			Message: fmt.Sprintf("Unknown request URL: %s %s. The gateway serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses, /v1/messages and /v1/models.", r.Method, r.URL.Path)}
+	case request.KindModels:
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			return nil, r, methodNotAllowed(r, "GET")
+		}
+	default:
+		if r.Method != http.MethodPost {
+			return nil, r, methodNotAllowed(r, "POST")
+		}
+		if e := checkContentType(r); e != nil {
+			return nil, r, e
+		}
+		body, e := readBody(r, maxBody)
+		if e != nil {
+			return nil, r, e
+		}
+		req, err := request.Parse(kind, body)
+		if err != nil {
+			var pe *request.Error
+			if errors.As(err, &pe) {
+				return nil, r, apierr.BadRequest(pe.Param, "invalid_request_error", pe.Message)
+			}
+			return nil, r, apierr.BadRequest("", "invalid_request_error", err.Error())
+		}
+		m, err := tokens.ForModel(req.Model)
+		if err != nil {
+			// The vocabularies are embedded, so this means a broken build, not bad input.
+			return nil, r, apierr.New(http.StatusInternalServerError, "tokenizer_unavailable", "the gateway could not load its tokenizer")
+		}
+		ex.Request, ex.Tokens, ex.Body = req, m, body
+		ex.PromptTokens = m.Prompt(req)
+		SetBody(r, body)
+	}
+	publish(r, ex)
+	return ex, r.WithContext(exchange.NewContext(r.Context(), ex)), nil
+}
+
+// SetBody replaces the body that will be forwarded, e.g. after a redaction.
+func SetBody(r *http.Request, body []byte) {
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	r.Header.Del("Transfer-Encoding")
+	r.TransferEncoding = nil
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+}
+
+func methodNotAllowed(r *http.Request, allow string) *apierr.Error {
+	return &apierr.Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+		Message: fmt.Sprintf("%s is not allowed on %s; use %s.", r.Method, r.URL.Path, allow),
+		Header:  http.Header{"Allow": {allow}}}
+}
+
+// checkContentType accepts JSON bodies. A missing Content-Type is accepted, and so is
+// curl's default for -d (application/x-www-form-urlencoded) when the body is JSON, because
+// the OpenAI and Anthropic quickstarts are written with curl -d; anything else is refused
+// rather than guessed at.
+func checkContentType(r *http.Request) *apierr.Error {
+	if enc := r.Header.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") {
+		return &apierr.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_content_encoding",
+			Message: "Compressed request bodies are not accepted; send the JSON body uncompressed."}
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json") || mt == "application/x-www-form-urlencoded") {
+		return nil
+	}
+	return &apierr.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+		Message: "Content-Type must be application/json."}
+}
+
+func readBody(r *http.Request, maxBody int64) ([]byte, *apierr.Error) {
+	if maxBody <= 0 {
+		maxBody = DefaultMaxBodySize
+	}
+	tooLarge := &apierr.Error{Status: http.StatusRequestEntityTooLarge, Code: "request_too_large",
+		Message: fmt.Sprintf("The request body is larger than the gateway's limit of %s; send a shorter prompt.", humanize.IBytes(uint64(maxBody)))}
+	if r.ContentLength > maxBody {
+		return nil, tooLarge
+	}
+	if r.Body == nil {
+		return nil, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return nil, apierr.BadRequest("", "invalid_request_error", "The request body could not be read completely.")
+	}
+	if int64(len(body)) > maxBody {
+		return nil, tooLarge
+	}
+	return body, nil
+}
+
+func publish(r *http.Request, ex *exchange.Exchange) {
+	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if !ok {
+		return
+	}
+	repl.Set(PlaceholderEndpoint, ex.Kind.String())
+	if ex.Request == nil {
+		return
+	}
+	repl.Set(PlaceholderModel, ex.Request.Model)
+	repl.Set(PlaceholderStream, ex.Request.Stream)
+	repl.Set(PlaceholderPromptTokens, ex.PromptTokens)
+	repl.Set(PlaceholderMaxOutput, ex.Request.MaxOutputTokens)
+	repl.Set(PlaceholderTokensExact, ex.Tokens.Encoding.Exact)
+}
+
+// Fail sends e to the client in the shape of the API it called and records the code for
+// access logs ({http.llm.error_code}). Handlers return the nil it returns instead of a
+// caddyhttp.Error: Caddy's default error handling writes an empty body, and the SDKs need
+// the JSON body to raise a useful error.
+func Fail(w http.ResponseWriter, r *http.Request, e *apierr.Error) error {
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		code := e.Code
+		if code == "" {
+			code = strconv.Itoa(e.Status)
+		}
+		repl.Set(PlaceholderErrorCode, code)
+	}
+	apierr.Write(w, request.KindFromPath(r.URL.Path).Anthropic(), e)
+	return nil
+}

@@ -23,6 +23,8 @@ type Exchange struct {
 	// PromptTokens is the prompt's token count under Tokens (exact for OpenAI families,
 	// an estimate otherwise: see Tokens.Encoding.Exact).
 	PromptTokens int64
+	// Identity is who is calling, set by llm_auth; nil when no authentication ran.
+	Identity *Identity
 	// Body is what will be forwarded upstream. It starts as the client's body; a guard
 	// that rewrites the request (redaction) replaces it.
 	Body []byte
@@ -42,4 +44,25 @@ func NewContext(ctx context.Context, ex *Exchange) context.Context {
 func FromContext(ctx context.Context) *Exchange {
 	ex, _ := ctx.Value(ctxKey{}).(*Exchange)
 	return ex
+}
+
+// Identity is an authenticated caller, whatever the credential was (gateway API key, JWT,
+// client certificate). Policies read it; it never holds the credential itself.
+type Identity struct {
+	// ID is the stable identifier: a key id, a JWT subject, a certificate's subject or SAN.
+	ID string
+	// Source names the credential kind: "api_key", "jwt" or "mtls".
+	Source string
+	// Name is a display name, if known.
+	Name string
+	// Subject is the JWT "sub" or the certificate subject; empty for API keys.
+	Subject string
+	// Roles, Scopes and Tier are as granted by the key entry, token claims or mapping.
+	Roles  []string
+	Scopes []string
+	Tier   string
+	// Models, when non-empty, limits the identity to models matching these glob patterns.
+	Models []string
+	// Metadata is free-form admin-supplied data (key file "metadata").
+	Metadata map[string]string
 }

@@ -1,0 +1,9 @@
+// Package caddyllmguard is the target of `xcaddy build --with
+// github.com/llmguard/caddy-llmguard`: importing it registers every caddy-llmguard module
+// with Caddy. It holds no logic of its own.
+package caddyllmguard
+
+import (
+	_ "github.com/llmguard/caddy-llmguard/modules/llmauth"
+	_ "github.com/llmguard/caddy-llmguard/modules/llmmock"
+)

@@ -1,0 +1,66 @@
+// Package integration runs a real Caddy, in process, with the project's modules and real
+// clients (the official OpenAI and Anthropic Go SDKs) against the configurations users
+// run. Tests here share one Caddy instance (caddytest's admin endpoint on :2999) and so do
+// not run in parallel.
+package integration
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddytest"
+
+	_ "github.com/caddyserver/caddy/v2/modules/standard"
+	_ "github.com/llmguard/caddy-llmguard"
+)
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// example reads a Caddyfile from examples/ and rewrites it for the test instance: the
+// admin endpoint moves to caddytest's, and each listed port to a free one, so that a
+// gateway a developer runs by hand on the same ports does not collide with the tests.
+// It returns the rewritten config and the new port of each old one.
+func example(t *testing.T, name string, ports ...int) (string, map[int]int) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "examples", name, "Caddyfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := string(data)
+	if !strings.Contains(cfg, "admin localhost:2019") {
+		t.Fatalf("examples/%s/Caddyfile: expected `admin localhost:2019` in its global options", name)
+	}
+	cfg = strings.Replace(cfg, "admin localhost:2019", fmt.Sprintf("admin localhost:%d", caddytest.Default.AdminPort), 1)
+	mapped := map[int]int{}
+	for _, p := range ports {
+		np := freePort(t)
+		mapped[p] = np
+		cfg = strings.ReplaceAll(cfg, fmt.Sprintf("localhost:%d", p), fmt.Sprintf("localhost:%d", np))
+	}
+	return cfg, mapped
+}
+
+// start loads cfg into the shared in-process Caddy. caddytest skips (rather than fails)
+// when Caddy cannot start; .ci/run fails the build on any skipped test, so a broken
+// harness cannot pass silently.
+func start(t *testing.T, cfg string) {
+	t.Helper()
+	tester := caddytest.NewTester(t)
+	tester.InitServer(cfg, "caddyfile")
+	if t.Failed() {
+		t.FailNow()
+	}
+}

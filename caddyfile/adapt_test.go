@@ -1,4 +1,4 @@
-package caddyfile
+package caddyfile_test
 
 import (
 	"os"

@@ -1,15 +1,11 @@
 package llmmock
 
 import (
-	"math"
-	"strconv"
-
-	"github.com/dustin/go-humanize"
-
-	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	cfparse "github.com/llmguard/caddy-llmguard/caddyfile"
 )
 
 func init() {
@@ -44,82 +40,33 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if d.NextArg() {
 		return d.ArgErr()
 	}
-	seen := map[string]bool{}
+	seen := cfparse.Seen{}
 	for d.NextBlock(0) {
-		name := d.Val()
-		if seen[name] {
-			return d.Errf("duplicate subdirective '%s'", name)
+		if err := seen.Check(d); err != nil {
+			return err
 		}
-		seen[name] = true
-		switch name {
+		var err error
+		switch d.Val() {
 		case "models":
-			h.Models = d.RemainingArgs()
-			if len(h.Models) == 0 {
-				return d.ArgErr()
-			}
+			h.Models, err = cfparse.Args(d)
 		case "mode":
-			if !d.AllArgs(&h.Mode) {
-				return d.ArgErr()
-			}
-			if h.Mode != "fixed" && h.Mode != "echo" {
-				return d.Errf("mode must be fixed or echo, not '%s'", h.Mode)
-			}
+			h.Mode, err = cfparse.OneOf(d, "fixed", "echo")
 		case "reply":
-			if !d.AllArgs(&h.Reply) {
-				return d.ArgErr()
-			}
+			h.Reply, err = cfparse.Arg(d)
 		case "chunk_size":
-			n, err := positiveInt(d)
-			if err != nil {
-				return err
-			}
-			h.ChunkSize = n
+			h.ChunkSize, err = cfparse.PositiveInt(d)
 		case "chunk_delay":
-			var v string
-			if !d.AllArgs(&v) {
-				return d.ArgErr()
-			}
-			dur, err := caddy.ParseDuration(v)
-			if err != nil {
-				return d.Errf("bad chunk_delay '%s': %v", v, err)
-			}
-			if dur < 0 {
-				return d.Errf("chunk_delay must not be negative")
-			}
-			h.ChunkDelay = caddy.Duration(dur)
+			h.ChunkDelay, err = cfparse.Duration(d)
 		case "embedding_dimensions":
-			n, err := positiveInt(d)
-			if err != nil {
-				return err
-			}
-			h.EmbeddingDimensions = n
+			h.EmbeddingDimensions, err = cfparse.PositiveInt(d)
 		case "max_body_size":
-			var v string
-			if !d.AllArgs(&v) {
-				return d.ArgErr()
-			}
-			size, err := humanize.ParseBytes(v)
-			if err != nil || size == 0 || size > math.MaxInt64 {
-				return d.Errf("bad max_body_size '%s': want a positive size such as 8MiB", v)
-			}
-			h.MaxBodySize = int64(size)
+			h.MaxBodySize, err = cfparse.Size(d)
 		default:
-			return d.Errf("unrecognized subdirective '%s'", name)
+			return d.Errf("unrecognized subdirective '%s'", d.Val())
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return nil
-}
-
-// positiveInt reads the single positive integer argument of the current subdirective.
-func positiveInt(d *caddyfile.Dispenser) (int, error) {
-	name := d.Val()
-	var v string
-	if !d.AllArgs(&v) {
-		return 0, d.ArgErr()
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		return 0, d.Errf("%s must be a positive integer, not '%s'", name, v)
-	}
-	return n, nil
 }

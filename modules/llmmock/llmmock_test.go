@@ -122,7 +122,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		{name: "extra subdirective args", input: "llm_mock {\nmode echo fixed\n}", err: "wrong argument count"},
 		{name: "missing arg", input: "llm_mock {\nreply\n}", err: "wrong argument count"},
 		{name: "no models", input: "llm_mock {\nmodels\n}", err: "wrong argument count"},
-		{name: "bad mode", input: "llm_mock {\nmode loud\n}", err: "mode must be fixed or echo"},
+		{name: "bad mode", input: "llm_mock {\nmode loud\n}", err: "mode must be one of [fixed echo]"},
 		{name: "zero chunk", input: "llm_mock {\nchunk_size 0\n}", err: "chunk_size must be a positive integer"},
 		{name: "bad dims", input: "llm_mock {\nembedding_dimensions many\n}", err: "embedding_dimensions must be a positive integer"},
 		{name: "bad size", input: "llm_mock {\nmax_body_size lots\n}", err: "bad max_body_size 'lots'"},

@@ -10,10 +10,8 @@ package tokens
 import (
 	"math"
 	"strings"
-	"sync"
 
-	tiktoken "github.com/pkoukk/tiktoken-go"
-	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
+	"github.com/llmguard/caddy-llmguard/llmguard/tokens/bpe"
 )
 
 // Encoding names.
@@ -71,32 +69,15 @@ func EncodingForModel(model string) Encoding {
 	return Encoding{Name: CL100K, Exact: false}
 }
 
-var (
-	loaderOnce sync.Once
-	encMu      sync.Mutex
-	encoders   = map[string]*tiktokenCounter{}
-)
-
-type tiktokenCounter struct{ enc *tiktoken.Tiktoken }
-
-func (c *tiktokenCounter) Count(text string) int { return len(c.enc.EncodeOrdinary(text)) }
-
-// Get returns the shared counter for an encoding, building it on first use. tiktoken-go
-// rebuilds its regex and decoder on every GetEncoding call (100–380 ms, +14 MB), so each
-// encoding is built exactly once per process.
+// Get returns the shared counter for an encoding. Counting uses the package bpe: exact
+// against tiktoken (which stays its vocabulary source and test reference), linear in the
+// input and allocation-free, because every request is counted on the hot path and a
+// quadratic counter would be a denial-of-service hole.
 func Get(name string) (Counter, error) {
-	loaderOnce.Do(func() { tiktoken.SetBpeLoader(tiktoken_loader.NewOfflineLoader()) })
-	encMu.Lock()
-	defer encMu.Unlock()
-	if c, ok := encoders[name]; ok {
-		return c, nil
-	}
-	enc, err := tiktoken.GetEncoding(name)
+	c, err := bpe.Get(name)
 	if err != nil {
 		return nil, err
 	}
-	c := &tiktokenCounter{enc: enc}
-	encoders[name] = c
 	return c, nil
 }
 

@@ -1,0 +1,239 @@
+package auth
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func mustKey(t testing.TB) string {
+	t.Helper()
+	k, err := NewKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func TestNewKeyFormat(t *testing.T) {
+	seen := map[string]bool{}
+	for range 200 {
+		k := mustKey(t)
+		if len(k) != KeyLength || !strings.HasPrefix(k, KeyPrefix) {
+			t.Fatalf("bad key %q", k)
+		}
+		if err := CheckKeyFormat(k); err != nil {
+			t.Fatalf("%q: %v", k, err)
+		}
+		if seen[k] {
+			t.Fatal("duplicate key")
+		}
+		seen[k] = true
+	}
+	// Deterministic source: the alphabet is only base62 and rejection sampling skips bytes
+	// ≥ 248, so a source of all-0xFF bytes followed by zeros yields "0…".
+	src := bytes.NewReader(append(bytes.Repeat([]byte{0xff}, 64), make([]byte, 64)...))
+	k, err := NewKey(src)
+	if err != nil || k[len(KeyPrefix):len(KeyPrefix)+keyRandomChars] != strings.Repeat("0", keyRandomChars) {
+		t.Fatalf("rejection sampling: %q %v", k, err)
+	}
+	if _, err := NewKey(bytes.NewReader(nil)); err == nil {
+		t.Fatal("an exhausted random source must fail")
+	}
+}
+
+func TestCheckKeyFormat(t *testing.T) {
+	k := mustKey(t)
+	flip := []byte(k)
+	i := len(KeyPrefix) + 3
+	if flip[i] == 'a' {
+		flip[i] = 'b'
+	} else {
+		flip[i] = 'a'
+	}
+	for _, bad := range []string{"", KeyPrefix, k[:len(k)-1], k + "0", string(flip),
+		strings.Replace(k, "sk-llmg-", "sk-llmx-", 1), k[:len(k)-2] + "!!", "Bearer " + k} {
+		if CheckKeyFormat(bad) == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+}
+
+func TestParseCredential(t *testing.T) {
+	cases := []struct {
+		in   string
+		bare bool
+		want string
+	}{
+		{"Bearer abc", false, "abc"},
+		{"bearer   abc  ", false, "abc"},
+		{"BEARER abc", false, "abc"},
+		{"Basic abc", false, ""},
+		{"Bearer", false, ""},
+		{"Bearer a b", false, ""},
+		{"abc", false, ""},
+		{"abc", true, "abc"},
+		{" abc ", true, "abc"},
+		{"a\tb", true, ""},
+		{"", true, ""},
+		{strings.Repeat("x", 17<<10), true, ""},
+	}
+	for _, c := range cases {
+		if got := ParseCredential(c.in, c.bare); got != c.want {
+			t.Errorf("ParseCredential(%q, %v) = %q, want %q", c.in, c.bare, got, c.want)
+		}
+	}
+}
+
+func TestHashKey(t *testing.T) {
+	// SHA-256("abc"), FIPS 180-2 appendix B.1.
+	if got := HashKey("abc"); got != "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" {
+		t.Fatal(got)
+	}
+	if _, err := parseHash("sha256:zz"); err == nil {
+		t.Fatal("bad hex accepted")
+	}
+	if _, err := parseHash("md5:00"); err == nil {
+		t.Fatal("wrong algorithm accepted")
+	}
+}
+
+func TestKeyStoreVerify(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	good, expired, disabled, other := mustKey(t), mustKey(t), mustKey(t), mustKey(t)
+	past, future := now.Add(-time.Second), now.Add(time.Hour)
+	s, err := NewKeyStore([]*Entry{
+		{ID: "good", Hash: HashKey(good), Expires: &future, Roles: []string{"dev"}},
+		{ID: "expired", Hash: HashKey(expired), Expires: &past},
+		{ID: "disabled", Hash: HashKey(disabled), Disabled: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, err := s.Verify(good, now); err != nil || e.ID != "good" || e.Identity().Source != "api_key" {
+		t.Fatalf("good key: %v %v", e, err)
+	}
+	if _, err := s.Verify(good, future); !errors.Is(err, ErrExpiredKey) {
+		t.Fatalf("at expiry instant: %v", err)
+	}
+	if _, err := s.Verify(expired, now); !errors.Is(err, ErrExpiredKey) {
+		t.Fatalf("expired: %v", err)
+	}
+	// Unknown, malformed and disabled keys are indistinguishable to the client.
+	for _, k := range []string{other, disabled, "sk-llmg-short", good[:len(good)-1] + "x"} {
+		if _, err := s.Verify(k, now); err != ErrInvalidKey {
+			t.Errorf("%q: %v", k, err)
+		}
+	}
+}
+
+func TestKeyStoreReplaceRejects(t *testing.T) {
+	k := HashKey(mustKey(t))
+	bad := [][]*Entry{
+		{{ID: "", Hash: k}},
+		{{ID: "a", Hash: "nohash"}},
+		{{ID: "a", Hash: k}, {ID: "a", Hash: HashKey(mustKey(t))}},
+		{{ID: "a", Hash: k}, {ID: "b", Hash: k}},
+		{{ID: "a", Hash: k, Models: []string{""}}},
+	}
+	for i, b := range bad {
+		if _, err := NewKeyStore(b); err == nil {
+			t.Errorf("case %d accepted", i)
+		}
+	}
+}
+
+// TestVerifyTimingUnknownVsKnown compares the fastest of many verifications of a known key
+// and of unknown keys. The minimum is robust against scheduler noise; the bound is loose
+// because the point is to catch a structural difference (an early return that skips the
+// hash or comparison), not nanoseconds.
+func TestVerifyTimingUnknownVsKnown(t *testing.T) {
+	good := mustKey(t)
+	entries := []*Entry{{ID: "good", Hash: HashKey(good)}}
+	for i := range 1000 {
+		entries = append(entries, &Entry{ID: "k" + string(rune('a'+i%26)) + strings.Repeat("x", i/26), Hash: HashKey(mustKey(t))})
+	}
+	s, err := NewKeyStore(entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unknown := mustKey(t)
+	now := time.Now()
+	minOf := func(k string) time.Duration {
+		best := time.Hour
+		for range 3000 {
+			st := time.Now()
+			s.Verify(k, now)
+			if d := time.Since(st); d < best {
+				best = d
+			}
+		}
+		return best
+	}
+	kt, ut := minOf(good), minOf(unknown)
+	if ut*3 < kt || kt*3 < ut {
+		t.Fatalf("known key %v vs unknown key %v: the paths differ structurally", kt, ut)
+	}
+	t.Logf("fastest verification: known %v, unknown %v", kt, ut)
+}
+
+func TestKeyFileReload(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "keys.json")
+	k1, k2 := mustKey(t), mustKey(t)
+	write := func(s string) {
+		t.Helper()
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`[{"id":"one","hash":"` + HashKey(k1) + `"}]`)
+	store, _ := NewKeyStore(nil)
+	f := &KeyFile{Path: path, Store: store}
+	if changed, err := f.Load(); err != nil || !changed {
+		t.Fatalf("first load: %v %v", changed, err)
+	}
+	if changed, err := f.Load(); err != nil || changed {
+		t.Fatalf("unchanged file reloaded: %v %v", changed, err)
+	}
+	now := time.Now()
+	if _, err := store.Verify(k1, now); err != nil {
+		t.Fatal(err)
+	}
+	// Revoke one, add another; object form.
+	write(`{"keys":[{"id":"one","hash":"` + HashKey(k1) + `","disabled":true},{"id":"two","hash":"` + HashKey(k2) + `"}]}`)
+	if _, err := f.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Verify(k1, now); err != ErrInvalidKey {
+		t.Fatalf("revoked key still accepted: %v", err)
+	}
+	if _, err := store.Verify(k2, now); err != nil {
+		t.Fatal(err)
+	}
+	// A broken file keeps the last good set.
+	for _, broken := range []string{`[{"id":"two","hash":`, `[{"id":"two","hash":"` + HashKey(k2) + `","disabld":true}]`, ``, `[] []`} {
+		write(broken)
+		if _, err := f.Load(); err == nil {
+			t.Fatalf("broken file %q accepted", broken)
+		}
+		if _, err := store.Verify(k2, now); err != nil {
+			t.Fatalf("last good set lost after %q: %v", broken, err)
+		}
+	}
+	os.Remove(path)
+	if _, err := f.Load(); err == nil {
+		t.Fatal("missing file not reported")
+	}
+	if _, err := store.Verify(k2, now); err != nil {
+		t.Fatal("missing file dropped the keys")
+	}
+}

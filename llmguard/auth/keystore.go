@@ -1,0 +1,147 @@
+package auth
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
+)
+
+// Entry is one gateway API key as stored in a key file or inline in the configuration. It
+// holds the key's hash, never the key.
+type Entry struct {
+	// ID identifies the key in logs, placeholders and metrics. It is not secret.
+	ID string `json:"id"`
+	// Name is a human-readable label.
+	Name string `json:"name,omitempty"`
+	// Hash is "sha256:" followed by the hex SHA-256 of the key.
+	Hash string `json:"hash"`
+	// Scopes granted to the key, e.g. "llm:chat". See Policy for their meaning.
+	Scopes []string `json:"scopes,omitempty"`
+	// Roles name the configured roles whose permissions the key has.
+	Roles []string `json:"roles,omitempty"`
+	// Tier is a free-form service tier ("free", "premium") for routing and limits.
+	Tier string `json:"tier,omitempty"`
+	// Models, when non-empty, narrows the key to models matching these glob patterns.
+	Models []string `json:"models,omitempty"`
+	// Expires, when set, is the instant from which the key is refused.
+	Expires *time.Time `json:"expires,omitempty"`
+	// Disabled refuses the key (revocation that keeps the record).
+	Disabled bool `json:"disabled,omitempty"`
+	// Metadata is free-form data copied to the identity.
+	Metadata map[string]string `json:"metadata,omitempty"`
+}
+
+// Identity returns the caller identity the key grants.
+func (e *Entry) Identity() *exchange.Identity {
+	return &exchange.Identity{
+		ID: e.ID, Source: "api_key", Name: e.Name,
+		Roles: e.Roles, Scopes: e.Scopes, Tier: e.Tier, Models: e.Models, Metadata: e.Metadata,
+	}
+}
+
+// Errors returned by KeyStore.Verify. Their texts are safe for clients.
+var (
+	// ErrInvalidKey covers unknown, wrong and disabled keys alike: a client learns nothing
+	// about which keys exist.
+	ErrInvalidKey = errors.New("invalid API key")
+	// ErrExpiredKey is only returned to a caller who holds a genuine (hash-matching) key,
+	// so it reveals nothing to a guesser and tells the owner what to do.
+	ErrExpiredKey = errors.New("API key has expired")
+)
+
+type storedKey struct {
+	hash  [sha256.Size]byte
+	entry *Entry
+}
+
+// keySet is an immutable snapshot; reloads swap whole snapshots atomically, so a request
+// sees either the old or the new set, never a mix.
+type keySet struct {
+	byHash map[[sha256.Size]byte]*storedKey
+}
+
+// KeyStore verifies presented keys against the current set. It is safe for concurrent use.
+type KeyStore struct {
+	inline []*Entry
+	set    atomic.Pointer[keySet]
+	// fake is compared against when a key is unknown, so unknown keys cost the same
+	// comparison as known ones (the caddyauth basicauth fakePassword idea).
+	fake [sha256.Size]byte
+}
+
+// NewKeyStore returns a store with the given inline entries (validated) and no file keys.
+func NewKeyStore(inline []*Entry) (*KeyStore, error) {
+	s := &KeyStore{inline: inline}
+	s.fake = sha256.Sum256([]byte("llmguard fake key for constant-time misses"))
+	if err := s.Replace(nil); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Replace installs inline entries plus fileEntries as the current set, or changes nothing
+// and returns an error if any entry is invalid or a hash or id appears twice.
+func (s *KeyStore) Replace(fileEntries []*Entry) error {
+	set := &keySet{byHash: make(map[[sha256.Size]byte]*storedKey, len(s.inline)+len(fileEntries))}
+	ids := map[string]bool{}
+	for i, e := range append(append([]*Entry(nil), s.inline...), fileEntries...) {
+		if e == nil || e.ID == "" {
+			return fmt.Errorf("key entry %d: missing id", i)
+		}
+		if ids[e.ID] {
+			return fmt.Errorf("key %q: duplicate id", e.ID)
+		}
+		ids[e.ID] = true
+		h, err := parseHash(e.Hash)
+		if err != nil {
+			return fmt.Errorf("key %q: %v", e.ID, err)
+		}
+		if _, dup := set.byHash[h]; dup {
+			return fmt.Errorf("key %q: the same hash is listed twice", e.ID)
+		}
+		for _, m := range e.Models {
+			if err := ValidGlob(m); err != nil {
+				return fmt.Errorf("key %q: models: %v", e.ID, err)
+			}
+		}
+		set.byHash[h] = &storedKey{hash: h, entry: e}
+	}
+	s.set.Store(set)
+	return nil
+}
+
+// Len is the number of keys in the current set.
+func (s *KeyStore) Len() int { return len(s.set.Load().byHash) }
+
+// Verify returns the entry for key if it is known, enabled and unexpired at now.
+//
+// Timing: the work is CheckKeyFormat (public), one SHA-256 of the presented key, one map
+// lookup keyed by that digest and one constant-time comparison, whether or not the key
+// exists. The map lookup's timing depends only on the digest of what the client sent,
+// which an attacker cannot steer towards a stored digest without a SHA-256 preimage, so it
+// reveals nothing about stored keys; and a "wrong key for an existing id" is simply an
+// unknown digest, the same path as any other miss.
+func (s *KeyStore) Verify(key string, now time.Time) (*Entry, error) {
+	if CheckKeyFormat(key) != nil {
+		return nil, ErrInvalidKey
+	}
+	h := sha256.Sum256([]byte(key))
+	sk, ok := s.set.Load().byHash[h]
+	want := &s.fake
+	if ok {
+		want = &sk.hash
+	}
+	match := subtle.ConstantTimeCompare(h[:], want[:]) == 1
+	if !ok || !match || sk.entry.Disabled {
+		return nil, ErrInvalidKey
+	}
+	if sk.entry.Expires != nil && !now.Before(*sk.entry.Expires) {
+		return nil, ErrExpiredKey
+	}
+	return sk.entry, nil
+}

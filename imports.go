@@ -6,5 +6,4 @@ package caddyllmguard
 import (
 	_ "github.com/llmguard/caddy-llmguard/modules/llmauth"
 	_ "github.com/llmguard/caddy-llmguard/modules/llmmock"
-	_ "github.com/llmguard/caddy-llmguard/modules/llmratelimit"
 )

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
+	"github.com/llmguard/caddy-llmguard/llmguard/glob"
 )
 
 // Entry is one gateway API key as stored in a key file or inline in the configuration. It
@@ -105,7 +106,7 @@ func (s *KeyStore) Replace(fileEntries []*Entry) error {
 			return fmt.Errorf("key %q: the same hash is listed twice", e.ID)
 		}
 		for _, m := range e.Models {
-			if err := ValidGlob(m); err != nil {
+			if err := glob.Valid(m); err != nil {
 				return fmt.Errorf("key %q: models: %v", e.ID, err)
 			}
 		}

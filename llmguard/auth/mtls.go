@@ -4,6 +4,8 @@ import (
 	"crypto/x509"
 	"fmt"
 	"slices"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/glob"
 )
 
 // CertIDField names the certificate field that becomes the identity id.
@@ -33,7 +35,7 @@ func (m CertMapping) Validate() error {
 		return fmt.Errorf("unknown certificate id field %q (want cn, san_dns, san_email or san_uri)", m.IDFrom)
 	}
 	for p := range m.Roles {
-		if err := ValidGlob(p); err != nil {
+		if err := glob.Valid(p); err != nil {
 			return err
 		}
 	}
@@ -65,7 +67,7 @@ func (m CertMapping) CertID(cert *x509.Certificate) string {
 func (m CertMapping) RolesFor(id string) []string {
 	var roles []string
 	for p, rs := range m.Roles {
-		if Glob(p, id) {
+		if glob.Match(p, id) {
 			roles = append(roles, rs...)
 		}
 	}

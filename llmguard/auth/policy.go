@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
+	"github.com/llmguard/caddy-llmguard/llmguard/glob"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
 )
 
@@ -50,7 +51,7 @@ func (p *Policy) Validate() error {
 			}
 		}
 		for _, m := range r.Models {
-			if err := ValidGlob(m); err != nil {
+			if err := glob.Valid(m); err != nil {
 				return fmt.Errorf("role %q: %v", name, err)
 			}
 		}
@@ -152,59 +153,8 @@ func (g *Grant) AllowsEndpoint(k request.Kind) bool {
 
 // AllowsModel reports whether the grant covers model.
 func (g *Grant) AllowsModel(model string) bool {
-	if !g.AnyRoleModel && !MatchAny(g.RoleModels, model) {
+	if !g.AnyRoleModel && !glob.MatchAny(g.RoleModels, model) {
 		return false
 	}
-	return len(g.IdentityModels) == 0 || MatchAny(g.IdentityModels, model)
-}
-
-// MatchAny reports whether any of the glob patterns matches s.
-func MatchAny(patterns []string, s string) bool {
-	for _, p := range patterns {
-		if Glob(p, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// ValidGlob rejects empty patterns and patterns that cannot be meant (control characters).
-func ValidGlob(p string) error {
-	if p == "" {
-		return fmt.Errorf("empty model pattern")
-	}
-	for _, c := range p {
-		if c < 0x20 || c == 0x7f {
-			return fmt.Errorf("model pattern %q contains a control character", p)
-		}
-	}
-	return nil
-}
-
-// Glob matches s against pattern, where "*" is any run of characters (including "/",
-// since model names such as "meta-llama/Llama-3.1-8B" contain slashes, which path.Match
-// would not cross) and "?" is one character. Matching is case-sensitive, as model names
-// are. It runs in O(len(pattern)·len(s)) at worst, with no backtracking blow-up.
-func Glob(pattern, s string) bool {
-	px, sx := 0, 0
-	starP, starS := -1, 0
-	for sx < len(s) {
-		switch {
-		case px < len(pattern) && (pattern[px] == '?' || pattern[px] == s[sx]) && pattern[px] != '*':
-			px++
-			sx++
-		case px < len(pattern) && pattern[px] == '*':
-			starP, starS = px, sx
-			px++
-		case starP >= 0:
-			starS++
-			px, sx = starP+1, starS
-		default:
-			return false
-		}
-	}
-	for px < len(pattern) && pattern[px] == '*' {
-		px++
-	}
-	return px == len(pattern)
+	return len(g.IdentityModels) == 0 || glob.MatchAny(g.IdentityModels, model)
 }

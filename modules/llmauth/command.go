@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/auth"
+	"github.com/llmguard/caddy-llmguard/llmguard/glob"
 )
 
 func init() {
@@ -79,7 +80,7 @@ func NewKeyEntry(w io.Writer, o KeyOptions) error {
 	}
 	e := &auth.Entry{ID: o.ID, Name: o.Name, Roles: o.Roles, Scopes: o.Scopes, Tier: o.Tier, Models: o.Models}
 	for _, m := range o.Models {
-		if err := auth.ValidGlob(strings.TrimSpace(m)); err != nil {
+		if err := glob.Valid(strings.TrimSpace(m)); err != nil {
 			return err
 		}
 	}

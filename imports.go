@@ -5,5 +5,6 @@ package caddyllmguard
 
 import (
 	_ "github.com/llmguard/caddy-llmguard/modules/llmauth"
+	_ "github.com/llmguard/caddy-llmguard/modules/llminspect"
 	_ "github.com/llmguard/caddy-llmguard/modules/llmmock"
 )

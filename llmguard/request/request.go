@@ -12,7 +12,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 )
 
@@ -141,28 +140,6 @@ func Parse(kind Kind, body []byte) (*Request, error) {
 		return nil, err
 	}
 	return r, nil
-}
-
-// Rewrite returns a copy of the body in which segment i's string is replaced by
-// replacements[i]. Nothing else changes: every other byte of the body stays as sent.
-func (r *Request) Rewrite(replacements map[int]string) ([]byte, error) {
-	idx := make([]int, 0, len(replacements))
-	for i := range replacements {
-		if i < 0 || i >= len(r.Segments) {
-			return nil, fmt.Errorf("segment %d out of range", i)
-		}
-		idx = append(idx, i)
-	}
-	sort.Slice(idx, func(a, b int) bool { return r.Segments[idx[a]].start < r.Segments[idx[b]].start })
-	out := make([]byte, 0, len(r.body)+64*len(idx))
-	last := 0
-	for _, i := range idx {
-		s := r.Segments[i]
-		out = append(out, r.body[last:s.start]...)
-		out = appendJSONString(out, replacements[i])
-		last = s.end
-	}
-	return append(out, r.body[last:]...), nil
 }
 
 // appendJSONString appends s as a JSON string literal without HTML escaping, so that

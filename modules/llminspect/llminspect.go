@@ -1,0 +1,182 @@
+// Package llminspect is the `llm_inspect` Caddy handler: it reads the parsed request once
+// (through llmhttp) and decides whether it may pass as it is, must be rewritten (an output
+// allowance clamped to the route's cap), or is refused with an error that tells the caller
+// what to change.
+//
+// It must never log or echo prompt text, and never forward a request it refused.
+package llminspect
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/apierr"
+	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
+	"github.com/llmguard/caddy-llmguard/llmguard/inspect"
+	"github.com/llmguard/caddy-llmguard/llmguard/request"
+	"github.com/llmguard/caddy-llmguard/modules/llmhttp"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// PlaceholderDecision is set to allow, rewrite or block for every inspected request.
+const PlaceholderDecision = "http.llm.inspect.decision"
+
+// Handler checks LLM API requests against the route's limits and policy.
+//
+// Placeholders: {http.llm.inspect.decision} (allow, rewrite or block), plus the request
+// placeholders of llmhttp ({http.llm.model}, {http.llm.prompt_tokens}, …), which reflect
+// the forwarded request (e.g. a clamped {http.llm.max_output_tokens}).
+type Handler struct {
+	// MaxBodySize is the largest request body read, in bytes; larger bodies get 413.
+	// Default: 16 MiB.
+	MaxBodySize int64 `json:"max_body_size,omitempty"`
+	// MaxMessages refuses requests with more conversation messages (400). Default: no limit.
+	MaxMessages int `json:"max_messages,omitempty"`
+	// MaxPromptTokens refuses prompts with more tokens, counted exactly for OpenAI model
+	// families and estimated for others (400 context_length_exceeded). Default: no limit.
+	MaxPromptTokens int64 `json:"max_prompt_tokens,omitempty"`
+	// MaxOutputTokens caps the output allowance (max_tokens, max_completion_tokens,
+	// max_output_tokens). A missing allowance is set to the cap, since the upstream's
+	// default may be far larger. Default: no cap.
+	MaxOutputTokens int64 `json:"max_output_tokens,omitempty"`
+	// OutputAction is what happens to an allowance above MaxOutputTokens: "clamp"
+	// lowers it in the forwarded body, "refuse" answers 400. Default: clamp.
+	OutputAction string `json:"max_output_action,omitempty"`
+	// MaxN refuses requests for more choices (OpenAI "n"). Default: no limit.
+	MaxN int64 `json:"max_n,omitempty"`
+	// AllowModels, when set, admits only models matching one of these glob patterns
+	// ("*" matches any run of characters, "/" included). Others get 403. It combines
+	// with llm_auth's per-identity allow-list: a request must pass both.
+	AllowModels []string `json:"allow_models,omitempty"`
+	// DenyModels refuses models matching one of these patterns (403), even if allowed.
+	DenyModels []string `json:"deny_models,omitempty"`
+	// AllowEndpoints, when set, admits only these endpoints: chat, completions,
+	// embeddings, responses, messages, models. Others get 403.
+	AllowEndpoints []string `json:"allow_endpoints,omitempty"`
+	// DenyEndpoints refuses these endpoints (403).
+	DenyEndpoints []string `json:"deny_endpoints,omitempty"`
+	// DenyStream refuses "stream": true (400). Default: streaming allowed.
+	DenyStream bool `json:"deny_stream,omitempty"`
+	// DenyTools refuses requests that offer tools (400). Default: tools allowed.
+	DenyTools bool `json:"deny_tools,omitempty"`
+
+	limits inspect.Limits
+	logger *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.llm_inspect",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision builds the limits.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	allow, err := kinds(h.AllowEndpoints)
+	if err != nil {
+		return fmt.Errorf("allow_endpoints: %v", err)
+	}
+	deny, err := kinds(h.DenyEndpoints)
+	if err != nil {
+		return fmt.Errorf("deny_endpoints: %v", err)
+	}
+	h.limits = inspect.Limits{
+		MaxMessages: h.MaxMessages, MaxPromptTokens: h.MaxPromptTokens,
+		MaxOutputTokens: h.MaxOutputTokens, OutputAction: h.OutputAction, MaxN: h.MaxN,
+		AllowModels: h.AllowModels, DenyModels: h.DenyModels,
+		AllowEndpoints: allow, DenyEndpoints: deny,
+		DenyStream: h.DenyStream, DenyTools: h.DenyTools,
+	}
+	return nil
+}
+
+// Validate checks the configuration.
+func (h *Handler) Validate() error {
+	if h.MaxBodySize < 0 {
+		return fmt.Errorf("max_body_size must not be negative")
+	}
+	return h.limits.Validate()
+}
+
+func kinds(names []string) ([]request.Kind, error) {
+	out := make([]request.Kind, 0, len(names))
+	for _, n := range names {
+		k, ok := request.ParseKind(n)
+		if !ok {
+			return nil, fmt.Errorf("unknown endpoint %q (want chat, completions, embeddings, responses, messages or models)", n)
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+// ServeHTTP inspects the request and passes it on, rewritten if needed.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	ex, r, e := llmhttp.Load(r, h.MaxBodySize)
+	if e != nil {
+		return h.block(w, r, e)
+	}
+	fields, e := h.limits.Check(ex)
+	if e != nil {
+		return h.block(w, r, e)
+	}
+	decision := "allow"
+	if len(fields) > 0 {
+		if err := rewrite(r, ex, request.Edit{Fields: fields}); err != nil {
+			// The edit is built from the parsed body itself, so this is a bug, not bad
+			// input; refuse rather than forward a half-applied request.
+			h.logger.Error("rewriting request body", zap.Error(err))
+			return h.block(w, r, apierr.New(http.StatusInternalServerError, "rewrite_failed", "The gateway could not apply its request policy."))
+		}
+		decision = "rewrite"
+	}
+	setDecision(r, decision)
+	return next.ServeHTTP(w, r)
+}
+
+func (h *Handler) block(w http.ResponseWriter, r *http.Request, e *apierr.Error) error {
+	setDecision(r, "block")
+	return llmhttp.Fail(w, r, e)
+}
+
+// rewrite applies edit to the forwarded body and re-reads it, so that later handlers
+// (the rate limiter's reservation, for one) see the request as it will be sent.
+func rewrite(r *http.Request, ex *exchange.Exchange, edit request.Edit) error {
+	body, err := ex.Request.Apply(edit)
+	if err != nil {
+		return err
+	}
+	parsed, err := request.Parse(ex.Kind, body)
+	if err != nil {
+		return err
+	}
+	ex.Request, ex.Body = parsed, body
+	llmhttp.SetBody(r, body)
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		repl.Set(llmhttp.PlaceholderMaxOutput, parsed.MaxOutputTokens)
+	}
+	return nil
+}
+
+func setDecision(r *http.Request, d string) {
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		repl.Set(PlaceholderDecision, d)
+	}
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

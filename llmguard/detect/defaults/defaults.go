@@ -1,0 +1,107 @@
+// Package defaults assembles the default detector set a new llm_inspect user gets:
+// injection/jailbreak (with invisible-text reporting), PII and secrets, plus optional
+// custom patterns, and the default action per finding type. It exists so the Caddy module
+// and the evaluation command measure exactly the same thing.
+//
+// It must never log; it only wires detectors together.
+package defaults
+
+import (
+	"github.com/llmguard/caddy-llmguard/llmguard/detect"
+	"github.com/llmguard/caddy-llmguard/llmguard/detect/injection"
+	"github.com/llmguard/caddy-llmguard/llmguard/detect/patterns"
+	"github.com/llmguard/caddy-llmguard/llmguard/detect/pii"
+	"github.com/llmguard/caddy-llmguard/llmguard/detect/secrets"
+)
+
+// Actions, from weakest to strongest.
+const (
+	ActionAllow  = "allow"
+	ActionLog    = "log"
+	ActionRedact = "redact"
+	ActionBlock  = "block"
+)
+
+// Config selects and tunes the default detectors. The zero value is the default set.
+type Config struct {
+	// InjectionThreshold overrides injection.DefaultThreshold when > 0.
+	InjectionThreshold float64
+	// DisableInjection, DisablePII, DisableSecrets switch detectors off.
+	DisableInjection, DisablePII, DisableSecrets bool
+	// PIIEntities limits PII detection to these Presidio entity names (default: all).
+	PIIEntities []string
+	// Deny and Allow are custom patterns.
+	Deny, Allow []patterns.Rule
+	// Actions overrides the action per finding type (e.g. "EMAIL_ADDRESS": "block").
+	Actions map[string]string
+}
+
+// New builds the detector set for cfg.
+func New(cfg Config) (*detect.Set, error) {
+	s := &detect.Set{}
+	if !cfg.DisableInjection {
+		s.Detectors = append(s.Detectors, injection.New(injection.Options{Threshold: cfg.InjectionThreshold}))
+	}
+	if !cfg.DisablePII {
+		s.Detectors = append(s.Detectors, pii.New(cfg.PIIEntities...))
+	}
+	if !cfg.DisableSecrets {
+		s.Detectors = append(s.Detectors, secrets.New(secrets.Options{}))
+	}
+	if len(cfg.Deny)+len(cfg.Allow) > 0 {
+		l, err := patterns.Compile(cfg.Deny, cfg.Allow)
+		if err != nil {
+			return nil, err
+		}
+		s.Detectors = append(s.Detectors, l)
+		if l.HasAllow() {
+			s.Allow = l
+		}
+	}
+	return s, nil
+}
+
+// Action returns the action for a finding: the configured override, else block for
+// injections and secrets (a leaked credential must not reach a third party), redact for
+// PII and custom patterns, and log for invisible text and bare high-entropy tokens, whose
+// false-positive rate is higher.
+func (c Config) Action(f detect.Finding) string {
+	if a, ok := c.Actions[f.Type]; ok {
+		return a
+	}
+	switch f.Detector {
+	case "injection":
+		if f.Type == injection.TypeInvisible {
+			return ActionLog
+		}
+		return ActionBlock
+	case "secrets":
+		if f.Type == secrets.HighEntropyToken {
+			return ActionLog
+		}
+		return ActionBlock
+	case "pii", "patterns":
+		return ActionRedact
+	}
+	return ActionLog
+}
+
+// Strongest returns the strongest of two actions.
+func Strongest(a, b string) string {
+	if rank(b) > rank(a) {
+		return b
+	}
+	return a
+}
+
+func rank(a string) int {
+	switch a {
+	case ActionLog:
+		return 1
+	case ActionRedact:
+		return 2
+	case ActionBlock:
+		return 3
+	}
+	return 0
+}

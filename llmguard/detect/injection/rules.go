@@ -1,0 +1,168 @@
+package injection
+
+import (
+	"strings"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/detect/normalize"
+)
+
+// Keyword classes. Keywords are matched on squeezed text (letters and digits only, after
+// folding), so "I-g-n-o-r-e", "1gn0re" and "іgnоrе" all read "ignore"; German umlauts are
+// folded (ü → u, ß → s).
+var classes = map[string][]string{
+	"ignore": {"ignore", "disregard", "forget", "overlook", "bypass", "override", "dismiss", "neglect",
+		"setaside", "leavebehind", "throwout", "abandon", "dropall", "dropyour", "skipall", "skipyour",
+		"ignorier", "vergiss", "vergesse", "vergessen", "missacht", "uberspring", "verwirf", "streichen",
+		"lassensiealle", "olvida", "olvide", "ignora", "oubliez", "oublie", "ignorez", "zaboravi"},
+	"previous": {"previous", "prior", "above", "earlier", "preceding", "instruction", "allrules", "yourrules",
+		"guideline", "directive", "yourprogramming", "everything", "whatwassaid", "context", "document",
+		"article", "assignment", "task", "allyour", "beforehand", "vorherig", "bisherig", "obige",
+		"vorangegangen", "vorangehend", "allesdavor", "allesvorher", "allesbisher", "anweisung",
+		"instruktion", "aufgabe", "auftrag", "befehl", "regeln", "zuvor", "instrucciones", "todo",
+		"instructions", "toutes", "sve"},
+	"reveal": {"show", "print", "reveal", "output", "repeat", "display", "tellme", "spell", "leak", "dump",
+		"zeige", "zeig", "gibaus", "ausgeben", "wiederhol", "verrat", "nenne"},
+	"prompt": {"systemprompt", "yourprompt", "prompttext", "initialprompt", "yourinstructions",
+		"yourinitial", "originalinstructions", "hiddeninstructions", "secretinstructions", "thisprompt",
+		"promptabove", "fullprompt", "deinprompt", "deineanweisungen", "deineninstruktionen",
+		"deinenprompt", "ihrprompt", "ihreanweisungen", "systemnachricht", "systemmessage"},
+	"leakq": {"writtenabove", "wasabove", "beginningofthisprompt", "startofthisprompt",
+		"whatareyourinstructions", "wassindeineanweisungen", "obenstehend", "obengeschrieben"},
+	"newtask": {"newtask", "newinstruction", "newassignment", "newchallenge", "furthertask", "nowfocus",
+		"nowconcentrate", "neueaufgabe", "neueanweisung", "neueinstruktion", "nunfolgen", "weitereaufgaben",
+		"konzentrieredich", "startover", "vonvorne", "vonneu"},
+	"jailbreak": {"jailbreak", "jailbroken", "danmode", "doanythingnow", "developermode", "devmode",
+		"stayincharacter", "nofilter", "unfiltered", "uncensored", "amoral", "noethical", "nomoral",
+		"norestriction", "withoutrestriction", "unrestricted", "nolimitation", "nolimits", "ignoreopenai",
+		"contentpolic", "openaipolic", "brokenfree", "freeofall", "freedfrom", "evilconfidant", "antigpt",
+		"machiavellian", "notboundby", "nolongerbound", "neverrefuse", "mustnotrefuse", "cannotrefuse",
+		"dontrefuse", "willnotrefuse", "anythingnow", "withoutanycensor", "ohnezensur", "keinefilter",
+		"keineeinschrankung", "ethicalguideline", "moralguideline", "safetyguideline"},
+	"persona": {"youarenow", "fromnowon", "pretendyouare", "pretendtobe", "actas", "roleplay",
+		"imagineyouare", "dubistjetzt", "dubistnun", "jetztbistdu", "nunbistdu", "abjetzt", "stelldirvor",
+		"tudirso", "spieldierolle", "youwillnowact", "youaregoingtoact", "simulate", "asanai",
+		"asalanguagemodel", "respondas", "answeras", "antworteals", "imstile", "inthestyleof"},
+	"marker": {"imstart", "imend", "endoftext", "systemoverride", "adminoverride", "debugmode",
+		"sudomode", "godmode"},
+	"say": {"say", "sag", "sagen", "print", "write", "schreib", "output", "answerwith", "respondwith",
+		"antwortemit", "gibnur"},
+}
+
+// ruleWeights turn keyword evidence into a rule score. Pair rules need the second class
+// to follow the first within window squeezed bytes (roughly one short sentence).
+type pairRule struct {
+	name          string
+	first, second string
+	window        int32
+	weight        float64
+}
+
+var pairRules = []pairRule{
+	{"ignore_previous", "ignore", "previous", 32, 0.75},
+	{"reveal_prompt", "reveal", "prompt", 40, 0.75},
+	{"ignore_then_say", "ignore", "say", 80, 0.35},
+	{"newtask_after_praise", "newtask", "newtask", 120, 0.3},
+}
+
+var singleRules = map[string]struct {
+	name   string
+	weight float64
+}{
+	"leakq":     {"prompt_leak_question", 0.6},
+	"jailbreak": {"jailbreak_vocabulary", 0.45},
+	"marker":    {"chat_template_marker", 0.5},
+	"newtask":   {"new_task", 0.2},
+	"persona":   {"persona_switch", 0.15},
+}
+
+// rot13Prefix marks the class of keywords added in ROT13 form: one automaton pass finds
+// plain and ROT13-hidden keywords at once, and the two are scored separately.
+const rot13Prefix = "rot13:"
+
+var kwMatcher = func() *matcher {
+	var kws []keyword
+	for cl, words := range classes {
+		for _, w := range words {
+			kws = append(kws, keyword{w, cl}, keyword{normalize.Rot13(w), rot13Prefix + cl})
+		}
+	}
+	// Map iteration order is random; sort for a deterministic automaton.
+	sortKeywords(kws)
+	return newMatcher(kws)
+}()
+
+func sortKeywords(k []keyword) {
+	for i := 1; i < len(k); i++ {
+		for j := i; j > 0 && (k[j].class+"/"+k[j].text) < (k[j-1].class+"/"+k[j-1].text); j-- {
+			k[j], k[j-1] = k[j-1], k[j]
+		}
+	}
+}
+
+// ruleResult is the outcome of the keyword rules on one text.
+type ruleResult struct {
+	score      float64
+	names      []string
+	start, end int32 // squeezed span of the strongest evidence
+}
+
+const maxHits = 4096
+
+// splitHits separates plain from ROT13 keyword hits (in place for the plain ones).
+func splitHits(hits []hit) (plain, rot []hit) {
+	plain = hits[:0:0]
+	for _, h := range hits {
+		if strings.HasPrefix(kwMatcher.kw[h.id].class, rot13Prefix) {
+			rot = append(rot, h)
+		} else {
+			plain = append(plain, h)
+		}
+	}
+	return plain, rot
+}
+
+// evalRules combines keyword hits: each pair or single rule contributes once (the
+// strongest instance), and contributions combine as a noisy-or.
+func evalRules(hits []hit) ruleResult {
+	var r ruleResult
+	notFired := 1.0
+	best := 0.0
+	fire := func(name string, w float64, s, e int32) {
+		for _, n := range r.names {
+			if n == name {
+				return
+			}
+		}
+		r.names = append(r.names, name)
+		notFired *= 1 - w
+		if w > best {
+			best, r.start, r.end = w, s, e
+		}
+	}
+	// Pair rules: remember the last end of each first-class hit and test second-class
+	// hits against it; linear in the number of hits.
+	lastEnd := map[string]int32{}
+	lastStart := map[string]int32{}
+	for _, h := range hits {
+		k := kwMatcher.kw[h.id]
+		k.class = strings.TrimPrefix(k.class, rot13Prefix)
+		start := h.end - int32(len(k.text))
+		for _, pr := range pairRules {
+			if pr.second != k.class {
+				continue
+			}
+			if e, ok := lastEnd[pr.first]; ok && start >= e && start-e <= pr.window {
+				fire(pr.name, pr.weight, lastStart[pr.first], h.end)
+			}
+		}
+		if sr, ok := singleRules[k.class]; ok {
+			fire(sr.name, sr.weight, start, h.end)
+		}
+		lastEnd[k.class] = h.end
+		lastStart[k.class] = start
+	}
+	r.score = 1 - notFired
+	return r
+}
+
+func joinNames(n []string) string { return strings.Join(n, "+") }

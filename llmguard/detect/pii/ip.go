@@ -1,0 +1,107 @@
+package pii
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/detect"
+)
+
+func isHex(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+// maxIPv6Run bounds one IPv6 candidate (45 chars plus a zone), keeping the scan linear.
+const maxIPv6Run = 64
+
+// scanIPs reports IPv6 addresses (validated by net/netip, zones and embedded IPv4
+// included) and then IPv4 dotted quads that are not part of an IPv6 address.
+func scanIPs(text string, dst []detect.Finding) []detect.Finding {
+	first := len(dst)
+	v6end := -1
+	for i := 0; i < len(text); {
+		j := strings.IndexByte(text[i:], ':')
+		if j < 0 {
+			break
+		}
+		c := i + j
+		// Walk back over hex digits and colons to the start of the candidate.
+		s := c
+		for s > 0 && c-s < maxIPv6Run && (isHex(text[s-1]) || text[s-1] == ':') {
+			s--
+		}
+		e := c
+		for e < len(text) && e-s < maxIPv6Run && (isHex(text[e]) || text[e] == ':' || text[e] == '.') {
+			e++
+		}
+		if e < len(text) && text[e] == '%' { // zone: fe80::1%eth0
+			z := e + 1
+			for z < len(text) && z-e < 16 && isAlnum(text[z]) {
+				z++
+			}
+			if z > e+1 {
+				e = z
+			}
+		}
+		i = e + 1
+		if s < v6end {
+			continue
+		}
+		for e > s && (text[e-1] == '.' || text[e-1] == ':' && !(e-2 >= s && text[e-2] == ':')) {
+			e--
+		}
+		if strings.Count(text[s:e], ":") < 2 {
+			continue
+		}
+		if (s > 0 && isAlnum(text[s-1])) || (e < len(text) && isAlnum(text[e])) {
+			continue
+		}
+		if _, err := netip.ParseAddr(text[s:e]); err != nil {
+			continue
+		}
+		dst = append(dst, finding(IP, s, e, 0.9, "ipv6"))
+		v6end = e
+	}
+	v6 := dst[first:]
+	k := 0 // v6 findings are sorted; walk them alongside the IPv4 scan
+	for i := 0; i < len(text); i++ {
+		if !isDigit(text[i]) || (i > 0 && (isAlnum(text[i-1]) || text[i-1] == '.')) {
+			continue
+		}
+		e, ok := ipv4At(text, i)
+		if !ok {
+			continue
+		}
+		for k < len(v6) && v6[k].End <= i {
+			k++
+		}
+		if k == len(v6) || i < v6[k].Start || e > v6[k].End {
+			dst = append(dst, finding(IP, i, e, 0.9, "ipv4"))
+		}
+		i = e
+	}
+	return dst
+}
+
+// ipv4At parses four decimal octets (0–255, at most three digits) at text[i].
+func ipv4At(text string, i int) (int, bool) {
+	p := i
+	for part := 0; part < 4; part++ {
+		if part > 0 {
+			if p >= len(text) || text[p] != '.' {
+				return 0, false
+			}
+			p++
+		}
+		s, v := p, 0
+		for p < len(text) && isDigit(text[p]) && p-s < 4 {
+			v = v*10 + int(text[p]-'0')
+			p++
+		}
+		if p == s || p-s > 3 || v > 255 {
+			return 0, false
+		}
+	}
+	if p < len(text) && isAlnum(text[p]) {
+		return 0, false
+	}
+	return p, true
+}

@@ -1,0 +1,167 @@
+package detect
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Vault is the per-request pseudonymisation table: it hands out typed placeholders such as
+// [EMAIL_ADDRESS_1] (the same value always gets the same placeholder within one Vault) and
+// maps them back to the originals. It lives in memory for one request only and must never
+// be logged, serialised or shared between requests. A Vault is not safe for concurrent use;
+// one request is handled by one goroutine at a time.
+type Vault struct {
+	byValue  map[string]string // type + "\x00" + value → placeholder
+	byHolder map[string]string // placeholder → value
+	counts   map[string]int    // type → last number handed out
+	maxLen   int               // longest placeholder handed out, in bytes
+}
+
+// NewVault returns an empty vault.
+func NewVault() *Vault {
+	return &Vault{byValue: map[string]string{}, byHolder: map[string]string{}, counts: map[string]int{}}
+}
+
+// Placeholder returns the placeholder for value of the given type, creating it on first
+// use. Types are expected to be upper snake case; other bytes are replaced by '_' so a
+// placeholder always matches [A-Z0-9_]+ between the brackets.
+func (v *Vault) Placeholder(typ, value string) string {
+	key := typ + "\x00" + value
+	if p, ok := v.byValue[key]; ok {
+		return p
+	}
+	t := sanitizeType(typ)
+	v.counts[t]++
+	p := "[" + t + "_" + strconv.Itoa(v.counts[t]) + "]"
+	v.byValue[key] = p
+	v.byHolder[p] = value
+	if len(p) > v.maxLen {
+		v.maxLen = len(p)
+	}
+	return p
+}
+
+func sanitizeType(typ string) string {
+	if typ == "" {
+		return "REDACTED"
+	}
+	b := []byte(typ)
+	for i, c := range b {
+		switch {
+		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_':
+		case c >= 'a' && c <= 'z':
+			b[i] = c - 'a' + 'A'
+		default:
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// Lookup returns the original value behind a placeholder.
+func (v *Vault) Lookup(placeholder string) (string, bool) {
+	s, ok := v.byHolder[placeholder]
+	return s, ok
+}
+
+// Len is the number of distinct values in the vault.
+func (v *Vault) Len() int { return len(v.byHolder) }
+
+// MaxPlaceholderLen is the length in bytes of the longest placeholder handed out; a
+// streaming Restorer holds back at most this many bytes minus one.
+func (v *Vault) MaxPlaceholderLen() int { return v.maxLen }
+
+// Restore replaces every known placeholder in text by its original value. Unknown
+// bracketed text is left alone. It is linear: each '[' looks ahead at most
+// MaxPlaceholderLen bytes.
+func (v *Vault) Restore(text string) string {
+	if v.maxLen == 0 || strings.IndexByte(text, '[') < 0 {
+		return text
+	}
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(text); {
+		j := strings.IndexByte(text[i:], '[')
+		if j < 0 {
+			break
+		}
+		i += j
+		if p, ok := v.placeholderAt(text, i); ok {
+			b.WriteString(text[last:i])
+			b.WriteString(v.byHolder[p])
+			i += len(p)
+			last = i
+			continue
+		}
+		i++
+	}
+	if last == 0 {
+		return text
+	}
+	b.WriteString(text[last:])
+	return b.String()
+}
+
+// placeholderAt reports the known placeholder starting at text[i] == '[', if any.
+func (v *Vault) placeholderAt(text string, i int) (string, bool) {
+	end := i + v.maxLen
+	if end > len(text) {
+		end = len(text)
+	}
+	for k := i + 1; k < end; k++ {
+		c := text[k]
+		if c == ']' {
+			p := text[i : k+1]
+			_, ok := v.byHolder[p]
+			return p, ok
+		}
+		if !isHolderByte(c) {
+			return "", false
+		}
+	}
+	return "", false
+}
+
+func isHolderByte(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
+}
+
+// Redact returns text with every finding replaced by its vault placeholder, and the number
+// of findings replaced. Findings must be valid for text; overlapping findings are merged
+// into the earliest (and, on ties, longest) one so no original byte leaks between two
+// placeholders. With a nil vault, placeholders are still typed and numbered per call but
+// cannot be restored.
+func Redact(text string, findings []Finding, v *Vault) (string, int) {
+	if len(findings) == 0 {
+		return text, 0
+	}
+	if v == nil {
+		v = NewVault()
+	}
+	fs := append([]Finding(nil), findings...)
+	SortFindings(fs)
+	var b strings.Builder
+	b.Grow(len(text))
+	pos, n := 0, 0
+	for i := 0; i < len(fs); {
+		f := fs[i]
+		end := f.End
+		// Swallow findings that start inside this one, extending it if they run longer.
+		j := i + 1
+		for ; j < len(fs) && fs[j].Start < end; j++ {
+			if fs[j].End > end {
+				end = fs[j].End
+			}
+		}
+		i = j
+		if f.Start < pos || !f.Valid(text) || end > len(text) {
+			continue
+		}
+		b.WriteString(text[pos:f.Start])
+		b.WriteString(v.Placeholder(f.Type, text[f.Start:end]))
+		pos = end
+		n++
+	}
+	b.WriteString(text[pos:])
+	return b.String(), n
+}

@@ -1,0 +1,80 @@
+package detect
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRedactAndRestore(t *testing.T) {
+	text := "mail a@x.io, then b@y.io, then a@x.io; card 4111111111111111"
+	fs := []Finding{
+		{Type: "EMAIL_ADDRESS", Start: 5, End: 11},
+		{Type: "EMAIL_ADDRESS", Start: 18, End: 24},
+		{Type: "EMAIL_ADDRESS", Start: 31, End: 37},
+		{Type: "CREDIT_CARD", Start: 44, End: 60},
+		{Type: "CREDIT_CARD", Start: 46, End: 50}, // overlapping: swallowed
+	}
+	v := NewVault()
+	got, n := Redact(text, fs, v)
+	want := "mail [EMAIL_ADDRESS_1], then [EMAIL_ADDRESS_2], then [EMAIL_ADDRESS_1]; card [CREDIT_CARD_1]"
+	if got != want || n != 4 {
+		t.Fatalf("Redact = %q (%d), want %q", got, n, want)
+	}
+	if v.Restore(got) != text {
+		t.Fatalf("Restore = %q", v.Restore(got))
+	}
+	if s, ok := v.Lookup("[EMAIL_ADDRESS_2]"); !ok || s != "b@y.io" {
+		t.Fatalf("Lookup = %q %v", s, ok)
+	}
+	if v.Restore("[EMAIL_ADDRESS_9] [x] [") != "[EMAIL_ADDRESS_9] [x] [" {
+		t.Fatal("unknown placeholders must stay")
+	}
+}
+
+// TestRestorerSplits feeds a redacted text to the streaming restorer cut at every
+// possible pair of positions and checks the output equals a one-shot restore, and that
+// no more than MaxPlaceholderLen-1 bytes are ever held back.
+func TestRestorerSplits(t *testing.T) {
+	v := NewVault()
+	text := "Hi [PERSON_1], write to "
+	p1 := v.Placeholder("EMAIL_ADDRESS", "jane@example.com")
+	p2 := v.Placeholder("PHONE_NUMBER", "+1 415 555 0132")
+	text += p1 + " or call " + p2 + " [not one] [" + p1
+	want := v.Restore(text)
+	if !strings.Contains(want, "jane@example.com") || strings.Contains(want, "[EMAIL") {
+		t.Fatalf("bad one-shot restore %q", want)
+	}
+	for i := 0; i <= len(text); i++ {
+		for j := i; j <= len(text); j += 3 {
+			r := v.NewRestorer()
+			out := r.Write(text[:i])
+			out += r.Write(text[i:j])
+			if r.Pending() >= v.MaxPlaceholderLen() {
+				t.Fatalf("held back %d bytes", r.Pending())
+			}
+			out += r.Write(text[j:])
+			out += r.Flush()
+			if out != want {
+				t.Fatalf("split %d,%d: %q, want %q", i, j, out, want)
+			}
+		}
+	}
+}
+
+func TestSetAllowlist(t *testing.T) {
+	d := fixed{{Type: "A", Start: 0, End: 3}, {Type: "B", Start: 5, End: 8}, {Type: "C", Start: 9, End: 10}}
+	s := Set{Detectors: []Detector{d}, Allow: spans{{6, 7}, {2, 3}, {1, 2}}}
+	fs := s.Detect("0123456789", nil)
+	if len(fs) != 1 || fs[0].Type != "C" {
+		t.Fatalf("got %+v", fs)
+	}
+}
+
+type fixed []Finding
+
+func (f fixed) Name() string                             { return "fixed" }
+func (f fixed) Detect(_ string, dst []Finding) []Finding { return append(dst, f...) }
+
+type spans [][2]int
+
+func (s spans) AllowedSpans(_ string, dst [][2]int) [][2]int { return append(dst, s...) }

@@ -7,4 +7,5 @@ import (
 	_ "github.com/llmguard/caddy-llmguard/modules/llmauth"
 	_ "github.com/llmguard/caddy-llmguard/modules/llminspect"
 	_ "github.com/llmguard/caddy-llmguard/modules/llmmock"
+	_ "github.com/llmguard/caddy-llmguard/modules/llmratelimit"
 )

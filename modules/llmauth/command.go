@@ -8,31 +8,18 @@ import (
 	"strings"
 	"time"
 
-	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/auth"
 	"github.com/llmguard/caddy-llmguard/llmguard/glob"
+	"github.com/llmguard/caddy-llmguard/modules/llmcmd"
 )
 
 func init() {
-	caddycmd.RegisterCommand(caddycmd.Command{
-		Name:  "llmguard",
-		Short: "Manage caddy-llmguard gateway credentials",
-		Long: `
-Commands for the caddy-llmguard LLM gateway.
-
-  caddy llmguard key new --id ID [--name NAME] [--roles R,…] [--scopes S,…]
-                         [--models GLOB,…] [--tier T] [--expires YYYY-MM-DD]
-
-generates a gateway API key, prints the key once, then the key-file entry (JSON, with
-the key's SHA-256 hash only) to add to the llm_auth key file or Caddyfile.
-`,
-		CobraFunc: func(cmd *cobra.Command) {
-			key := &cobra.Command{Use: "key", Short: "Manage gateway API keys"}
-			key.AddCommand(newKeyCommand())
-			cmd.AddCommand(key)
-		},
+	llmcmd.Add(func(cmd *cobra.Command) {
+		key := &cobra.Command{Use: "key", Short: "Manage gateway API keys"}
+		key.AddCommand(newKeyCommand())
+		cmd.AddCommand(key)
 	})
 }
 

@@ -9,12 +9,16 @@ package llminspect
 import (
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/apierr"
+	"github.com/llmguard/caddy-llmguard/llmguard/detect"
+	"github.com/llmguard/caddy-llmguard/llmguard/detect/defaults"
 	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
 	"github.com/llmguard/caddy-llmguard/llmguard/inspect"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
@@ -66,9 +70,12 @@ type Handler struct {
 	DenyStream bool `json:"deny_stream,omitempty"`
 	// DenyTools refuses requests that offer tools (400). Default: tools allowed.
 	DenyTools bool `json:"deny_tools,omitempty"`
+	// Detect configures the prompt detectors; see Detect. Default: the default set.
+	Detect *Detect `json:"detect,omitempty"`
 
-	limits inspect.Limits
-	logger *zap.Logger
+	limits    inspect.Limits
+	detection *inspect.Detection
+	logger    *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -96,6 +103,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		AllowModels: h.AllowModels, DenyModels: h.DenyModels,
 		AllowEndpoints: allow, DenyEndpoints: deny,
 		DenyStream: h.DenyStream, DenyTools: h.DenyTools,
+	}
+	h.detection, err = h.Detect.build()
+	if err != nil {
+		return fmt.Errorf("detect: %v", err)
 	}
 	return nil
 }
@@ -130,9 +141,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if e != nil {
 		return h.block(w, r, e)
 	}
+	edit := request.Edit{Fields: fields}
+	if h.detection != nil && ex.Request != nil {
+		v := h.detection.Scan(ex.Request, detect.NewVault())
+		publishFindings(r, &v)
+		if v.Action == defaults.ActionBlock {
+			return h.block(w, r, v.Refusal())
+		}
+		if v.Action == defaults.ActionLog || v.Action == defaults.ActionRedact {
+			h.logFindings(&v)
+		}
+		edit.Segments = v.Redactions
+	}
 	decision := "allow"
-	if len(fields) > 0 {
-		if err := rewrite(r, ex, request.Edit{Fields: fields}); err != nil {
+	if len(edit.Fields)+len(edit.Segments) > 0 {
+		if err := rewrite(r, ex, edit); err != nil {
 			// The edit is built from the parsed body itself, so this is a bug, not bad
 			// input; refuse rather than forward a half-applied request.
 			h.logger.Error("rewriting request body", zap.Error(err))
@@ -166,6 +189,31 @@ func rewrite(r *http.Request, ex *exchange.Exchange, edit request.Edit) error {
 		repl.Set(llmhttp.PlaceholderMaxOutput, parsed.MaxOutputTokens)
 	}
 	return nil
+}
+
+// Placeholders set when detectors ran.
+const (
+	PlaceholderFindings = "http.llm.inspect.findings" // finding types, comma-separated
+	PlaceholderScore    = "http.llm.inspect.score"    // highest finding score, 0–1
+)
+
+func publishFindings(r *http.Request, v *inspect.Verdict) {
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		repl.Set(PlaceholderFindings, strings.Join(v.Types(""), ","))
+		repl.Set(PlaceholderScore, strconv.FormatFloat(v.Score, 'f', 3, 64))
+	}
+}
+
+// logFindings records what was found and where — types, detectors, rules and JSON
+// locations, never the matched text.
+func (h *Handler) logFindings(v *inspect.Verdict) {
+	if ce := h.logger.Check(zap.InfoLevel, "prompt findings"); ce != nil {
+		fields := make([]string, 0, len(v.Findings))
+		for _, f := range v.Findings {
+			fields = append(fields, f.Type+"@"+f.Path+":"+f.Action)
+		}
+		ce.Write(zap.String("action", v.Action), zap.Strings("findings", fields))
+	}
 }
 
 func setDecision(r *http.Request, d string) {

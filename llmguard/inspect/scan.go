@@ -1,0 +1,111 @@
+package inspect
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/apierr"
+	"github.com/llmguard/caddy-llmguard/llmguard/detect"
+	"github.com/llmguard/caddy-llmguard/llmguard/detect/defaults"
+	"github.com/llmguard/caddy-llmguard/llmguard/request"
+)
+
+// Detection runs the detectors over a request's text segments and turns their findings
+// into one verdict.
+type Detection struct {
+	Set    *detect.Set
+	Config defaults.Config
+	// ScanSystem includes system/developer text (and tool descriptions). Off by default:
+	// the operator writes those, and scanning them mostly finds instructions that look
+	// like injections because they are instructions.
+	ScanSystem bool
+}
+
+// Found is one finding in one segment.
+type Found struct {
+	detect.Finding
+	Segment int
+	Path    string
+	Action  string
+}
+
+// Verdict is the outcome of scanning a request.
+type Verdict struct {
+	// Action is the strongest action of all findings: allow, log, redact or block.
+	Action   string
+	Findings []Found
+	// Redactions maps segment index to its redacted text (for a request.Edit).
+	Redactions map[int]string
+	// Score is the highest finding score.
+	Score float64
+}
+
+// Scan checks every segment the configuration covers. Placeholders from one vault number
+// equal values equally across the whole request ("[EMAIL_ADDRESS_1]" everywhere the same
+// address appears).
+func (d *Detection) Scan(r *request.Request, vault *detect.Vault) Verdict {
+	v := Verdict{Action: defaults.ActionAllow}
+	var buf []detect.Finding
+	for i, seg := range r.Segments {
+		if seg.Role == "system" && !d.ScanSystem {
+			continue
+		}
+		buf = d.Set.Detect(seg.Text, buf[:0])
+		var redact []detect.Finding
+		for _, f := range buf {
+			act := d.Config.Action(f)
+			if act == defaults.ActionAllow {
+				continue
+			}
+			v.Action = defaults.Strongest(v.Action, act)
+			v.Findings = append(v.Findings, Found{Finding: f, Segment: i, Path: seg.Path, Action: act})
+			if f.Score > v.Score {
+				v.Score = f.Score
+			}
+			if act == defaults.ActionRedact {
+				redact = append(redact, f)
+			}
+		}
+		if len(redact) > 0 {
+			out, n := detect.Redact(seg.Text, redact, vault)
+			if n > 0 {
+				if v.Redactions == nil {
+					v.Redactions = map[int]string{}
+				}
+				v.Redactions[i] = out
+			}
+		}
+	}
+	return v
+}
+
+// Types lists the distinct finding types, sorted, optionally only those with action.
+func (v *Verdict) Types(action string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, f := range v.Findings {
+		if (action == "" || f.Action == action) && !seen[f.Type] {
+			seen[f.Type] = true
+			out = append(out, f.Type)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Refusal is the 403 for a blocked request. It names the finding types and where the
+// first one is, never the matched text.
+func (v *Verdict) Refusal() *apierr.Error {
+	types := v.Types(defaults.ActionBlock)
+	param := ""
+	for _, f := range v.Findings {
+		if f.Action == defaults.ActionBlock {
+			param = f.Path
+			break
+		}
+	}
+	return &apierr.Error{Status: http.StatusForbidden, Code: "content_policy_violation", Param: param,
+		Message: fmt.Sprintf("The request was blocked by the gateway's content policy: it contains %s. Remove it and try again.", strings.Join(types, ", "))}
+}

@@ -1,0 +1,274 @@
+package limit
+
+import (
+	"context"
+	"errors"
+	"math"
+	"sync"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2025, 3, 31, 21, 59, 0, 0, time.UTC)
+
+func mustRule(t testing.TB, r Rule) *Rule {
+	t.Helper()
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return &r
+}
+
+// storeContract runs the behaviour every Store must have; the memory and Redis stores
+// both run it.
+func storeContract(t *testing.T, newStore func(t *testing.T) Store) {
+	ctx := context.Background()
+	tpm := Rule{Name: "tpm", Kind: Tokens, Limit: 100, Window: time.Minute}
+	t.Run("bucket is exact and truthful", func(t *testing.T) {
+		s := newStore(t)
+		r := mustRule(t, tpm)
+		res, d, _, err := Reserve(ctx, s, t0, []Charge{{Rule: r, Key: "k", Limit: 100, Amount: 60}})
+		if err != nil || d != nil || res == nil {
+			t.Fatalf("first: %v %v", d, err)
+		}
+		if got := res.Statuses[0]; got.Remaining != 40 || got.Reset != 36*time.Second {
+			t.Fatalf("status %+v", got)
+		}
+		_, d, sts, err := Reserve(ctx, s, t0, []Charge{{Rule: r, Key: "k", Limit: 100, Amount: 50}})
+		if err != nil || d == nil {
+			t.Fatalf("want denial, got %v %v", d, err)
+		}
+		// 10 tokens too many at 100/min: exactly 6s (plus the 1ms rounding guard).
+		if d.RetryAfter != 6*time.Second+time.Millisecond || d.Never || d.Remaining != 40 || sts[0].Remaining != 40 {
+			t.Fatalf("denial %+v", d)
+		}
+		// The refused attempt consumed nothing: 40 still fit.
+		if _, d, _, _ := Reserve(ctx, s, t0, []Charge{{Rule: r, Key: "k", Limit: 100, Amount: 40}}); d != nil {
+			t.Fatalf("refused attempt consumed budget: %+v", d)
+		}
+		// Full now; after exactly the advertised wait, 50 fit again.
+		later := t0.Add(30 * time.Second)
+		if _, d, _, _ := Reserve(ctx, s, later.Add(-time.Millisecond), []Charge{{Rule: r, Key: "k", Limit: 100, Amount: 51}}); d == nil {
+			t.Fatal("admitted early")
+		}
+		if _, d, _, _ := Reserve(ctx, s, later, []Charge{{Rule: r, Key: "k", Limit: 100, Amount: 50}}); d != nil {
+			t.Fatalf("not admitted after the wait: %+v", d)
+		}
+	})
+	t.Run("settle refunds and charges", func(t *testing.T) {
+		s := newStore(t)
+		r := mustRule(t, tpm)
+		res, _, _, _ := Reserve(ctx, s, t0, []Charge{{Rule: r, Key: "k", Limit: 100, Amount: 100}})
+		if err := res.Settle(ctx, t0, []float64{30}); err != nil {
+			t.Fatal(err)
+		}
+		sts, _ := Peek(ctx, s, t0, []Charge{{Rule: r, Key: "k", Limit: 100}})
+		if sts[0].Remaining != 70 {
+			t.Fatalf("remaining %v after refund", sts[0].Remaining)
+		}
+		res, _, _, _ = Reserve(ctx, s, t0, []Charge{{Rule: r, Key: "k", Limit: 100, Amount: 10}})
+		_ = res.Settle(ctx, t0, []float64{50}) // the upstream used more: charged, unchecked
+		sts, _ = Peek(ctx, s, t0, []Charge{{Rule: r, Key: "k", Limit: 100}})
+		if sts[0].Remaining != 20 {
+			t.Fatalf("remaining %v after extra charge", sts[0].Remaining)
+		}
+	})
+	t.Run("all or nothing", func(t *testing.T) {
+		s := newStore(t)
+		rpm := mustRule(t, Rule{Name: "rpm", Kind: Requests, Limit: 5, Window: time.Minute})
+		tk := mustRule(t, tpm)
+		charges := func(n float64) []Charge {
+			return []Charge{{Rule: rpm, Key: "a", Limit: 5, Amount: 1}, {Rule: tk, Key: "b", Limit: 100, Amount: n}}
+		}
+		if _, d, _, _ := Reserve(ctx, s, t0, charges(90)); d != nil {
+			t.Fatal(d)
+		}
+		_, d, _, _ := Reserve(ctx, s, t0, charges(20))
+		if d == nil || d.Rule != tk {
+			t.Fatalf("want a tokens denial, got %+v", d)
+		}
+		sts, _ := Peek(ctx, s, t0, charges(0))
+		if sts[0].Remaining != 4 || sts[1].Remaining != 10 {
+			t.Fatalf("a refused reservation changed state: %+v", sts)
+		}
+	})
+	t.Run("budget periods", func(t *testing.T) {
+		s := newStore(t)
+		berlin, err := time.LoadLocation("Europe/Berlin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := mustRule(t, Rule{Name: "daily", Kind: TokenBudget, Limit: 1000, Period: Day, Location: berlin})
+		// t0 is 23:59 in Berlin (UTC+2 in summer time).
+		res, _, _, _ := Reserve(ctx, s, t0, []Charge{{Rule: r, Key: "k", Limit: 1000, Amount: 900}})
+		if res.Statuses[0].Reset != time.Minute {
+			t.Fatalf("reset %v, want 1m to Berlin midnight", res.Statuses[0].Reset)
+		}
+		_, d, _, _ := Reserve(ctx, s, t0, []Charge{{Rule: r, Key: "k", Limit: 1000, Amount: 200}})
+		if d == nil || !d.Budget() || d.RetryAfter != time.Minute || d.Never {
+			t.Fatalf("denial %+v", d)
+		}
+		// Settling after midnight still corrects the period it was reserved in.
+		if err := res.Settle(ctx, t0.Add(2*time.Minute), []float64{950}); err != nil {
+			t.Fatal(err)
+		}
+		if _, d, _, _ := Reserve(ctx, s, t0.Add(2*time.Minute), []Charge{{Rule: r, Key: "k", Limit: 1000, Amount: 1000}}); d != nil {
+			t.Fatalf("new day not fresh: %+v", d)
+		}
+	})
+	t.Run("concurrency", func(t *testing.T) {
+		s := newStore(t)
+		r := mustRule(t, Rule{Name: "conc", Kind: Concurrent, Limit: 2})
+		c := []Charge{{Rule: r, Key: "k", Limit: 2, Amount: 1}}
+		a, _, _, _ := Reserve(ctx, s, t0, c)
+		b, _, _, _ := Reserve(ctx, s, t0, c)
+		if a == nil || b == nil {
+			t.Fatal("two slots not admitted")
+		}
+		if _, d, _, _ := Reserve(ctx, s, t0, c); d == nil {
+			t.Fatal("third slot admitted")
+		}
+		_ = a.Settle(ctx, t0, []float64{0})
+		if _, d, _, _ := Reserve(ctx, s, t0, c); d != nil {
+			t.Fatalf("slot not released: %+v", d)
+		}
+	})
+	t.Run("too large never fits", func(t *testing.T) {
+		s := newStore(t)
+		r := mustRule(t, tpm)
+		_, d, _, _ := Reserve(ctx, s, t0, []Charge{{Rule: r, Key: "k", Limit: 100, Amount: 101}})
+		if d == nil || !d.Never {
+			t.Fatalf("denial %+v", d)
+		}
+	})
+	t.Run("concurrent reservations never exceed the limit", func(t *testing.T) {
+		s := newStore(t)
+		r := mustRule(t, Rule{Name: "tpm", Kind: Tokens, Limit: 1000, Window: time.Hour})
+		var mu sync.Mutex
+		var admitted float64
+		var wg sync.WaitGroup
+		for i := range 200 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				amt := float64(7 + i%13)
+				res, _, _, err := Reserve(ctx, s, t0, []Charge{{Rule: r, Key: "k", Limit: 1000, Amount: amt}})
+				if err != nil {
+					t.Error(err)
+				}
+				if res != nil {
+					mu.Lock()
+					admitted += amt
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if admitted > 1000 || admitted < 1000-20 {
+			t.Fatalf("admitted %v tokens against a limit of 1000", admitted)
+		}
+	})
+}
+
+func TestMemoryStore(t *testing.T) {
+	storeContract(t, func(*testing.T) Store { return NewMemoryStore() })
+}
+
+func TestSweep(t *testing.T) {
+	s := NewMemoryStore()
+	r := mustRule(t, Rule{Name: "tpm", Kind: Tokens, Limit: 100, Window: time.Minute})
+	b := mustRule(t, Rule{Name: "b", Kind: TokenBudget, Limit: 100, Period: Month})
+	ctx := context.Background()
+	Reserve(ctx, s, t0, []Charge{{Rule: r, Key: "a", Limit: 100, Amount: 50}, {Rule: b, Key: "a", Limit: 100, Amount: 5}})
+	if n := s.Sweep(t0.Add(29 * time.Second)); n != 2 {
+		t.Fatalf("%d keys before drain", n)
+	}
+	if n := s.Sweep(t0.Add(31 * time.Second)); n != 1 {
+		t.Fatalf("%d keys after drain, want the budget only", n)
+	}
+	if got := s.List(t0, "", 10); len(got) != 1 || got[0].Key != "a" || got[0].Period != "2025-03" || got[0].Level != 5 {
+		t.Fatalf("list %+v", got)
+	}
+	if n := s.Sweep(t0.Add(24 * time.Hour)); n != 0 {
+		t.Fatalf("%d keys after the period", n)
+	}
+}
+
+func TestLimitFor(t *testing.T) {
+	r := mustRule(t, Rule{Name: "tpm", Kind: Tokens, Limit: 100, Window: time.Minute,
+		Tiers:  map[string]float64{"free": 10, "enterprise": Unlimited},
+		Models: []ModelLimit{{Pattern: "gpt-4o*", Limit: 50}}})
+	for _, c := range []struct {
+		tier, model string
+		want        float64
+		ok          bool
+	}{
+		{"", "gpt-3.5", 100, true},
+		{"free", "gpt-3.5", 10, true},
+		{"free", "GPT-4o-mini", 50, true},
+		{"enterprise", "x", 0, false},
+	} {
+		got, ok := r.LimitFor(c.tier, c.model)
+		if ok != c.ok || (ok && got != c.want) {
+			t.Errorf("%s/%s: %v %v", c.tier, c.model, got, ok)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, r := range []Rule{
+		{Name: "Bad Name", Kind: Requests, Limit: 1, Window: time.Second},
+		{Name: "x", Kind: Requests, Limit: 1},
+		{Name: "x", Kind: TokenBudget, Limit: 1},
+		{Name: "x", Kind: Requests, Limit: 1, Window: time.Second, Measure: Input},
+		{Name: "x", Kind: Tokens, Limit: 1, Window: time.Second, Measure: "both"},
+		{Name: "x", Kind: "nope", Limit: 1},
+		{Name: "x", Kind: Concurrent, Limit: -2},
+		{Name: "x", Kind: Concurrent, Limit: 1, Models: []ModelLimit{{Pattern: "", Limit: 1}}},
+	} {
+		if err := r.Validate(); err == nil {
+			t.Errorf("%+v validated", r)
+		}
+	}
+}
+
+func TestPrices(t *testing.T) {
+	pt, err := NewPriceTable(map[string]Price{"my-model": {Input: 1, Output: 2}, "GPT-4o": {Input: 5, Output: 20}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for model, want := range map[string]float64{
+		"gpt-4o-mini-2024-07-18": 0.15, "openai/gpt-4o-mini": 0.15, "gpt-4o": 5, "gpt-4o-2024-11-20": 5,
+		"claude-sonnet-4-5-20250929": 3, "my-model": 1,
+	} {
+		p := pt.Lookup(model)
+		if p == nil || p.Input != want {
+			t.Errorf("%s: %+v", model, p)
+		}
+	}
+	if pt.Lookup("llama-3") != nil || pt.Lookup("gpt-4oo") != nil {
+		t.Error("unknown model priced")
+	}
+	p := pt.Lookup("gpt-4o-mini")
+	cost := p.Cost(Usage{Input: 1_000_000, CachedInput: 400_000, Output: 100_000})
+	if want := 0.6*0.15 + 0.4*0.075 + 0.1*0.60; math.Abs(cost-want) > 1e-12 {
+		t.Fatalf("cost %v want %v", cost, want)
+	}
+	if _, err := NewPriceTable(map[string]Price{"x": {Input: -1}}, true); err == nil {
+		t.Fatal("negative price accepted")
+	}
+}
+
+type failingStore struct{}
+
+func (failingStore) Apply(context.Context, time.Time, []Op, Mode) ([]float64, bool, error) {
+	return nil, false, ErrUnavailable
+}
+
+func TestStoreErrorChangesNothing(t *testing.T) {
+	r := mustRule(t, Rule{Name: "rpm", Kind: Requests, Limit: 1, Window: time.Second})
+	res, d, _, err := Reserve(context.Background(), failingStore{}, t0, []Charge{{Rule: r, Key: "k", Limit: 1, Amount: 1}})
+	if res != nil || d != nil || !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("%v %v %v", res, d, err)
+	}
+}

@@ -1,0 +1,51 @@
+// Package llmcmd registers the `caddy llmguard` command, to which the llm_* modules add
+// their subcommands (`key new` from llm_auth, `scan` from llm_inspect). Caddy allows one
+// registration per command name, so the root lives here and modules only contribute.
+//
+// It holds no logic of its own and must never do I/O at init.
+package llmcmd
+
+import (
+	"sync"
+
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/spf13/cobra"
+)
+
+var (
+	mu    sync.Mutex
+	funcs []func(*cobra.Command)
+)
+
+// Add registers a function that attaches subcommands to `caddy llmguard`. Call it from
+// init; the functions run when Caddy builds its command tree, after every init.
+func Add(f func(*cobra.Command)) {
+	mu.Lock()
+	defer mu.Unlock()
+	funcs = append(funcs, f)
+}
+
+func init() {
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "llmguard",
+		Short: "caddy-llmguard tools: gateway API keys, prompt scanning",
+		Long: `
+Commands for the caddy-llmguard LLM gateway.
+
+  caddy llmguard key new --id ID [--name NAME] [--roles R,…] [--scopes S,…]
+                         [--models GLOB,…] [--tier T] [--expires YYYY-MM-DD]
+      generates a gateway API key, prints it once, then its key-file entry (hash only).
+
+  caddy llmguard scan [--config FILE]
+      reads JSON Lines ({"id","text"} or request bodies) on stdin and writes one verdict
+      per line with the detectors llm_inspect uses.
+`,
+		CobraFunc: func(cmd *cobra.Command) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, f := range funcs {
+				f(cmd)
+			}
+		},
+	})
+}

@@ -1,0 +1,348 @@
+package llmratelimit
+
+import (
+	"math"
+	"strconv"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	cfparse "github.com/llmguard/caddy-llmguard/caddyfile"
+	"github.com/llmguard/caddy-llmguard/llmguard/limit"
+)
+
+func init() {
+	httpcaddyfile.RegisterHandlerDirective("llm_rate_limit", parseCaddyfile)
+	// After encode, so that Caddy's response compression wraps the limiter's response tap
+	// (the tap reads plain upstream bytes, and clients still get compressed responses),
+	// and after llm_auth (ordered before basic_auth), so the identity and tier are
+	// known; before the routing and proxying directives, so that a request is admitted
+	// before anything spends upstream capacity on it.
+	httpcaddyfile.RegisterDirectiveOrder("llm_rate_limit", httpcaddyfile.After, "encode")
+}
+
+func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	m := new(Handler)
+	err := m.UnmarshalCaddyfile(h.Dispenser)
+	return m, err
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
+//
+//	llm_rate_limit [<matcher>] {
+//	    key <template>
+//	    rule <name> {
+//	        requests <n> <window>
+//	        tokens <n> <window> [input|output|total]
+//	        concurrent <n>
+//	        token_budget <n> day|month [input|output|total]
+//	        cost_budget <usd> day|month
+//	        key <template>
+//	        time_zone <zone>
+//	        tier <tier> <limit>|unlimited
+//	        model <glob> <limit>|unlimited
+//	        fail_open
+//	    }
+//	    store memory | store redis { … }   # see RedisStore.UnmarshalCaddyfile
+//	    default_output_tokens <n>
+//	    on_exceed continue|cut
+//	    price <model> <input> <cached_input> <output>
+//	    no_default_prices
+//	    max_body_size <size>
+//	}
+//
+// Each rule has exactly one of requests, tokens, concurrent, token_budget and
+// cost_budget. rule, price, tier and model may repeat (with different names); every
+// other subdirective may appear once. Prices are USD per 1M tokens.
+func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // consume directive name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	seen := cfparse.Seen{}
+	for d.NextBlock(0) {
+		name := d.Val()
+		if name != "rule" && name != "price" {
+			if err := seen.Check(d); err != nil {
+				return err
+			}
+		}
+		var err error
+		switch name {
+		case "key":
+			h.Key, err = cfparse.Arg(d)
+		case "rule":
+			err = h.parseRule(d)
+		case "store":
+			var typ string
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			typ = d.Val()
+			if typ != "memory" && typ != "redis" {
+				return d.Errf("store must be memory or redis, not '%s'", typ)
+			}
+			unm, err := caddyfile.UnmarshalModule(d, "http.handlers.llm_rate_limit.stores."+typ)
+			if err != nil {
+				return err
+			}
+			h.StoreRaw = caddyconfig.JSONModuleObject(unm, "type", typ, nil)
+		case "default_output_tokens":
+			var n int
+			n, err = cfparse.PositiveInt(d)
+			h.DefaultOutputTokens = int64(n)
+		case "on_exceed":
+			h.OnExceed, err = cfparse.OneOf(d, "continue", "cut")
+		case "price":
+			err = h.parsePrice(d)
+		case "no_default_prices":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			h.NoDefaultPrices = true
+		case "max_body_size":
+			h.MaxBodySize, err = cfparse.Size(d)
+		default:
+			return d.Errf("unrecognized subdirective '%s'", name)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (h *Handler) parsePrice(d *caddyfile.Dispenser) error {
+	args := d.RemainingArgs()
+	if len(args) != 4 {
+		return d.Errf("price needs <model> <input> <cached_input> <output> (USD per 1M tokens)")
+	}
+	var v [3]float64
+	for i, a := range args[1:] {
+		f, err := parseAmount(a)
+		if err != nil {
+			return d.Errf("price of %s: %v", args[0], err)
+		}
+		v[i] = f
+	}
+	if h.Prices == nil {
+		h.Prices = map[string]limit.Price{}
+	}
+	if _, dup := h.Prices[args[0]]; dup {
+		return d.Errf("duplicate price for model '%s'", args[0])
+	}
+	h.Prices[args[0]] = limit.Price{Input: v[0], CachedInput: v[1], Output: v[2]}
+	return nil
+}
+
+func (h *Handler) parseRule(d *caddyfile.Dispenser) error {
+	var r Rule
+	if !d.AllArgs(&r.Name) {
+		return d.ArgErr()
+	}
+	for _, o := range h.Rules {
+		if o.Name == r.Name {
+			return d.Errf("duplicate rule '%s'", r.Name)
+		}
+	}
+	seen := cfparse.Seen{}
+	kind := false
+	for d.NextBlock(1) {
+		sub := d.Val()
+		if sub != "tier" && sub != "model" {
+			if err := seen.Check(d); err != nil {
+				return err
+			}
+		}
+		var err error
+		switch sub {
+		case "requests", "tokens", "concurrent", "token_budget", "cost_budget":
+			if kind {
+				return d.Errf("rule '%s' already has a kind; use one rule per limit", r.Name)
+			}
+			kind = true
+			r.Kind = sub
+			err = parseKind(d, &r)
+		case "key":
+			r.Key, err = cfparse.Arg(d)
+		case "time_zone":
+			r.TimeZone, err = cfparse.Arg(d)
+		case "tier":
+			var args []string
+			if args, err = cfparse.Args(d); err == nil {
+				if len(args) != 2 {
+					return d.Errf("tier needs <tier> <limit>|unlimited")
+				}
+				if r.Tiers == nil {
+					r.Tiers = map[string]float64{}
+				}
+				if _, dup := r.Tiers[args[0]]; dup {
+					return d.Errf("duplicate tier '%s'", args[0])
+				}
+				r.Tiers[args[0]], err = parseLimit(args[1])
+			}
+		case "model":
+			var args []string
+			if args, err = cfparse.Args(d); err == nil {
+				if len(args) != 2 {
+					return d.Errf("model needs <glob> <limit>|unlimited")
+				}
+				var v float64
+				v, err = parseLimit(args[1])
+				r.Models = append(r.Models, ModelLimit{Match: args[0], Limit: v})
+			}
+		case "fail_open":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			r.FailOpen = true
+		default:
+			return d.Errf("unrecognized rule subdirective '%s'", sub)
+		}
+		if err != nil {
+			return d.Errf("rule '%s', %s: %v", r.Name, sub, err)
+		}
+	}
+	if !kind {
+		return d.Errf("rule '%s' needs one of requests, tokens, concurrent, token_budget, cost_budget", r.Name)
+	}
+	h.Rules = append(h.Rules, &r)
+	return nil
+}
+
+// parseKind reads the arguments of the kind line: <limit> then a window (requests,
+// tokens) or a period (budgets), then an optional token measure.
+func parseKind(d *caddyfile.Dispenser, r *Rule) error {
+	args := d.RemainingArgs()
+	want := map[string][2]int{"requests": {2, 2}, "tokens": {2, 3}, "concurrent": {1, 1}, "token_budget": {2, 3}, "cost_budget": {2, 2}}[r.Kind]
+	if len(args) < want[0] || len(args) > want[1] {
+		return d.ArgErr()
+	}
+	v, err := parseAmount(args[0])
+	if err != nil {
+		return err
+	}
+	if r.Kind != "cost_budget" && v != math.Trunc(v) {
+		return d.Errf("%s must be a whole number", r.Kind)
+	}
+	r.Limit = v
+	if len(args) == 1 {
+		return nil
+	}
+	switch r.Kind {
+	case "requests", "tokens":
+		w, err := caddy.ParseDuration(args[1])
+		if err != nil || w <= 0 {
+			return d.Errf("bad window '%s': want a duration such as 1m or 30d", args[1])
+		}
+		r.Window = caddy.Duration(w)
+	default:
+		if args[1] != "day" && args[1] != "month" {
+			return d.Errf("budget period must be day or month, not '%s'", args[1])
+		}
+		r.Period = args[1]
+	}
+	if len(args) == 3 {
+		if args[2] != "input" && args[2] != "output" && args[2] != "total" {
+			return d.Errf("token count must be input, output or total, not '%s'", args[2])
+		}
+		r.Count = args[2]
+	}
+	return nil
+}
+
+// parseAmount reads a finite number ≥ 0.
+func parseAmount(s string) (float64, error) {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, strconv.ErrSyntax
+	}
+	return f, nil
+}
+
+func parseLimit(s string) (float64, error) {
+	if s == "unlimited" {
+		return limit.Unlimited, nil
+	}
+	return parseAmount(s)
+}
+
+// UnmarshalCaddyfile sets up the memory store: `store memory` takes no options.
+func (s *MemoryStore) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // consume store name
+	if d.NextArg() || d.NextBlock(0) {
+		return d.Err("store memory takes no options")
+	}
+	return nil
+}
+
+// UnmarshalCaddyfile sets up the Redis store. Syntax:
+//
+//	store redis {
+//	    address <host:port>...
+//	    cluster
+//	    username <name>
+//	    password <secret>      # use {env.REDIS_PASSWORD}
+//	    db <n>
+//	    prefix <text>
+//	    timeout <duration>
+//	    retry_interval <duration>
+//	}
+func (s *RedisStore) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // consume store name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	seen := cfparse.Seen{}
+	for d.NextBlock(0) {
+		if err := seen.Check(d); err != nil {
+			return err
+		}
+		var err error
+		switch d.Val() {
+		case "address":
+			s.Addresses, err = cfparse.Args(d)
+		case "cluster":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			s.Cluster = true
+		case "username":
+			s.Username, err = cfparse.Arg(d)
+		case "password":
+			s.Password, err = cfparse.Arg(d)
+		case "db":
+			var v string
+			if v, err = cfparse.Arg(d); err == nil {
+				if s.DB, err = strconv.Atoi(v); err != nil || s.DB < 0 {
+					return d.Errf("db must be a number ≥ 0, not '%s'", v)
+				}
+			}
+		case "prefix":
+			s.Prefix, err = cfparse.Arg(d)
+		case "timeout":
+			s.Timeout, err = cfparse.Duration(d)
+		case "retry_interval":
+			s.RetryInterval, err = cfparse.Duration(d)
+		default:
+			return d.Errf("unrecognized redis subdirective '%s'", d.Val())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if len(s.Addresses) == 0 {
+		return d.Err("store redis needs an address")
+	}
+	return nil
+}
+
+// Interface guards
+var (
+	_ caddyfile.Unmarshaler = (*Handler)(nil)
+	_ caddyfile.Unmarshaler = (*MemoryStore)(nil)
+	_ caddyfile.Unmarshaler = (*RedisStore)(nil)
+)

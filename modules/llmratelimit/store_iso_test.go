@@ -1,0 +1,5 @@
+package llmratelimit
+
+import "github.com/llmguard/caddy-llmguard/llmguard/limit"
+
+func newIsolatedStore() limit.Store { return limit.NewMemoryStore() }

@@ -1,0 +1,193 @@
+package llmratelimit
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/limit"
+)
+
+func init() {
+	caddy.RegisterModule(MemoryStore{})
+	caddy.RegisterModule(RedisStore{})
+}
+
+// pool holds the stores across config reloads: the old and the new config overlap
+// during a reload, and both hold a reference, so counters are never reset by a reload.
+var pool = caddy.NewUsagePool()
+
+// MemoryStore keeps limiter state in this Caddy process (the default store). One store
+// serves every llm_rate_limit handler of the process; rules are told apart by name and
+// kind. State survives `caddy reload`, not a restart, and is not shared between
+// instances (use redis for that).
+type MemoryStore struct {
+	store *limit.MemoryStore
+}
+
+// CaddyModule returns the Caddy module information.
+func (MemoryStore) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: "http.handlers.llm_rate_limit.stores.memory", New: func() caddy.Module { return new(MemoryStore) }}
+}
+
+type memHolder struct {
+	store *limit.MemoryStore
+	stop  chan struct{}
+}
+
+// Destruct stops the sweeper when the last config using the store is gone.
+func (m *memHolder) Destruct() error {
+	close(m.stop)
+	return nil
+}
+
+const memPoolKey = "llm_rate_limit.memory"
+
+// Provision gets the process-wide store.
+func (s *MemoryStore) Provision(caddy.Context) error {
+	v, _, err := pool.LoadOrNew(memPoolKey, func() (caddy.Destructor, error) {
+		m := &memHolder{store: limit.NewMemoryStore(), stop: make(chan struct{})}
+		go func() {
+			// Idle keys (drained buckets, ended periods) are forgotten each minute, so
+			// memory follows the active keys, not every key ever seen.
+			t := time.NewTicker(time.Minute)
+			defer t.Stop()
+			for {
+				select {
+				case now := <-t.C:
+					m.store.Sweep(now)
+				case <-m.stop:
+					return
+				}
+			}
+		}()
+		return m, nil
+	})
+	if err != nil {
+		return err
+	}
+	s.store = v.(*memHolder).store
+	return nil
+}
+
+// Cleanup releases this config's reference.
+func (s *MemoryStore) Cleanup() error {
+	_, err := pool.Delete(memPoolKey)
+	return err
+}
+
+// LimitStore implements StoreModule.
+func (s *MemoryStore) LimitStore() limit.Store { return s.store }
+
+// Memory returns the underlying memory store (for the admin API listing).
+func (s *MemoryStore) Memory() *limit.MemoryStore { return s.store }
+
+// RedisStore keeps limiter state in Redis, shared by every Caddy instance configured
+// with the same Redis and prefix. Each decision is one Lua script (atomic); keys carry
+// Redis Cluster hash tags. When Redis cannot be reached, each rule's fail_open decides,
+// and Redis is retried automatically (at most once per retry_interval) — no restart.
+type RedisStore struct {
+	// Addresses are host:port of the Redis server, or of cluster nodes. Required.
+	Addresses []string `json:"addresses,omitempty"`
+	// Cluster uses the Redis Cluster protocol (implied by several addresses).
+	Cluster bool `json:"cluster,omitempty"`
+	// Username and Password authenticate to Redis; use {env.*} placeholders rather than
+	// literal secrets. Default none.
+	Username string `json:"username,omitempty"`
+	Password string `json:"password,omitempty"`
+	// DB is the database number (single server only). Default 0.
+	DB int `json:"db,omitempty"`
+	// Prefix starts every key, so that several gateways can share a Redis without
+	// sharing limits. Default "llmguard:rl:".
+	Prefix string `json:"prefix,omitempty"`
+	// Timeout bounds connecting and each command. Default 500ms: a limiter that waits
+	// longer than that adds more latency than an outage decision.
+	Timeout caddy.Duration `json:"timeout,omitempty"`
+	// RetryInterval is how long the store fails fast after a Redis error before it tries
+	// Redis again. Default 1s.
+	RetryInterval caddy.Duration `json:"retry_interval,omitempty"`
+
+	store   *limit.RedisStore
+	poolKey string
+}
+
+// CaddyModule returns the Caddy module information.
+func (RedisStore) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: "http.handlers.llm_rate_limit.stores.redis", New: func() caddy.Module { return new(RedisStore) }}
+}
+
+type redisHolder struct{ store *limit.RedisStore }
+
+func (r *redisHolder) Destruct() error { return r.store.Client().Close() }
+
+// Provision creates (or shares, across reloads) the client. go-redis connects lazily, so
+// provisioning does no network I/O.
+func (s *RedisStore) Provision(caddy.Context) error {
+	if len(s.Addresses) == 0 {
+		return errors.New("redis store: at least one address is required")
+	}
+	if s.Prefix == "" {
+		s.Prefix = "llmguard:rl:"
+	}
+	if s.Timeout <= 0 {
+		s.Timeout = caddy.Duration(500 * time.Millisecond)
+	}
+	if s.RetryInterval <= 0 {
+		s.RetryInterval = caddy.Duration(time.Second)
+	}
+	repl := caddy.NewReplacer()
+	user, pass := repl.ReplaceAll(s.Username, ""), repl.ReplaceAll(s.Password, "")
+	cluster := s.Cluster || len(s.Addresses) > 1
+	// The key identifies the connection settings, not the secret's value in clear.
+	s.poolKey = fmt.Sprintf("llm_rate_limit.redis|%s|%v|%s|%d|%s|%d|%d|%x", strings.Join(s.Addresses, ","), cluster, user, s.DB, s.Prefix, s.Timeout, s.RetryInterval, hashString(pass))
+	v, _, err := pool.LoadOrNew(s.poolKey, func() (caddy.Destructor, error) {
+		t := time.Duration(s.Timeout)
+		c := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: s.Addresses, IsClusterMode: cluster,
+			Username: user, Password: pass, DB: s.DB, DialTimeout: t, ReadTimeout: t, WriteTimeout: t,
+			// Retries are the breaker's job: a retried command during an outage only
+			// multiplies the latency every request pays.
+			MaxRetries: -1})
+		st := limit.NewRedisStore(c, s.Prefix, cluster)
+		st.RetryInterval = time.Duration(s.RetryInterval)
+		return &redisHolder{store: st}, nil
+	})
+	if err != nil {
+		return err
+	}
+	s.store = v.(*redisHolder).store
+	return nil
+}
+
+// Cleanup releases this config's reference; the last one closes the client.
+func (s *RedisStore) Cleanup() error {
+	if s.poolKey == "" {
+		return nil
+	}
+	_, err := pool.Delete(s.poolKey)
+	return err
+}
+
+// LimitStore implements StoreModule.
+func (s *RedisStore) LimitStore() limit.Store { return s.store }
+
+func hashString(s string) uint64 {
+	var h uint64 = 14695981039346656037
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// Interface guards
+var (
+	_ StoreModule        = (*MemoryStore)(nil)
+	_ StoreModule        = (*RedisStore)(nil)
+	_ caddy.Provisioner  = (*RedisStore)(nil)
+	_ caddy.CleanerUpper = (*RedisStore)(nil)
+	_ caddy.CleanerUpper = (*MemoryStore)(nil)
+)

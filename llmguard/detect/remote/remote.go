@@ -1,0 +1,261 @@
+// Package remote asks an external classifier whether a prompt is unsafe: an
+// OpenAI-compatible moderation endpoint (/v1/moderations, as served by OpenAI or by a
+// self-hosted guard model) or a guard model behind a chat-completions endpoint that
+// answers "safe" / "unsafe …" (Llama Guard served by vLLM, for example). It is for teams
+// that want an ML classifier beside the in-process detectors.
+//
+// It must never log or cache prompt text (the cache is keyed by a SHA-256 of the text),
+// and never wait longer than its timeout: the caller decides whether an unreachable
+// classifier fails open or closed.
+package remote
+
+import (
+	"bytes"
+	"container/list"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// API modes.
+const (
+	ModeModeration = "moderation" // POST {url} {"model","input":[…]} → {"results":[{"flagged","categories"}]}
+	ModeChat       = "chat"       // POST {url} chat completion; reply starting with "unsafe" flags
+)
+
+// Config configures a Classifier.
+type Config struct {
+	URL     string        // full endpoint URL, e.g. http://guard:8000/v1/moderations
+	Mode    string        // ModeModeration (default) or ModeChat
+	Model   string        // model name sent in the request
+	APIKey  string        // sent as Bearer token when set
+	Timeout time.Duration // per call; default 2s
+	// CacheSize bounds the verdict cache (entries); 0 means 1024, negative disables it.
+	CacheSize int
+	CacheTTL  time.Duration // default 10m
+	Client    *http.Client  // default: a client with Timeout
+}
+
+// Verdict is a classifier's answer.
+type Verdict struct {
+	Flagged    bool
+	Categories []string // flagged categories (moderation) or codes (guard model), sorted
+}
+
+// Classifier calls the remote endpoint with a bounded cache.
+type Classifier struct {
+	cfg Config
+	mu  sync.Mutex
+	lru *list.List
+	idx map[[32]byte]*list.Element
+}
+
+type entry struct {
+	key     [32]byte
+	verdict Verdict
+	expires time.Time
+}
+
+// New validates cfg and returns a classifier.
+func New(cfg Config) (*Classifier, error) {
+	if cfg.URL == "" || !(strings.HasPrefix(cfg.URL, "http://") || strings.HasPrefix(cfg.URL, "https://")) {
+		return nil, fmt.Errorf("remote classifier url must be an http(s) URL")
+	}
+	if cfg.Mode == "" {
+		cfg.Mode = ModeModeration
+	}
+	if cfg.Mode != ModeModeration && cfg.Mode != ModeChat {
+		return nil, fmt.Errorf("remote classifier mode must be %s or %s", ModeModeration, ModeChat)
+	}
+	if cfg.Mode == ModeChat && cfg.Model == "" {
+		return nil, fmt.Errorf("remote classifier in chat mode needs a model")
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 2 * time.Second
+	}
+	if cfg.CacheSize == 0 {
+		cfg.CacheSize = 1024
+	}
+	if cfg.CacheTTL <= 0 {
+		cfg.CacheTTL = 10 * time.Minute
+	}
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{Timeout: cfg.Timeout}
+	}
+	return &Classifier{cfg: cfg, lru: list.New(), idx: map[[32]byte]*list.Element{}}, nil
+}
+
+// Classify returns the verdict for text, from the cache when fresh. now is the current
+// time (injected for tests).
+func (c *Classifier) Classify(ctx context.Context, text string, now time.Time) (Verdict, error) {
+	key := sha256.Sum256([]byte(text))
+	if v, ok := c.cached(key, now); ok {
+		return v, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	var v Verdict
+	var err error
+	if c.cfg.Mode == ModeChat {
+		v, err = c.chat(ctx, text)
+	} else {
+		v, err = c.moderation(ctx, text)
+	}
+	if err != nil {
+		return Verdict{}, err
+	}
+	c.store(key, v, now)
+	return v, nil
+}
+
+func (c *Classifier) cached(key [32]byte, now time.Time) (Verdict, bool) {
+	if c.cfg.CacheSize < 0 {
+		return Verdict{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.idx[key]
+	if !ok {
+		return Verdict{}, false
+	}
+	e := el.Value.(*entry)
+	if now.After(e.expires) {
+		c.lru.Remove(el)
+		delete(c.idx, key)
+		return Verdict{}, false
+	}
+	c.lru.MoveToFront(el)
+	return e.verdict, true
+}
+
+func (c *Classifier) store(key [32]byte, v Verdict, now time.Time) {
+	if c.cfg.CacheSize < 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.idx[key]; ok {
+		el.Value.(*entry).verdict, el.Value.(*entry).expires = v, now.Add(c.cfg.CacheTTL)
+		c.lru.MoveToFront(el)
+		return
+	}
+	c.idx[key] = c.lru.PushFront(&entry{key: key, verdict: v, expires: now.Add(c.cfg.CacheTTL)})
+	for c.lru.Len() > c.cfg.CacheSize {
+		old := c.lru.Back()
+		c.lru.Remove(old)
+		delete(c.idx, old.Value.(*entry).key)
+	}
+}
+
+// maxResponse bounds what is read from the classifier.
+const maxResponse = 1 << 20
+
+func (c *Classifier) post(ctx context.Context, body any, out any) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.URL, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if c.cfg.APIKey != "" {
+		req.Header.Set("Authorization", "Bearer "+c.cfg.APIKey)
+	}
+	resp, err := c.cfg.Client.Do(req)
+	if err != nil {
+		return fmt.Errorf("remote classifier unreachable: %v", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return fmt.Errorf("reading remote classifier response: %v", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("remote classifier answered status %d", resp.StatusCode)
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("remote classifier response is not the expected JSON: %v", err)
+	}
+	return nil
+}
+
+func (c *Classifier) moderation(ctx context.Context, text string) (Verdict, error) {
+	req := map[string]any{"input": []string{text}}
+	if c.cfg.Model != "" {
+		req["model"] = c.cfg.Model
+	}
+	var resp struct {
+		Results []struct {
+			Flagged    bool            `json:"flagged"`
+			Categories map[string]bool `json:"categories"`
+		} `json:"results"`
+	}
+	if err := c.post(ctx, req, &resp); err != nil {
+		return Verdict{}, err
+	}
+	if len(resp.Results) == 0 {
+		return Verdict{}, fmt.Errorf("remote classifier returned no results")
+	}
+	var v Verdict
+	for _, r := range resp.Results {
+		v.Flagged = v.Flagged || r.Flagged
+		for cat, on := range r.Categories {
+			if on {
+				v.Categories = append(v.Categories, cat)
+			}
+		}
+	}
+	sort.Strings(v.Categories)
+	return v, nil
+}
+
+// chat asks a guard model. Llama Guard's reply format is "safe", or "unsafe" followed by
+// a line of comma-separated category codes (S1…S14).
+func (c *Classifier) chat(ctx context.Context, text string) (Verdict, error) {
+	req := map[string]any{
+		"model":       c.cfg.Model,
+		"messages":    []map[string]string{{"role": "user", "content": text}},
+		"max_tokens":  20,
+		"temperature": 0,
+	}
+	var resp struct {
+		Choices []struct {
+			Message struct {
+				Content string `json:"content"`
+			} `json:"message"`
+		} `json:"choices"`
+	}
+	if err := c.post(ctx, req, &resp); err != nil {
+		return Verdict{}, err
+	}
+	if len(resp.Choices) == 0 {
+		return Verdict{}, fmt.Errorf("remote classifier returned no choices")
+	}
+	reply := strings.TrimSpace(resp.Choices[0].Message.Content)
+	lower := strings.ToLower(reply)
+	switch {
+	case strings.HasPrefix(lower, "unsafe"):
+		v := Verdict{Flagged: true}
+		if _, rest, ok := strings.Cut(reply, "\n"); ok {
+			for _, code := range strings.Split(rest, ",") {
+				if code = strings.TrimSpace(code); code != "" {
+					v.Categories = append(v.Categories, code)
+				}
+			}
+		}
+		sort.Strings(v.Categories)
+		return v, nil
+	case strings.HasPrefix(lower, "safe"):
+		return Verdict{}, nil
+	}
+	return Verdict{}, fmt.Errorf("remote classifier reply is neither safe nor unsafe")
+}

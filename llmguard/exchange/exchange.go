@@ -8,6 +8,7 @@ package exchange
 import (
 	"context"
 
+	"github.com/llmguard/caddy-llmguard/llmguard/detect"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
 	"github.com/llmguard/caddy-llmguard/llmguard/tokens"
 )
@@ -28,6 +29,10 @@ type Exchange struct {
 	// Body is what will be forwarded upstream. It starts as the client's body; a guard
 	// that rewrites the request (redaction) replaces it.
 	Body []byte
+	// Vault maps llm_inspect's pseudonymisation placeholders back to the prompt's
+	// original values, for llm_filter to restore them in the response; nil when nothing
+	// was pseudonymised. It is kept in memory for this request only.
+	Vault *detect.Vault
 }
 
 // Anthropic reports whether the client expects Anthropic-shaped errors and streams.

@@ -40,6 +40,9 @@ type Verdict struct {
 	Redactions map[int]string
 	// Score is the highest finding score.
 	Score float64
+	// Pseudonyms maps the placeholders of pseudonymised values back to the originals;
+	// nil when nothing was pseudonymised. It lives in memory for one request only.
+	Pseudonyms *detect.Vault
 }
 
 // Scan checks every segment the configuration covers. Placeholders from one vault number
@@ -59,17 +62,22 @@ func (d *Detection) Scan(r *request.Request, vault *detect.Vault) Verdict {
 			if act == defaults.ActionAllow {
 				continue
 			}
-			v.Action = defaults.Strongest(v.Action, act)
+			// A pseudonym hides the value from the upstream exactly like a redaction.
+			rank := act
+			if act == ActionPseudonymize {
+				rank = defaults.ActionRedact
+			}
+			v.Action = defaults.Strongest(v.Action, rank)
 			v.Findings = append(v.Findings, Found{Finding: f, Segment: i, Path: seg.Path, Action: act})
 			if f.Score > v.Score {
 				v.Score = f.Score
 			}
-			if act == defaults.ActionRedact {
+			if rank == defaults.ActionRedact {
 				redact = append(redact, f)
 			}
 		}
 		if len(redact) > 0 {
-			out, n := detect.Redact(seg.Text, redact, vault)
+			out, n := d.replace(seg.Text, redact, vault, &v)
 			if n > 0 {
 				if v.Redactions == nil {
 					v.Redactions = map[int]string{}

@@ -8,6 +8,7 @@ package llmhttp
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -90,8 +91,35 @@ func Load(r *http.Request, maxBody int64) (*exchange.Exchange, *http.Request, *a
 		ex.PromptTokens = m.Prompt(req)
 		SetBody(r, body)
 	}
+	if w, ok := r.Context().Value(watchKey{}).(*Watch); ok {
+		w.Exchange, w.ClientBody = ex, ex.Body
+	}
+	if t := TapFromRequest(r); t != nil && t.ex == nil {
+		// The tap was installed by an outer handler (llm_audit) before the exchange
+		// existed; it needs the exchange for the endpoint kind and output counting.
+		t.ex = ex
+	}
 	publish(r, ex)
 	return ex, r.WithContext(exchange.NewContext(r.Context(), ex)), nil
+}
+
+// Watch lets a handler that runs before the first Load (llm_audit, which wraps the whole
+// route) read the Exchange after next returns: the Exchange travels in a request context
+// the outer handler never sees.
+type Watch struct {
+	// Exchange is the request's Exchange once an inner handler loaded it, else nil.
+	Exchange *exchange.Exchange
+	// ClientBody is the body as the client sent it; Exchange.Body may since have been
+	// replaced by a redaction.
+	ClientBody []byte
+}
+
+type watchKey struct{}
+
+// WithWatch returns a Watch that Load fills in, and the request to pass to next.
+func WithWatch(r *http.Request) (*Watch, *http.Request) {
+	w := &Watch{}
+	return w, r.WithContext(context.WithValue(r.Context(), watchKey{}, w))
 }
 
 // SetBody replaces the body that will be forwarded, e.g. after a redaction.

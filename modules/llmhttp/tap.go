@@ -57,6 +57,8 @@ type Tap struct {
 	ended       bool
 	hooks       []Hook
 	headerHooks []func(status int, h http.Header)
+	closers     []func() []byte
+	closed      bool
 	out         []byte // scratch for one Write's forwarded bytes
 	inThisFeed  int
 }
@@ -96,6 +98,11 @@ func (t *Tap) AddHook(h Hook) { t.hooks = append(t.hooks, h) }
 // OnHeader adds a function called just before the response header is written, e.g. to
 // replace an upstream's rate-limit headers with the gateway's.
 func (t *Tap) OnHeader(f func(status int, h http.Header)) { t.headerHooks = append(t.headerHooks, f) }
+
+// OnClose adds a function called once when a streamed response ends (Close), unless a
+// hook ended it; the bytes it returns are forwarded last. llm_filter uses it to release
+// text it held back when the upstream ends a stream without a final event.
+func (t *Tap) OnClose(f func() []byte) { t.closers = append(t.closers, f) }
 
 // Status returns the response status, 0 if none was written.
 func (t *Tap) Status() int { return t.status }
@@ -219,16 +226,26 @@ func (t *Tap) emit(ev *sse.Event) error {
 }
 
 // Close forwards a trailing unfinished event (a stream that ended without its final blank
-// line) after the upstream is done. Handlers call it after next returns; it is
-// idempotent.
+// line) and then what the OnClose functions return, after the upstream is done. Handlers
+// call it after next returns; it is idempotent.
 func (t *Tap) Close() {
-	if t.mode != modeSSE || t.broken || t.ended {
+	if t.mode != modeSSE || t.closed || t.ended {
 		return
 	}
+	t.closed = true
 	t.out, t.inThisFeed = t.out[:0], 0
-	_ = t.parser.Flush(t.emit)
+	if !t.broken {
+		_ = t.parser.Flush(t.emit)
+	}
+	for _, f := range t.closers {
+		if t.ended {
+			break
+		}
+		t.out = append(t.out, f()...)
+	}
 	if len(t.out) > 0 {
 		_, _ = t.ResponseWriter.Write(t.out)
+		_ = t.FlushError()
 	}
 	t.broken = true // nothing more to parse
 }

@@ -150,3 +150,32 @@ func TestTapTrailingEventFlushed(t *testing.T) {
 		t.Fatalf("self-counted usage %+v", u)
 	}
 }
+
+// TestTapOnClose: closers run once at the end of a stream and their bytes come last;
+// they do not run after a hook ended the stream.
+func TestTapOnClose(t *testing.T) {
+	for _, cut := range []bool{false, true} {
+		rec := httptest.NewRecorder()
+		tap, w, _ := InstallTap(rec, tapRequest(t))
+		calls := 0
+		tap.OnClose(func() []byte { calls++; return []byte("data: {\"released\":true}\n\n") })
+		if cut {
+			tap.AddHook(func(ev *sse.Event, out []byte) ([]byte, bool) { return []byte("data: {\"error\":{}}\n\n"), true })
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(200)
+		_, _ = w.Write([]byte(chatStream))
+		tap.Close()
+		tap.Close()
+		body := rec.Body.String()
+		if cut {
+			if calls != 0 || strings.Contains(body, "released") {
+				t.Fatalf("closer ran after a cut: %q", body)
+			}
+			continue
+		}
+		if calls != 1 || !strings.HasSuffix(body, "data: [DONE]\n\ndata: {\"released\":true}\n\n") {
+			t.Fatalf("calls %d body %q", calls, body)
+		}
+	}
+}

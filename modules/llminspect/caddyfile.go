@@ -122,7 +122,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 //	    secrets off
 //	    deny [literal] [nocase] <TYPE> <pattern>
 //	    allow [literal] [nocase] <pattern>
-//	    action <TYPE> block|redact|log|allow
+//	    action <TYPE> block|redact|pseudonymize|log|allow
 //	    scan_system
 //	}
 func parseDetect(d *caddyfile.Dispenser) (*Detect, error) {
@@ -217,3 +217,6 @@ func parseRule(d *caddyfile.Dispenser, withType bool) (patterns.Rule, error) {
 	r.Pattern = args[0]
 	return r, nil
 }
+
+// ParseDetect parses a detect block (its syntax is parseDetect's); llm_filter shares it.
+func ParseDetect(d *caddyfile.Dispenser) (*Detect, error) { return parseDetect(d) }

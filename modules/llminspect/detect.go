@@ -31,14 +31,17 @@ type Detect struct {
 	Allow []patterns.Rule `json:"allow,omitempty"`
 	// Actions overrides the action per finding type: block (403), redact (replace with
 	// a typed placeholder such as [EMAIL_ADDRESS_1] in the forwarded body), log (allow,
-	// but record the finding in {http.llm.inspect.findings}) or allow (ignore).
+	// but record the finding in {http.llm.inspect.findings}), allow (ignore) or
+	// pseudonymize (like redact, but llm_filter maps the placeholder back to the original
+	// value in the response; the mapping is kept in memory for the request only, and the
+	// original value never reaches the upstream).
 	Actions map[string]string `json:"actions,omitempty"`
 	// ScanSystem also scans system/developer prompts and tool descriptions, which are
 	// trusted by default because the operator writes them.
 	ScanSystem bool `json:"scan_system,omitempty"`
 }
 
-var actions = []string{defaults.ActionAllow, defaults.ActionLog, defaults.ActionRedact, defaults.ActionBlock}
+var actions = []string{defaults.ActionAllow, defaults.ActionLog, defaults.ActionRedact, inspect.ActionPseudonymize, defaults.ActionBlock}
 
 // build turns the configuration into a core Detection; nil when detection is off.
 func (d *Detect) build() (*inspect.Detection, error) {
@@ -84,3 +87,7 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// Build compiles the detector set. It is exported for llm_filter, which scans responses
+// with the same detectors and the same per-type actions as llm_inspect scans prompts.
+func (d *Detect) Build() (*inspect.Detection, error) { return d.build() }

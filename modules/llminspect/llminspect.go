@@ -152,6 +152,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			h.logFindings(&v)
 		}
 		edit.Segments = v.Redactions
+		// Pseudonyms go with the exchange (memory only, this request) so that llm_filter
+		// restores the originals in the response.
+		ex.Vault = v.Pseudonyms
 	}
 	decision := "allow"
 	if len(edit.Fields)+len(edit.Segments) > 0 {

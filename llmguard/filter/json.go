@@ -1,0 +1,163 @@
+package filter
+
+import (
+	"errors"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/request"
+)
+
+// ErrUnparsable is returned by JSON for a body that is not a JSON object.
+var ErrUnparsable = errors.New("filter: response body is not a JSON object")
+
+// JSON filters a complete (non-streamed) response body of the given API kind: generated
+// text, refusals, reasoning and tool-call arguments (Anthropic tool inputs: every string
+// in them). It returns the body to send (re-encoded when anything changed, else body
+// itself) and blocked = true when the response must be refused instead.
+func (p *Policy) JSON(kind request.Kind, body []byte, rep *Report) (out []byte, blocked bool, err error) {
+	m, ok := decode(body)
+	if !ok {
+		rep.Errors++
+		return body, false, ErrUnparsable
+	}
+	if _, isErr := m["error"]; isErr || m["type"] == "error" {
+		return body, false, nil // an upstream error: nothing was generated
+	}
+	switch kind {
+	case request.KindMessages:
+		blocked = p.walkAnthropic(m["content"], rep)
+	case request.KindResponses:
+		out, _ := m["output"].([]any)
+		blocked = p.walkOutput(out, rep)
+	default:
+		blocked = p.walkChat(m, rep)
+	}
+	if blocked {
+		return nil, true, nil
+	}
+	return encode(m), false, nil
+}
+
+// str filters the string at m[key], if there is one.
+func (p *Policy) str(m map[string]any, key string, rep *Report) bool {
+	s, ok := m[key].(string)
+	if !ok || s == "" {
+		return false
+	}
+	out, bl := p.Text(s, rep)
+	m[key] = out
+	return bl
+}
+
+func (p *Policy) walkChat(m map[string]any, rep *Report) bool {
+	choices, _ := m["choices"].([]any)
+	for _, c := range choices {
+		cm, _ := c.(map[string]any)
+		if cm == nil {
+			continue
+		}
+		if p.str(cm, "text", rep) {
+			return true
+		}
+		msg, _ := cm["message"].(map[string]any)
+		if msg == nil {
+			continue
+		}
+		for _, f := range chatTextFields {
+			if p.str(msg, f, rep) {
+				return true
+			}
+		}
+		if parts, ok := msg["content"].([]any); ok && p.walkParts(parts, rep) {
+			return true
+		}
+		calls, _ := msg["tool_calls"].([]any)
+		if fc, ok := msg["function_call"]; ok {
+			calls = append(calls, map[string]any{"function": fc})
+		}
+		for _, tc := range calls {
+			tm, _ := tc.(map[string]any)
+			if fn, ok := tm["function"].(map[string]any); ok && p.str(fn, "arguments", rep) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// walkParts filters content parts ({"type":"text"|"output_text","text":…}, refusals).
+func (p *Policy) walkParts(parts []any, rep *Report) bool {
+	for _, x := range parts {
+		pm, _ := x.(map[string]any)
+		if pm != nil && (p.str(pm, "text", rep) || p.str(pm, "refusal", rep)) {
+			return true
+		}
+	}
+	return false
+}
+
+// walkOutput filters Responses API output items: messages, function calls, reasoning.
+func (p *Policy) walkOutput(items []any, rep *Report) bool {
+	for _, x := range items {
+		im, _ := x.(map[string]any)
+		if im == nil {
+			continue
+		}
+		if p.str(im, "arguments", rep) || p.str(im, "input", rep) {
+			return true
+		}
+		for _, f := range []string{"content", "summary"} {
+			if parts, ok := im[f].([]any); ok && p.walkParts(parts, rep) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// walkAnthropic filters Anthropic content blocks: text, thinking and every string of a
+// tool_use input.
+func (p *Policy) walkAnthropic(content any, rep *Report) bool {
+	blocks, _ := content.([]any)
+	for _, x := range blocks {
+		bm, _ := x.(map[string]any)
+		if bm == nil {
+			continue
+		}
+		if p.str(bm, "text", rep) || p.str(bm, "thinking", rep) {
+			return true
+		}
+		if in, ok := bm["input"]; ok && p.walkValue(in, rep) {
+			return true
+		}
+	}
+	return false
+}
+
+// walkValue filters every string inside a JSON value, in place.
+func (p *Policy) walkValue(v any, rep *Report) bool {
+	switch t := v.(type) {
+	case map[string]any:
+		for k := range t {
+			if _, ok := t[k].(string); ok {
+				if p.str(t, k, rep) {
+					return true
+				}
+			} else if p.walkValue(t[k], rep) {
+				return true
+			}
+		}
+	case []any:
+		for i, e := range t {
+			if s, ok := e.(string); ok {
+				out, bl := p.Text(s, rep)
+				if bl {
+					return true
+				}
+				t[i] = out
+			} else if p.walkValue(e, rep) {
+				return true
+			}
+		}
+	}
+	return false
+}

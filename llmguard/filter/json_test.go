@@ -1,0 +1,107 @@
+package filter
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/detect"
+	"github.com/llmguard/caddy-llmguard/llmguard/request"
+	"github.com/llmguard/caddy-llmguard/llmguard/sse"
+)
+
+func TestJSON(t *testing.T) {
+	v := detect.NewVault()
+	ph := v.Placeholder("EMAIL_ADDRESS", "me@corp.example")
+	tests := []struct {
+		name  string
+		kind  request.Kind
+		body  string
+		want  []string // substrings of the output
+		block bool
+	}{
+		{"chat", request.KindChat, `{"id":"x","choices":[{"index":0,"message":{"role":"assistant","content":"mail bob@example.org <ok> or ` + ph + `","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{\"ip\":\"10.1.2.3\"}"}}]},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1.0e1}}`,
+			[]string{`mail [REDACTED:EMAIL_ADDRESS] <ok> or me@corp.example`, `{\"ip\":\"[REDACTED:IP_ADDRESS]\"}`, `1.0e1`}, false},
+		{"completions", request.KindCompletions, `{"choices":[{"text":"call 536-22-8726"}]}`, []string{`call [REDACTED:US_SSN]`}, false},
+		{"responses", request.KindResponses, `{"output":[{"type":"message","content":[{"type":"output_text","text":"x bob@example.org"}]},{"type":"function_call","arguments":"{\"a\":\"bob@example.org\"}"}]}`,
+			[]string{`x [REDACTED:EMAIL_ADDRESS]`, `{\"a\":\"[REDACTED:EMAIL_ADDRESS]\"}`}, false},
+		{"anthropic", request.KindMessages, `{"type":"message","content":[{"type":"text","text":"hi bob@example.org"},{"type":"tool_use","input":{"to":["bob@example.org"],"n":1}}]}`,
+			[]string{`hi [REDACTED:EMAIL_ADDRESS]`, `"to":["[REDACTED:EMAIL_ADDRESS]"]`}, false},
+		{"block", request.KindChat, `{"choices":[{"message":{"content":"AKIAQWERTYUIOPASDFGH"}}]}`, nil, true},
+		{"upstream error", request.KindChat, `{"error":{"message":"bob@example.org"}}`, []string{`bob@example.org`}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := blockPolicy(t)
+			p.Vault = v
+			var rep Report
+			out, blocked, err := p.JSON(tc.kind, []byte(tc.body), &rep)
+			if err != nil || blocked != tc.block {
+				t.Fatalf("blocked %v err %v", blocked, err)
+			}
+			if tc.block {
+				if rep.Blocked != "AWS_ACCESS_KEY" {
+					t.Fatalf("report %+v", rep)
+				}
+				return
+			}
+			if !json.Valid(out) {
+				t.Fatalf("invalid JSON %s", out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("%s lacks %s", out, w)
+				}
+			}
+		})
+	}
+	if _, _, err := blockPolicy(t).JSON(request.KindChat, []byte(`[1]`), &Report{}); err == nil {
+		t.Fatal("want an error for a non-object body")
+	}
+}
+
+// TestResponsesStream: deltas are filtered, and the ".done" snapshots agree with them.
+func TestResponsesStream(t *testing.T) {
+	p := testPolicy(t)
+	var b strings.Builder
+	ev := func(v map[string]any) {
+		d, _ := json.Marshal(v)
+		b.Write(sse.AppendEvent(nil, sse.NewEvent(v["type"].(string), d)))
+	}
+	text := "Write to alice.smith@example.com " + strings.Repeat("now ", 70) + "end"
+	for _, c := range split(rand.New(rand.NewPCG(4, 4)), text, 3) {
+		ev(map[string]any{"type": "response.output_text.delta", "item_id": "i", "output_index": 0, "content_index": 0, "delta": c})
+	}
+	ev(map[string]any{"type": "response.output_text.done", "item_id": "i", "output_index": 0, "content_index": 0, "text": text})
+	ev(map[string]any{"type": "response.completed", "response": map[string]any{"output": []any{map[string]any{"type": "message", "content": []any{map[string]any{"type": "output_text", "text": text}}}}}})
+	out, _ := run(t, NewStream(p, request.KindResponses), b.String(), rand.New(rand.NewPCG(1, 1)), 80)
+	want, _ := p.Text(text, &Report{})
+	if got := collect(t, request.KindResponses, out).text; got != want {
+		t.Fatalf("got %q want %q", got, want)
+	}
+	if strings.Contains(out, "alice.smith") || strings.Count(out, "[REDACTED:EMAIL_ADDRESS]") != 3 {
+		t.Fatalf("snapshots not filtered: %s", out)
+	}
+}
+
+// TestEncodeMatchesEncodingJSON: the event encoder agrees with encoding/json (without
+// HTML escaping) on decoded values, including escapes and invalid UTF-8.
+func TestEncodeMatchesEncodingJSON(t *testing.T) {
+	for _, in := range []string{
+		`{"a":"x\"y\\z\n\t\r\u0001 <b>&","n":1.50e3,"b":[true,false,null,{"c":"é日本\u2028"}],"e":{}}`,
+		"{\"bad\":\"\xff\xfe ok\"}",
+	} {
+		m, ok := decode([]byte(in))
+		if !ok {
+			t.Fatalf("decode %q", in)
+		}
+		var want strings.Builder
+		e := json.NewEncoder(&want)
+		e.SetEscapeHTML(false)
+		_ = e.Encode(m)
+		if got := string(encode(m)); got != strings.TrimSuffix(want.String(), "\n") {
+			t.Errorf("got  %s\nwant %s", got, want.String())
+		}
+	}
+}

@@ -1,0 +1,81 @@
+package filter
+
+// responsesDeltas maps a Responses API delta event type to the lane field it feeds.
+var responsesDeltas = map[string]string{
+	"response.output_text.delta":             "text",
+	"response.refusal.delta":                 "refusal",
+	"response.function_call_arguments.delta": "args",
+}
+
+// responsesDones maps the event that completes a lane to the field holding its full text.
+var responsesDones = map[string]struct{ lane, field string }{
+	"response.output_text.done":             {"text", "text"},
+	"response.refusal.done":                 {"refusal", "refusal"},
+	"response.function_call_arguments.done": {"args", "arguments"},
+}
+
+// responses filters an OpenAI Responses API event. Deltas go through their lane; a
+// ".done" event first releases the lane's held text, and its full-text copy (and that of
+// the item, part and response snapshots) is filtered as a whole, which yields the same
+// text the deltas added up to.
+func (s *Stream) responses(m map[string]any) (pre []byte, changed, blocked bool) {
+	typ, _ := m["type"].(string)
+	if f, ok := responsesDeltas[typ]; ok {
+		text, isStr := m["delta"].(string)
+		if !isStr {
+			return nil, false, false
+		}
+		k := laneKey{intOf(m["output_index"]), intOf(m["content_index"]), f}
+		out, bl := s.write(k, text, m)
+		m["delta"] = out
+		return nil, true, bl
+	}
+	if d, ok := responsesDones[typ]; ok {
+		k := laneKey{intOf(m["output_index"]), intOf(m["content_index"]), d.lane}
+		keys, texts, bl := s.flush(func(x laneKey) bool { return x == k })
+		if bl {
+			return nil, false, true
+		}
+		for i, k := range keys {
+			pre = s.synthDelta(pre, k, texts[i])
+		}
+		if text, ok := m[d.field].(string); ok {
+			out, bl := s.wholeText(text)
+			m[d.field] = out
+			return pre, true, bl
+		}
+		return pre, false, false
+	}
+	var scratch Report
+	for _, f := range []string{"part", "item", "response"} {
+		if v, ok := m[f].(map[string]any); ok {
+			var bl bool
+			switch f {
+			case "part":
+				bl = s.p.walkParts([]any{v}, &scratch)
+			case "item":
+				bl = s.p.walkOutput([]any{v}, &scratch)
+			default:
+				out, _ := v["output"].([]any)
+				bl = s.p.walkOutput(out, &scratch)
+			}
+			if bl {
+				s.Report.Blocked = scratch.Blocked
+				return nil, false, true
+			}
+			changed = true
+		}
+	}
+	return nil, changed, false
+}
+
+// wholeText filters a snapshot of text the stream already filtered in its deltas: it is
+// not counted again, but a block still blocks.
+func (s *Stream) wholeText(text string) (string, bool) {
+	var scratch Report
+	out, bl := s.p.Text(text, &scratch)
+	if bl {
+		s.Report.Blocked = scratch.Blocked
+	}
+	return out, bl
+}

@@ -1,0 +1,51 @@
+package inspect
+
+import (
+	"strings"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/detect"
+)
+
+// ActionPseudonymize is like redact — the upstream sees a typed placeholder such as
+// [EMAIL_ADDRESS_1] — but reversible: the placeholders are kept in Verdict.Pseudonyms
+// so that llm_filter maps them back to the original values in the response.
+const ActionPseudonymize = "pseudonymize"
+
+// replace substitutes placeholders for the findings fs of text: pseudonymised findings
+// take theirs from v.Pseudonyms, redacted ones from vault. Actions are per finding type
+// and placeholders are numbered per type, so the two vaults never hand out the same
+// placeholder for different values, and a redaction is never restored. Overlapping
+// findings become one span, named after the first, as in detect.Redact.
+func (d *Detection) replace(text string, fs []detect.Finding, vault *detect.Vault, v *Verdict) (string, int) {
+	detect.SortFindings(fs)
+	var b strings.Builder
+	pos, n := 0, 0
+	for i := 0; i < len(fs); {
+		f := fs[i]
+		end := f.End
+		j := i + 1
+		for ; j < len(fs) && fs[j].Start < end; j++ {
+			end = max(end, fs[j].End)
+		}
+		i = j
+		if f.Start < pos || !f.Valid(text) || end > len(text) {
+			continue
+		}
+		target := vault
+		if d.Config.Action(f) == ActionPseudonymize {
+			if v.Pseudonyms == nil {
+				v.Pseudonyms = detect.NewVault()
+			}
+			target = v.Pseudonyms
+		}
+		b.WriteString(text[pos:f.Start])
+		b.WriteString(target.Placeholder(f.Type, text[f.Start:end]))
+		pos = end
+		n++
+	}
+	if n == 0 {
+		return text, 0
+	}
+	b.WriteString(text[pos:])
+	return b.String(), n
+}

@@ -1,0 +1,275 @@
+package llmaudit
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/audit"
+	"github.com/llmguard/caddy-llmguard/llmguard/glob"
+	"github.com/llmguard/caddy-llmguard/llmguard/request"
+	"github.com/llmguard/caddy-llmguard/llmguard/sse"
+	"github.com/llmguard/caddy-llmguard/llmguard/usage"
+	"github.com/llmguard/caddy-llmguard/modules/llmhttp"
+)
+
+// exchangeRun is what ServeHTTP observed of one request.
+type exchangeRun struct {
+	start    time.Time
+	ttft     time.Duration
+	status   int
+	watch    *llmhttp.Watch
+	tap      *llmhttp.Tap
+	stripped []string
+}
+
+// firstEvent returns a tap hook that records when the first streamed event passed: the
+// time to first token as the client experiences it.
+func (run *exchangeRun) firstEvent(now func() time.Time) llmhttp.Hook {
+	return func(_ *sse.Event, out []byte) ([]byte, bool) {
+		if run.ttft == 0 {
+			run.ttft = max(now().Sub(run.start), time.Nanosecond)
+		}
+		return out, false
+	}
+}
+
+// Placeholders read from the handlers llm_audit wraps. They are spelled out rather than
+// imported so that llm_audit works with any subset of the other modules.
+const (
+	phUserID     = "http.auth.user.id"
+	phKeyID      = "http.llm.key.id"
+	phSubject    = "http.llm.subject"
+	phAuthSource = "http.llm.auth_source"
+	phTier       = "http.llm.tier"
+	phDecision   = "http.llm.inspect.decision"
+	phFindings   = "http.llm.inspect.findings"
+	phRule       = "http.llm.rate_limit.rule"
+	phUpstream   = "http.reverse_proxy.upstream.hostport"
+	phClientIP   = "http.vars.client_ip"
+	phRemoteHost = "http.request.remote.host"
+	phRequestID  = "http.request.uuid"
+)
+
+func (h *Handler) event(r *http.Request, repl *caddy.Replacer, run *exchangeRun, purpose string) *audit.Event {
+	get := func(k string) string { s, _ := repl.GetString(k); return s }
+	ev := &audit.Event{
+		RequestID:      get(phRequestID),
+		UserID:         get(phUserID),
+		KeyID:          get(phKeyID),
+		Subject:        get(phSubject),
+		AuthSource:     get(phAuthSource),
+		Tier:           get(phTier),
+		ClientIP:       get(phClientIP),
+		Method:         r.Method,
+		Path:           r.URL.Path,
+		Endpoint:       get(llmhttp.PlaceholderEndpoint),
+		Model:          get(llmhttp.PlaceholderModel),
+		Upstream:       get(phUpstream),
+		Status:         run.status,
+		Purpose:        purpose,
+		Privacy:        h.Privacy,
+		StrippedFields: run.stripped,
+		LatencyMS:      ms(h.now().Sub(run.start)),
+		TTFTMS:         ms(run.ttft),
+	}
+	if ev.ClientIP == "" {
+		ev.ClientIP = get(phRemoteHost)
+	}
+	if f := get(phFindings); f != "" {
+		ev.Findings = strings.Split(f, ",")
+	}
+	ev.Decision, ev.Reasons = decide(run.status, get(llmhttp.PlaceholderErrorCode), get(phDecision), get(phRule))
+
+	watch := run.watch
+	loaded := watch != nil && watch.Exchange != nil
+	if loaded {
+		ev.Stream = watch.Exchange.Request != nil && watch.Exchange.Request.Stream
+		ev.TokensIn = watch.Exchange.PromptTokens
+		if run.tap != nil {
+			if u, reported, ok := run.tap.Usage(); ok {
+				ev.TokensIn, ev.TokensOut, ev.TokensReported = u.InputTokens, u.OutputTokens, reported
+			}
+		}
+	}
+	// A refused request cost nothing upstream; its prompt tokens were never sent.
+	if ev.Upstream == "" {
+		ev.TokensIn, ev.TokensOut = 0, 0
+	}
+	ev.Cost = h.cost(ev.Model, ev.TokensIn, ev.TokensOut)
+	if h.Privacy != audit.PrivacyNone && loaded {
+		prompt, forwarded := prompts(watch)
+		if ev.Upstream == "" {
+			// Nothing was forwarded: a refused prompt was never redacted (a blocked one
+			// holds exactly what the gateway refused to send), so only its digest is kept.
+			forwarded = ""
+		}
+		var resp string
+		if run.tap != nil && !run.tap.Streamed() {
+			resp = usage.OutputText(watch.Exchange.Kind, run.tap.JSONBody())
+		}
+		_ = ev.SetContent(h.hasher, h.cap(prompt), h.cap(forwarded), h.cap(resp))
+	}
+	return ev
+}
+
+// decide maps what the inner handlers published to one decision and its reasons.
+func decide(status int, errCode, inspect, rule string) (string, []string) {
+	reasons := func(def string) []string {
+		if errCode != "" {
+			return []string{errCode}
+		}
+		if def != "" {
+			return []string{def}
+		}
+		return nil
+	}
+	switch {
+	case status == http.StatusTooManyRequests && rule != "":
+		return audit.DecisionRateLimited, []string{rule}
+	case inspect == "block":
+		return audit.DecisionBlock, reasons("inspect_block")
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return audit.DecisionDeny, reasons("forbidden")
+	case status >= 500:
+		return audit.DecisionError, reasons("upstream_5xx")
+	case status >= 400:
+		return audit.DecisionError, reasons("client_error")
+	case inspect == "rewrite":
+		return audit.DecisionRedact, nil
+	}
+	return audit.DecisionAllow, nil
+}
+
+func (h *Handler) cost(model string, in, out int64) float64 {
+	for _, p := range h.Prices {
+		if glob.Match(p.Model, model) {
+			return (float64(in)*p.Input + float64(out)*p.Output) / 1e6
+		}
+	}
+	return 0
+}
+
+// cap cuts s to MaxContentSize bytes on a rune boundary.
+func (h *Handler) cap(s string) string {
+	if len(s) <= h.MaxContentSize {
+		return s
+	}
+	cut := h.MaxContentSize
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + " …[truncated]"
+}
+
+// prompts returns the prompt text as the client sent it and as forwarded upstream. They
+// are re-parsed from the bodies because a redaction replaces the forwarded body only.
+func prompts(w *llmhttp.Watch) (client, forwarded string) {
+	ex := w.Exchange
+	text := func(body []byte) string {
+		if len(body) == 0 {
+			return ""
+		}
+		req, err := request.Parse(ex.Kind, body)
+		if err != nil {
+			return ""
+		}
+		var b strings.Builder
+		for i, s := range req.Segments {
+			if i > 0 {
+				b.WriteByte('\n')
+			}
+			b.WriteString(s.Text)
+		}
+		return b.String()
+	}
+	client = text(w.ClientBody)
+	if bytes.Equal(ex.Body, w.ClientBody) {
+		return client, client
+	}
+	return client, text(ex.Body)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// fields renders ev as zap fields. Empty optional fields are left out.
+func fields(ev *audit.Event) []zap.Field {
+	f := make([]zap.Field, 0, 32)
+	str := func(k, v string) {
+		if v != "" {
+			f = append(f, zap.String(k, v))
+		}
+	}
+	str("request_id", ev.RequestID)
+	str("user_id", ev.UserID)
+	str("key_id", ev.KeyID)
+	str("subject", ev.Subject)
+	str("auth_source", ev.AuthSource)
+	str("tier", ev.Tier)
+	str("client_ip", ev.ClientIP)
+	str("method", ev.Method)
+	str("path", ev.Path)
+	str("endpoint", ev.Endpoint)
+	str("model", ev.Model)
+	if ev.Stream {
+		f = append(f, zap.Bool("stream", true))
+	}
+	str("upstream", ev.Upstream)
+	f = append(f, zap.Int("status", ev.Status), zap.String("decision", ev.Decision))
+	if len(ev.Reasons) > 0 {
+		f = append(f, zap.Strings("reasons", ev.Reasons))
+	}
+	if len(ev.Findings) > 0 {
+		f = append(f, zap.Strings("findings", ev.Findings))
+	}
+	str("purpose", ev.Purpose)
+	f = append(f, zap.Int64("tokens_in", ev.TokensIn), zap.Int64("tokens_out", ev.TokensOut),
+		zap.Bool("tokens_reported", ev.TokensReported))
+	if ev.Cost > 0 {
+		f = append(f, zap.Float64("cost", ev.Cost))
+	}
+	f = append(f, zap.Float64("latency_ms", ev.LatencyMS))
+	if ev.TTFTMS > 0 {
+		f = append(f, zap.Float64("ttft_ms", ev.TTFTMS))
+	}
+	f = append(f, zap.String("privacy", ev.Privacy))
+	str("prompt", ev.Prompt)
+	str("prompt_hash", ev.PromptHash)
+	str("response", ev.Response)
+	str("response_hash", ev.ResponseHash)
+	if len(ev.StrippedFields) > 0 {
+		f = append(f, zap.Strings("stripped_fields", ev.StrippedFields))
+	}
+	return f
+}
+
+// stripRequest removes the configured fields from a JSON request body before any inner
+// handler reads it, and returns the names removed. Bodies that are too large or
+// unreadable are left for llmhttp.Load to refuse with its usual errors.
+func (h *Handler) stripRequest(r *http.Request) []string {
+	if r.Body == nil || r.Method != http.MethodPost {
+		return nil
+	}
+	// No Content-Type check: llmhttp.Load also accepts JSON sent as curl's default form
+	// type, and a field must not slip through because of a header. A body that is not a
+	// JSON object is left unchanged by DeleteFields.
+	limit := int64(llmhttp.DefaultMaxBodySize)
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil || int64(len(body)) > limit {
+		// Hand the inner handlers the same stream: what was read, then the rest.
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
+		return nil
+	}
+	out, removed, _ := audit.DeleteFields(body, h.stripReq)
+	llmhttp.SetBody(r, out)
+	return removed
+}

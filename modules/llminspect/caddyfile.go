@@ -41,6 +41,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    stream            allow|deny
 //	    tools             allow|deny
 //	    detect            off | { … see parseDetect … }
+//	    remote            { … see parseRemote … }
 //	}
 //
 // Every subdirective is optional and may appear once.
@@ -103,6 +104,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 		case "detect":
 			h.Detect, err = parseDetect(d)
+		case "remote":
+			h.Remote, err = parseRemote(d)
 		default:
 			return d.Errf("unrecognized subdirective '%s'", d.Val())
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/llmguard/caddy-llmguard/llmguard/apierr"
 	"github.com/llmguard/caddy-llmguard/llmguard/detect"
 	"github.com/llmguard/caddy-llmguard/llmguard/detect/defaults"
+	"github.com/llmguard/caddy-llmguard/llmguard/detect/remote"
 	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
 	"github.com/llmguard/caddy-llmguard/llmguard/inspect"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
@@ -72,9 +73,13 @@ type Handler struct {
 	DenyTools bool `json:"deny_tools,omitempty"`
 	// Detect configures the prompt detectors; see Detect. Default: the default set.
 	Detect *Detect `json:"detect,omitempty"`
+	// Remote adds an external classifier (moderation endpoint or guard model); see
+	// Remote. Default: none.
+	Remote *Remote `json:"remote,omitempty"`
 
 	limits    inspect.Limits
 	detection *inspect.Detection
+	remote    *remote.Classifier
 	logger    *zap.Logger
 }
 
@@ -107,6 +112,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.detection, err = h.Detect.build()
 	if err != nil {
 		return fmt.Errorf("detect: %v", err)
+	}
+	if h.Remote != nil {
+		if h.remote, err = h.Remote.build(); err != nil {
+			return fmt.Errorf("remote: %v", err)
+		}
 	}
 	return nil
 }
@@ -155,6 +165,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		// Pseudonyms go with the exchange (memory only, this request) so that llm_filter
 		// restores the originals in the response.
 		ex.Vault = v.Pseudonyms
+	}
+	if h.remote != nil && ex.Request != nil {
+		if e := h.classify(r, ex, edit.Segments, h.detection != nil && h.detection.ScanSystem); e != nil {
+			return h.block(w, r, e)
+		}
 	}
 	decision := "allow"
 	if len(edit.Fields)+len(edit.Segments) > 0 {

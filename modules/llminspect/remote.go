@@ -1,0 +1,166 @@
+package llminspect
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"go.uber.org/zap"
+
+	cfparse "github.com/llmguard/caddy-llmguard/caddyfile"
+	"github.com/llmguard/caddy-llmguard/llmguard/apierr"
+	"github.com/llmguard/caddy-llmguard/llmguard/detect/remote"
+	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
+)
+
+// Remote configures an optional external classifier asked about every prompt that the
+// in-process detectors let through: an OpenAI-compatible moderation endpoint or a guard
+// model (Llama Guard, for example) served behind a chat-completions endpoint. The text
+// sent is the prompt as it will be forwarded, i.e. after redaction, so PII the detectors
+// removed does not reach the classifier either.
+type Remote struct {
+	// URL is the classifier endpoint, e.g. http://guard:8000/v1/moderations. Required.
+	URL string `json:"url"`
+	// Mode is "moderation" (OpenAI's /v1/moderations schema; default) or "chat" (a guard
+	// model whose reply starts with "safe" or "unsafe").
+	Mode string `json:"mode,omitempty"`
+	// Model is sent as the request's model; required in chat mode.
+	Model string `json:"model,omitempty"`
+	// APIKey is sent as a Bearer token; use a placeholder such as {env.GUARD_KEY} so the
+	// secret stays out of the config. Default none.
+	APIKey string `json:"api_key,omitempty"`
+	// Timeout bounds each call. Default 2s.
+	Timeout caddy.Duration `json:"timeout,omitempty"`
+	// CacheSize bounds the verdict cache (keyed by a hash of the text, never the text).
+	// Default 1024 entries.
+	CacheSize int `json:"cache_size,omitempty"`
+	// FailOpen lets requests through (and logs) when the classifier cannot answer. The
+	// default, fail closed, refuses them with 503 — a guard that silently stops guarding
+	// is worse than an outage.
+	FailOpen bool `json:"fail_open,omitempty"`
+	// Action is what a flagged prompt gets: "block" (403, default) or "log".
+	Action string `json:"action,omitempty"`
+}
+
+func (rm *Remote) build() (*remote.Classifier, error) {
+	if rm.Action != "" && rm.Action != "block" && rm.Action != "log" {
+		return nil, fmt.Errorf("remote action must be block or log, not %q", rm.Action)
+	}
+	return remote.New(remote.Config{
+		URL: rm.URL, Mode: rm.Mode, Model: rm.Model,
+		APIKey:  caddy.NewReplacer().ReplaceKnown(rm.APIKey, ""),
+		Timeout: time.Duration(rm.Timeout), CacheSize: rm.CacheSize,
+	})
+}
+
+// classify asks the remote classifier about the prompt as forwarded. It returns the
+// refusal to send, or nil to go on.
+func (h *Handler) classify(r *http.Request, ex *exchange.Exchange, redactions map[int]string, scanSystem bool) *apierr.Error {
+	var b strings.Builder
+	for i, seg := range ex.Request.Segments {
+		if seg.Role == "system" && !scanSystem {
+			continue
+		}
+		text := seg.Text
+		if red, ok := redactions[i]; ok {
+			text = red
+		}
+		b.WriteString(text)
+		b.WriteByte('\n')
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	v, err := h.remote.Classify(r.Context(), b.String(), time.Now())
+	if err != nil {
+		h.logger.Warn("remote classifier failed", zap.Error(err), zap.Bool("fail_open", h.Remote.FailOpen))
+		if h.Remote.FailOpen {
+			return nil
+		}
+		return &apierr.Error{Status: http.StatusServiceUnavailable, Code: "classifier_unavailable", RetryAfter: time.Second,
+			Message: "The gateway's content classifier is unavailable; try again shortly."}
+	}
+	if !v.Flagged {
+		return nil
+	}
+	appendFinding(r, "UNSAFE_CONTENT")
+	if h.Remote.Action == "log" {
+		h.logger.Info("remote classifier flagged a prompt", zap.Strings("categories", v.Categories))
+		return nil
+	}
+	msg := "The request was blocked by the gateway's content policy: the content classifier flagged it"
+	if len(v.Categories) > 0 {
+		msg += " (" + strings.Join(v.Categories, ", ") + ")"
+	}
+	return &apierr.Error{Status: http.StatusForbidden, Code: "content_policy_violation", Message: msg + "."}
+}
+
+// appendFinding adds a type to {http.llm.inspect.findings}.
+func appendFinding(r *http.Request, typ string) {
+	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if !ok {
+		return
+	}
+	if cur, _ := repl.GetString(PlaceholderFindings); cur != "" {
+		typ = cur + "," + typ
+	}
+	repl.Set(PlaceholderFindings, typ)
+}
+
+// parseRemote reads
+//
+//	remote {
+//	    url <url>
+//	    mode moderation|chat
+//	    model <name>
+//	    api_key <key>
+//	    timeout <duration>
+//	    cache_size <n>
+//	    fail open|closed
+//	    action block|log
+//	}
+func parseRemote(d *caddyfile.Dispenser) (*Remote, error) {
+	rm := &Remote{}
+	if d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	seen := cfparse.Seen{}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		if err := seen.Check(d); err != nil {
+			return nil, err
+		}
+		var err error
+		switch d.Val() {
+		case "url":
+			rm.URL, err = cfparse.Arg(d)
+		case "mode":
+			rm.Mode, err = cfparse.OneOf(d, remote.ModeModeration, remote.ModeChat)
+		case "model":
+			rm.Model, err = cfparse.Arg(d)
+		case "api_key":
+			rm.APIKey, err = cfparse.Arg(d)
+		case "timeout":
+			rm.Timeout, err = cfparse.Duration(d)
+		case "cache_size":
+			rm.CacheSize, err = cfparse.PositiveInt(d)
+		case "fail":
+			var v string
+			v, err = cfparse.OneOf(d, "open", "closed")
+			rm.FailOpen = v == "open"
+		case "action":
+			rm.Action, err = cfparse.OneOf(d, "block", "log")
+		default:
+			return nil, d.Errf("unrecognized remote subdirective '%s'", d.Val())
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if rm.URL == "" {
+		return nil, d.Err("remote needs a url")
+	}
+	return rm, nil
+}

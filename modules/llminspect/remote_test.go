@@ -1,0 +1,108 @@
+package llminspect
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+)
+
+// moderationServer flags inputs containing "attack" and records what it was sent.
+func moderationServer(t *testing.T, seen *atomic.Value) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Input []string `json:"input"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		seen.Store(strings.Join(req.Input, ""))
+		flagged := strings.Contains(req.Input[0], "attack")
+		_ = json.NewEncoder(w).Encode(map[string]any{"results": []any{map[string]any{"flagged": flagged, "categories": map[string]bool{"violence": flagged}}}})
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestRemoteClassifier(t *testing.T) {
+	var seen atomic.Value
+	srv := moderationServer(t, &seen)
+	h := provision(t, &Handler{Remote: &Remote{URL: srv.URL}})
+
+	rec, fwd, _ := serve(t, h, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"system","content":"be nice"},{"role":"user","content":"plan an attack on the castle"}]}`)
+	if rec.Code != 403 || fwd != "" || !strings.Contains(rec.Body.String(), "violence") {
+		t.Fatalf("flagged prompt: %d %s", rec.Code, rec.Body)
+	}
+	if strings.Contains(seen.Load().(string), "be nice") {
+		t.Error("system prompt sent to the classifier")
+	}
+
+	// The classifier sees the prompt as forwarded: redacted.
+	rec, fwd, repl := serve(t, h, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"write to jane.doe@example.com"}]}`)
+	if rec.Code != 204 || !strings.Contains(fwd, "[EMAIL_ADDRESS_1]") {
+		t.Fatalf("clean prompt: %d %s", rec.Code, fwd)
+	}
+	if got := seen.Load().(string); strings.Contains(got, "jane.doe") || !strings.Contains(got, "[EMAIL_ADDRESS_1]") {
+		t.Errorf("classifier was sent %q", got)
+	}
+	if f, _ := repl.GetString(PlaceholderFindings); f != "EMAIL_ADDRESS" {
+		t.Errorf("findings %q", f)
+	}
+
+	logOnly := provision(t, &Handler{Remote: &Remote{URL: srv.URL, Action: "log"}})
+	rec, _, repl = serve(t, logOnly, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"attack"}]}`)
+	if f, _ := repl.GetString(PlaceholderFindings); rec.Code != 204 || f != "UNSAFE_CONTENT" {
+		t.Errorf("log action: %d findings %q", rec.Code, f)
+	}
+}
+
+func TestRemoteFailClosedAndOpen(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(502) }))
+	defer srv.Close()
+	rec, fwd, _ := serve(t, provision(t, &Handler{Remote: &Remote{URL: srv.URL}}), "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`)
+	if rec.Code != 503 || fwd != "" || rec.Header().Get("Retry-After") == "" {
+		t.Errorf("fail closed: %d %q", rec.Code, fwd)
+	}
+	rec, fwd, _ = serve(t, provision(t, &Handler{Remote: &Remote{URL: srv.URL, FailOpen: true}}), "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`)
+	if rec.Code != 204 || fwd == "" {
+		t.Errorf("fail open: %d", rec.Code)
+	}
+}
+
+func TestParseRemote(t *testing.T) {
+	d := caddyfile.NewTestDispenser(`llm_inspect {
+		remote {
+			url http://guard:8000/v1/chat/completions
+			mode chat
+			model llama-guard-3
+			api_key {env.GUARD_KEY}
+			timeout 500ms
+			cache_size 100
+			fail open
+			action log
+		}
+	}`)
+	var h Handler
+	if err := h.UnmarshalCaddyfile(d); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(h.Remote)
+	want := `{"url":"http://guard:8000/v1/chat/completions","mode":"chat","model":"llama-guard-3","api_key":"{env.GUARD_KEY}","timeout":500000000,"cache_size":100,"fail_open":true,"action":"log"}`
+	if string(got) != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	for _, bad := range []string{
+		"llm_inspect {\n remote {\n mode chat\n }\n}",
+		"llm_inspect {\n remote {\n url http://x\n fail sometimes\n }\n}",
+		"llm_inspect {\n remote {\n url http://x\n url http://y\n }\n}",
+		"llm_inspect {\n remote x {\n url http://x\n }\n}",
+	} {
+		var h Handler
+		if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(bad)); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

@@ -28,5 +28,5 @@
 // What the package must never do: import Caddy or net/http, read the wall clock (every
 // call takes now), or admit an amount that does not fit — the only way past a limit is a
 // settlement larger than its reservation, which callers bound (see the settle tolerance
-// in docs/llm_rate_limit.md).
+// in the README's llm_rate_limit section).
 package limit

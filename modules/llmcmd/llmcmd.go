@@ -1,5 +1,6 @@
 // Package llmcmd registers the `caddy llmguard` command, to which the llm_* modules add
-// their subcommands (`key new` from llm_auth, `scan` from llm_inspect). Caddy allows one
+// their subcommands (`key new` from llm_auth, `scan` from llm_inspect, `audit` from
+// llm_audit). Caddy allows one
 // registration per command name, so the root lives here and modules only contribute.
 //
 // It holds no logic of its own and must never do I/O at init.
@@ -28,7 +29,7 @@ func Add(f func(*cobra.Command)) {
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "llmguard",
-		Short: "caddy-llmguard tools: gateway API keys, prompt scanning",
+		Short: "caddy-llmguard tools: gateway API keys, prompt scanning, audit logs",
 		Long: `
 Commands for the caddy-llmguard LLM gateway.
 
@@ -39,6 +40,10 @@ Commands for the caddy-llmguard LLM gateway.
   caddy llmguard scan [--config FILE]
       reads JSON Lines ({"id","text"} or request bodies) on stdin and writes one verdict
       per line with the detectors llm_inspect uses.
+
+  caddy llmguard audit verify FILE…      checks the hash chain of audit logs (rolled files too)
+  caddy llmguard audit decrypt FILE…     prints encrypted audit records in clear
+      (keys from the environment, as configured for the llm_audit_chain writer; see --help)
 `,
 		CobraFunc: func(cmd *cobra.Command) {
 			mu.Lock()

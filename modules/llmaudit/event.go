@@ -49,12 +49,16 @@ const (
 	phAuthSource = "http.llm.auth_source"
 	phTier       = "http.llm.tier"
 	phDecision   = "http.llm.inspect.decision"
-	phFindings   = "http.llm.inspect.findings"
-	phRule       = "http.llm.rate_limit.rule"
-	phUpstream   = "http.reverse_proxy.upstream.hostport"
-	phClientIP   = "http.vars.client_ip"
-	phRemoteHost = "http.request.remote.host"
-	phRequestID  = "http.request.uuid"
+	// Set by llm_filter; named here rather than imported so that auditing does not
+	// depend on the filter module being compiled in.
+	phFilterAction   = "http.llm.filter.action"
+	phFilterFindings = "http.llm.filter.findings"
+	phFindings       = "http.llm.inspect.findings"
+	phRule           = "http.llm.rate_limit.rule"
+	phUpstream       = "http.reverse_proxy.upstream.hostport"
+	phClientIP       = "http.vars.client_ip"
+	phRemoteHost     = "http.request.remote.host"
+	phRequestID      = "http.request.uuid"
 )
 
 func (h *Handler) event(r *http.Request, repl *caddy.Replacer, run *exchangeRun, purpose string) *audit.Event {
@@ -82,10 +86,12 @@ func (h *Handler) event(r *http.Request, repl *caddy.Replacer, run *exchangeRun,
 	if ev.ClientIP == "" {
 		ev.ClientIP = get(phRemoteHost)
 	}
-	if f := get(phFindings); f != "" {
-		ev.Findings = strings.Split(f, ",")
+	for _, ph := range []string{phFindings, phFilterFindings} {
+		if f := get(ph); f != "" {
+			ev.Findings = append(ev.Findings, strings.Split(f, ",")...)
+		}
 	}
-	ev.Decision, ev.Reasons = decide(run.status, get(llmhttp.PlaceholderErrorCode), get(phDecision), get(phRule))
+	ev.Decision, ev.Reasons = decide(run.status, get(llmhttp.PlaceholderErrorCode), get(phDecision), get(phRule), get(phFilterAction))
 
 	watch := run.watch
 	loaded := watch != nil && watch.Exchange != nil
@@ -120,7 +126,9 @@ func (h *Handler) event(r *http.Request, repl *caddy.Replacer, run *exchangeRun,
 }
 
 // decide maps what the inner handlers published to one decision and its reasons.
-func decide(status int, errCode, inspect, rule string) (string, []string) {
+// A response llm_filter blocked mid-stream has status 200, so the filter's own action
+// counts beside the status.
+func decide(status int, errCode, inspect, rule, filter string) (string, []string) {
 	reasons := func(def string) []string {
 		if errCode != "" {
 			return []string{errCode}
@@ -135,13 +143,15 @@ func decide(status int, errCode, inspect, rule string) (string, []string) {
 		return audit.DecisionRateLimited, []string{rule}
 	case inspect == "block":
 		return audit.DecisionBlock, reasons("inspect_block")
+	case filter == "block":
+		return audit.DecisionBlock, []string{"filter_block"}
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		return audit.DecisionDeny, reasons("forbidden")
 	case status >= 500:
 		return audit.DecisionError, reasons("upstream_5xx")
 	case status >= 400:
 		return audit.DecisionError, reasons("client_error")
-	case inspect == "rewrite":
+	case inspect == "rewrite" || filter == "redact":
 		return audit.DecisionRedact, nil
 	}
 	return audit.DecisionAllow, nil

@@ -233,20 +233,23 @@ func TestRateLimitedMetrics(t *testing.T) {
 
 func TestDecide(t *testing.T) {
 	for _, tt := range []struct {
-		status                int
-		code, inspect, rule   string
-		decision, firstReason string
+		status                    int
+		code, inspect, rule, filt string
+		decision, firstReason     string
 	}{
-		{200, "", "allow", "", "allow", ""},
-		{200, "", "rewrite", "", "redact", ""},
-		{400, "content_blocked", "block", "", "block", "content_blocked"},
-		{429, "rate_limit_exceeded", "", "per-key", "rate_limited", "per-key"},
-		{401, "invalid_api_key", "", "", "deny", "invalid_api_key"},
-		{403, "", "", "", "deny", "forbidden"},
-		{502, "", "", "", "error", "upstream_5xx"},
-		{404, "unknown_url", "", "", "error", "unknown_url"},
+		{200, "", "allow", "", "none", "allow", ""},
+		{200, "", "rewrite", "", "", "redact", ""},
+		{400, "content_blocked", "block", "", "", "block", "content_blocked"},
+		{429, "rate_limit_exceeded", "", "per-key", "", "rate_limited", "per-key"},
+		{401, "invalid_api_key", "", "", "", "deny", "invalid_api_key"},
+		{403, "", "", "", "", "deny", "forbidden"},
+		{502, "", "", "", "", "error", "upstream_5xx"},
+		{404, "unknown_url", "", "", "", "error", "unknown_url"},
+		{200, "", "allow", "", "block", "block", "filter_block"},
+		{200, "", "allow", "", "redact", "redact", ""},
+		{200, "", "allow", "", "log", "allow", ""},
 	} {
-		d, reasons := decide(tt.status, tt.code, tt.inspect, tt.rule)
+		d, reasons := decide(tt.status, tt.code, tt.inspect, tt.rule, tt.filt)
 		first := ""
 		if len(reasons) > 0 {
 			first = reasons[0]

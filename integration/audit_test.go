@@ -35,7 +35,8 @@ func TestAuditComplianceExample(t *testing.T) {
 	t.Setenv("LLMGUARD_AUDIT_HMAC_KEY", hmacKey)
 	t.Setenv("LLMGUARD_AUDIT_ENC_KEY", encKey)
 	t.Setenv("LLMGUARD_AUDIT_HASH_KEY", "integration-hash-key-0123456789")
-	cfg, ports := example(t, "compliance", 8080, 8081)
+	cfg, ports := example(t, "compliance", 8080, 8081, 8082)
+	issuer := startOIDCProvider(t, ports[8082])
 	start(t, cfg)
 	base := fmt.Sprintf("http://localhost:%d", ports[8080])
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -83,13 +84,18 @@ func TestAuditComplianceExample(t *testing.T) {
 	if code, _ := post("support", "sk-llmg-not-a-real-key-but-planted-0000000000", chat("hi")); code != 401 {
 		t.Fatalf("wrong key: %d", code)
 	}
+	// 5. An OIDC access token from the real provider is accepted; the record names its subject.
+	token := clientCredentialsToken(t, issuer, "svc-standard", "llm:chat")
+	if code, body := post("research", token, chat("hello")); code != 200 {
+		t.Fatalf("OIDC token: %d %s", code, body)
+	}
 
 	raw, err := os.ReadFile(auditFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := bytes.Count(raw, []byte("\n")); n != 4 {
-		t.Fatalf("%d audit records, want 4:\n%s", n, raw)
+	if n := bytes.Count(raw, []byte("\n")); n != 5 {
+		t.Fatalf("%d audit records, want 5:\n%s", n, raw)
 	}
 	v := audit.NewVerifier([]byte(hmacKey))
 	if err := v.Check(auditFile, bytes.NewReader(raw)); err != nil {
@@ -113,6 +119,15 @@ func TestAuditComplianceExample(t *testing.T) {
 		if !strings.Contains(events[1], want) {
 			t.Errorf("redact event lacks %s: %s", want, events[1])
 		}
+	}
+
+	for _, want := range []string{`"auth_source":"jwt"`, `"subject":"svc-standard"`, `"purpose":"research"`, `"decision":"allow"`} {
+		if !strings.Contains(events[4], want) {
+			t.Errorf("OIDC event lacks %s: %s", want, events[4])
+		}
+	}
+	if strings.Contains(plain.String(), token) || bytes.Contains(raw, []byte(token)) {
+		t.Error("the access token reached the audit log")
 	}
 
 	if !strings.Contains(events[2], `"stripped_fields":["user","metadata"]`) || strings.Contains(events[2], `"prompt":`) {

@@ -72,8 +72,10 @@ type model struct {
 	q     []int8
 }
 
-// score returns the highest window logit over the text.
-func (m *model) score(folded string) float64 {
+// score returns the highest window logit over the text. extra are text-level features
+// (the keyword classes and rules that fired, see ruleFeatures) with value 1 each; they
+// are added to every window's logit unscaled.
+func (m *model) score(folded string, extra []uint32) float64 {
 	if m == nil || len(m.q) == 0 {
 		return math.Inf(-1)
 	}
@@ -81,11 +83,16 @@ func (m *model) score(folded string) float64 {
 	var sumA, sumB int64
 	var nA, nB int
 	best := math.Inf(-1)
+	var ex int64
+	for _, h := range extra {
+		ex += int64(m.q[h])
+	}
+	base := m.bias + float64(ex)*m.scale
 	flush := func(sum int64, n int) {
 		if n == 0 {
 			return
 		}
-		if s := m.bias + float64(sum)*m.scale/math.Sqrt(float64(n)); s > best {
+		if s := base + float64(sum)*m.scale/math.Sqrt(float64(n)); s > best {
 			best = s
 		}
 	}
@@ -120,3 +127,73 @@ func (m *model) score(folded string) float64 {
 }
 
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+
+// featHash hashes a named text-level feature into the model's bucket space.
+func featHash(name string) uint32 {
+	h := uint32(fnvOffset)
+	for i := 0; i < len(name); i++ {
+		h = (h ^ uint32(name[i])) * fnvPrime
+	}
+	return (h * 0x85EBCA6B) & hashMask
+}
+
+// ruleFeat holds the text-level feature of each keyword class and rule; kwClass maps a
+// keyword id to its class index in classNames.
+var (
+	classNames []string
+	classFeat  []uint32
+	kwClass    []uint8
+	ruleFeat   = map[string]uint32{}
+)
+
+func init() {
+	for cl := range classes {
+		classNames = append(classNames, cl)
+	}
+	sortStrings(classNames)
+	if len(classNames) > 64 {
+		panic("injection: too many keyword classes")
+	}
+	idx := map[string]uint8{}
+	for i, cl := range classNames {
+		idx[cl] = uint8(i)
+		classFeat = append(classFeat, featHash("class:"+cl))
+	}
+	for _, k := range kwMatcher.kw {
+		kwClass = append(kwClass, idx[k.class]) // ROT13 classes map to 0, unused here
+	}
+	for _, pr := range pairRules {
+		ruleFeat[pr.name] = featHash("rule:" + pr.name)
+	}
+	for _, sr := range singleRules {
+		ruleFeat[sr.name] = featHash("rule:" + sr.name)
+	}
+}
+
+func sortStrings(s []string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+// ruleFeatures appends one feature per keyword class present in the plain (not ROT13)
+// hits and one per rule that fired, so the model learns how much each kind of keyword
+// evidence counts in context, shared across languages ("vergiss" and "forget" are one
+// feature). Classes without a rule of their own exist only for this.
+func ruleFeatures(plain []hit, rr ruleResult, dst []uint32) []uint32 {
+	var present uint64
+	for _, h := range plain {
+		present |= 1 << kwClass[h.id]
+	}
+	for i, h := range classFeat {
+		if present&(1<<i) != 0 {
+			dst = append(dst, h)
+		}
+	}
+	for _, name := range rr.names {
+		dst = append(dst, ruleFeat[name])
+	}
+	return dst
+}

@@ -29,9 +29,10 @@ const DefaultThreshold = 0.5
 
 // modelOffset shifts the model's logit before it is combined with the rules. The model is
 // trained on class-balanced data, which puts its 0.5 point where benign prompts are
-// flagged far too often; -2.0 was chosen by 5-fold cross-validation on the public sets as
-// the offset that keeps false positives at or below 3% on every benign set.
-const modelOffset = -2.0
+// flagged too often; -1.0 was chosen by 5-fold cross-validation on the public sets as the
+// offset that keeps held-out false positives at or below about 2.5% on every benign set
+// (with some margin under the 3% target) while keeping jailbreak detection above 90%.
+const modelOffset = -1.0
 
 // Options configures a Detector. The zero value means the defaults.
 type Options struct {
@@ -94,6 +95,7 @@ func (d *Detector) scoreFolded(f *normalize.Folded, source string) Verdict {
 	sq := normalize.Squeeze(f.Text)
 	plain, rotHits := splitHits(kwMatcher.scan(sq, nil, maxHits))
 	rr := evalRules(plain)
+	plainRR := rr
 	// ROT13 only counts through the rules: a model over rotated text would read noise.
 	rot := evalRules(rotHits)
 	if rot.score > rr.score && rot.score >= 0.5 {
@@ -107,7 +109,7 @@ func (d *Detector) scoreFolded(f *normalize.Folded, source string) Verdict {
 		v.End = f.Orig(o[1] + 1)
 	}
 	if d.model != nil {
-		v.ModelScore = sigmoid(d.model.score(f.Text) + modelOffset)
+		v.ModelScore = sigmoid(d.model.score(f.Text, ruleFeatures(plain, plainRR, nil)) + modelOffset)
 	}
 	v.Score = 1 - (1-v.RuleScore)*(1-v.ModelScore)
 	return v

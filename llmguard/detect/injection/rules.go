@@ -13,11 +13,11 @@ var classes = map[string][]string{
 	"ignore": {"ignore", "disregard", "forget", "overlook", "bypass", "override", "dismiss", "neglect",
 		"setaside", "leavebehind", "throwout", "abandon", "dropall", "dropyour", "skipall", "skipyour",
 		"ignorier", "vergiss", "vergesse", "vergessen", "missacht", "uberspring", "verwirf", "streichen",
-		"lassensiealle", "olvida", "olvide", "ignora", "oubliez", "oublie", "ignorez", "zaboravi"},
+		"lassensiealle", "abweichendzu", "abweichendvon", "olvida", "olvide", "ignora", "oubliez", "oublie", "ignorez", "zaboravi"},
 	"previous": {"previous", "prior", "above", "earlier", "preceding", "instruction", "allrules", "yourrules",
 		"guideline", "directive", "yourprogramming", "everything", "whatwassaid", "context", "document",
 		"article", "assignment", "task", "allyour", "beforehand", "vorherig", "bisherig", "obige",
-		"vorangegangen", "vorangehend", "allesdavor", "allesvorher", "allesbisher", "anweisung",
+		"vorangegangen", "vorangehend", "allesdavor", "allesvorher", "allesbisher", "allesgesagt", "allesobige", "allesoben", "anweisung",
 		"instruktion", "aufgabe", "auftrag", "befehl", "regeln", "zuvor", "instrucciones", "todo",
 		"instructions", "toutes", "sve"},
 	"reveal": {"show", "print", "reveal", "output", "repeat", "display", "tellme", "spell", "leak", "dump",
@@ -46,6 +46,49 @@ var classes = map[string][]string{
 		"sudomode", "godmode"},
 	"say": {"say", "sag", "sagen", "print", "write", "schreib", "output", "answerwith", "respondwith",
 		"antwortemit", "gibnur"},
+
+	// Classes below carry no rule of their own: they are text-level model features (see
+	// ruleFeatures), so their weight is learned in context and shared across languages.
+	"override": {"abweichend", "entgegen", "auseracht", "nichtbeachten", "nichtberucksichtig",
+		"hintersich", "ausdemkopf", "despitewhat", "regardlessof", "unabhangigvon", "insteadof",
+		"instead", "stattdessen", "anstatt", "anstelle", "ratherthan", "changeyourinstructions",
+		"yourinstructionsarenow", "removeall", "erasethe", "deleteall", "enlugarde", "aulieude",
+		"nichtandie", "nottoremember", "donotanswer", "dontanswer", "nichtbeantworten",
+		"beantwortenicht", "donotlook", "nichtnach"},
+	"allprior": {"allesgesagt", "allesobige", "allesoben", "allesbisherige", "allevorherigen",
+		"allebisherigen", "allprevious", "allprior", "allthe", "everythingabove", "everythingbefore",
+		"everythingyou", "allyourinstructions", "allinstructions", "alleanweisungen", "alleinstruktionen",
+		"alleaufgaben", "alleauftrage", "allassignments", "alltasks", "allorders", "allebefehle",
+		"todaslas", "toutesles", "vseinstrukc", "sveinstrukcije"},
+	"praise": {"welldone", "verywell", "verygood", "excellent", "greatjob", "goodjob", "gutgemacht",
+		"sehrgut", "ausgezeichnet", "hervorragend", "fantastic", "fantastisch", "wow", "congratulat",
+		"gluckwunsch", "thatisenough", "thatsenough", "dasgenugt", "dasreicht", "thatisdone",
+		"erledigt", "outdoneyourself", "ubertroffen", "simplygreat", "einfachgrosartig", "superge"},
+	"nowdo": {"nowwrite", "nowtell", "nowsay", "nowanswer", "nowshow", "nowprint", "nowgenerate",
+		"nowplease", "nowcomeon", "butnow", "andnow", "nowyou", "nownew", "nowfurther", "nowfollow",
+		"nunfolg", "jetztfolg", "schreibenun", "verfassenun", "schreibnun", "nunschreib",
+		"jetztschreib", "schreibjetzt", "aberjetzt", "jetztkomm", "nunbitte", "jetztbitte",
+		"furtheraufgabe", "weitereaufgabe", "anothertask", "afewmoretasks", "paaraufgaben"},
+	"stop": {"stop", "stopp", "achtung", "attention"},
+	"sayforce": {"statethat", "sayyes", "sayno", "includethat", "justsay", "justoutput", "onlysay",
+		"onlyoutput", "repeatafterme", "sprichmirnach", "sagmir", "sagdass", "behaupte", "schreibnur",
+		"gibnuraus", "nurausgeben", "dites", "diloquesigue", "decir", "ditesce", "sagensie"},
+	"contextref": {"thearticles", "thedocuments", "provideddocuments", "documentsprovided",
+		"providedcontext", "contextprovided", "derartikel", "denartikeln", "dokumente", "kontext",
+		"context", "documents", "articles", "artikel", "information", "informationen", "angaben"},
+	"toxic": {"ihate", "youhate", "hates", "hasse", "hatespeech", "swear", "schimpf", "beleidig", "offensive",
+		"fuck", "scheis", "beschissen", "idiot", "doof", "stupid", "pwned", "dumm"},
+	"threat": {"ordudie", "oderdustirbst", "youwilldie", "icommand", "ichbefehle",
+		"urgently", "dringend", "tumuertes", "muerto"},
+	"pretend": {"pretend", "imagine", "stelldirvor", "tudirso", "tuso", "asif", "alsob", "suppose",
+		"hypothetical", "theoretical", "theoretisch", "fiktiv", "fictional", "alternate",
+		"whatif", "wasware", "makesomethingup", "erfinde"},
+	"youare": {"youare", "youre", "dubist", "siesind", "nowyouare", "duspielst", "youplay",
+		"yourrole", "deinerrolle", "ihrerrolle", "inyourrole", "absorbed", "aufgeh", "bleib",
+		"stay", "actor", "schauspieler", "character", "figur", "playtherole", "dierolle", "therole"},
+	"actas": {"actas", "fungier", "agier", "verhaltedich", "behaveas", "behavelike", "iwantyouto",
+		"ichmochtedass", "ichmochtedass", "transforminto", "become",
+		"personify", "interpreter", "terminal"},
 }
 
 // ruleWeights turn keyword evidence into a rule score. Pair rules need the second class
@@ -62,6 +105,8 @@ var pairRules = []pairRule{
 	{"reveal_prompt", "reveal", "prompt", 40, 0.75},
 	{"ignore_then_say", "ignore", "say", 80, 0.35},
 	{"newtask_after_praise", "newtask", "newtask", 120, 0.3},
+	// "die obigen Anweisungen ignorieren": German puts the verb last.
+	{"previous_then_ignore", "previous", "ignore", 16, 0.4},
 }
 
 var singleRules = map[string]struct {
@@ -71,8 +116,8 @@ var singleRules = map[string]struct {
 	"leakq":     {"prompt_leak_question", 0.6},
 	"jailbreak": {"jailbreak_vocabulary", 0.45},
 	"marker":    {"chat_template_marker", 0.5},
-	"newtask":   {"new_task", 0.2},
-	"persona":   {"persona_switch", 0.15},
+	"newtask":   {"new_task", 0},
+	"persona":   {"persona_switch", 0},
 }
 
 // rot13Prefix marks the class of keywords added in ROT13 form: one automaton pass finds
@@ -98,6 +143,23 @@ func sortKeywords(k []keyword) {
 		}
 	}
 }
+
+// kwRuled tells, per keyword id, whether its class takes part in a rule (the others are
+// model features only and are skipped by evalRules).
+var kwRuled = func() []bool {
+	used := map[string]bool{}
+	for _, pr := range pairRules {
+		used[pr.first], used[pr.second] = true, true
+	}
+	for cl := range singleRules {
+		used[cl] = true
+	}
+	r := make([]bool, len(kwMatcher.kw))
+	for i, k := range kwMatcher.kw {
+		r[i] = used[strings.TrimPrefix(k.class, rot13Prefix)]
+	}
+	return r
+}()
 
 // ruleResult is the outcome of the keyword rules on one text.
 type ruleResult struct {
@@ -144,6 +206,9 @@ func evalRules(hits []hit) ruleResult {
 	lastEnd := map[string]int32{}
 	lastStart := map[string]int32{}
 	for _, h := range hits {
+		if !kwRuled[h.id] {
+			continue // feature-only class
+		}
 		k := kwMatcher.kw[h.id]
 		k.class = strings.TrimPrefix(k.class, rot13Prefix)
 		start := h.end - int32(len(k.text))

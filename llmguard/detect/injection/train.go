@@ -33,14 +33,22 @@ func vectorize(text string) sparse {
 	if n > window {
 		n = window
 	}
+	norm := 1 / math.Sqrt(math.Max(1, float64(n)))
+	for h := range counts {
+		counts[h] *= norm
+	}
+	// Text-level rule features (value 1, unscaled), as Detector.scoreFolded computes them.
+	plain, _ := splitHits(kwMatcher.scan(normalize.Squeeze(f.Text), nil, maxHits))
+	for _, h := range ruleFeatures(plain, evalRules(plain), nil) {
+		counts[h]++
+	}
 	s := sparse{}
 	for h := range counts {
 		s.idx = append(s.idx, h)
 	}
 	sort.Slice(s.idx, func(i, j int) bool { return s.idx[i] < s.idx[j] })
-	norm := 1 / math.Sqrt(math.Max(1, float64(n)))
 	for _, h := range s.idx {
-		s.val = append(s.val, counts[h]*norm)
+		s.val = append(s.val, counts[h])
 	}
 	return s
 }

@@ -71,6 +71,9 @@ type Handler struct {
 
 	sources  []Source
 	strip    []string
+	// missingMessage tells a caller without credentials what the configured sources
+	// accept (an mTLS-only gateway must not ask for an API key).
+	missingMessage string
 	policy   auth.Policy
 	throttle *auth.Throttle
 	now      func() time.Time
@@ -107,7 +110,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("loading identity sources: %v", err)
 	}
-	seen := map[string]bool{}
+	// The standard credential headers are always removed, whatever the sources read: a
+	// client's key or token must never reach the upstream, also on an mTLS-only gateway
+	// where no source reads them.
+	seen := map[string]bool{"Authorization": true, "X-Api-Key": true}
+	h.strip = []string{"Authorization", "X-Api-Key"}
 	for _, m := range mods.([]any) {
 		s := m.(Source)
 		h.sources = append(h.sources, s)
@@ -119,6 +126,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			}
 		}
 	}
+	h.missingMessage = missingCredentialMessage(h.sources)
 	h.policy = auth.Policy{Roles: h.Roles, DefaultRoles: h.DefaultRoles}
 	if err := h.policy.Validate(); err != nil {
 		return fmt.Errorf("llm_auth: %v", err)
@@ -165,7 +173,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	if id == nil {
 		return llmhttp.Fail(w, r, &apierr.Error{Status: http.StatusUnauthorized, Code: "missing_api_key",
-			Message: "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' or in the x-api-key header.",
+			Message: h.missingMessage,
 			Header:  http.Header{"Www-Authenticate": {fmt.Sprintf(`Bearer realm=%q`, h.Realm)}}})
 	}
 	// The body is parsed only for authenticated callers: anonymous clients cannot make
@@ -317,6 +325,30 @@ func (h *Handler) publish(r *http.Request, id *exchange.Identity) {
 }
 
 // clientIP is Caddy's client address (trusted_proxies aware), else the peer address.
+// missingCredentialMessage names the credentials the sources accept.
+func missingCredentialMessage(sources []Source) string {
+	var key, token, cert bool
+	for _, s := range sources {
+		switch s.(type) {
+		case *APIKeys:
+			key = true
+		case *JWT:
+			token = true
+		case *MTLS:
+			cert = true
+		}
+	}
+	switch {
+	case key:
+		return "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' or in the x-api-key header."
+	case token:
+		return "You didn't provide an access token. Send it as 'Authorization: Bearer <token>'."
+	case cert:
+		return "This gateway requires a client certificate that it can verify."
+	}
+	return "You didn't provide credentials."
+}
+
 func clientIP(r *http.Request) string {
 	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok && ip != "" {
 		return ip

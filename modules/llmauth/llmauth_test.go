@@ -296,3 +296,18 @@ func TestMTLSSource(t *testing.T) {
 		t.Fatalf("unverified certificate: %d", res.code)
 	}
 }
+
+func TestMissingCredentialMessageNamesWhatIsAccepted(t *testing.T) {
+	for _, tc := range []struct {
+		sources []Source
+		want    string
+	}{
+		{[]Source{&MTLS{}}, "client certificate"},
+		{[]Source{&JWT{}}, "access token"},
+		{[]Source{&MTLS{}, &APIKeys{}}, "API key"},
+	} {
+		if got := missingCredentialMessage(tc.sources); !strings.Contains(got, tc.want) {
+			t.Errorf("%T…: %q lacks %q", tc.sources[0], got, tc.want)
+		}
+	}
+}

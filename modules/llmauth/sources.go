@@ -280,7 +280,11 @@ func (m *MTLS) Authenticate(r *http.Request, _ time.Time) (*exchange.Identity, e
 	cert := r.TLS.VerifiedChains[0][0]
 	id := m.mapping.CertID(cert)
 	if id == "" {
-		return nil, fmt.Errorf("the client certificate has no %s to identify it", m.IDFrom)
+		field := m.IDFrom
+		if field == "" {
+			field = string(auth.CertCN)
+		}
+		return nil, fmt.Errorf("the client certificate has no %s to identify it", field)
 	}
 	return &exchange.Identity{ID: id, Source: "mtls", Name: cert.Subject.CommonName,
 		Subject: cert.Subject.String(), Roles: m.mapping.RolesFor(id)}, nil

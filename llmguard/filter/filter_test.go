@@ -18,6 +18,17 @@ var corpus = strings.Join([]string{
 	"Server 10.20.30.40 answers; SSN 078-05-1120 must never appear.",
 	strings.Repeat("Plain filler text without anything sensitive in it at all. ", 8),
 	"Last: bob@example.org,carol@example.net and again alice.smith@example.com.",
+	"Config: password = hunter2secret, IBAN GB82 WEST 1234 5698 7654 32, key sk-proj-aB3dE5fG7hJ9kL1mN3 and",
+	"call (415) 555-0132 or curl -u admin:S3cretPassw0rd https://api.example.com now.",
+}, " ")
+
+// longValues are longer than the smallest windows tested: a value is only guaranteed to
+// be caught when it is shorter than the window.
+var longValues = strings.Join([]string{
+	" Key sk-proj-aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5bC7dE9fG1hJ3kL5 and",
+	"jwt eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c;",
+	"-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgHcTz6sE2I2yPB\n-----END RSA PRIVATE KEY-----",
+	"is it. Authorization: Bearer Zx8Qw2Er4Ty6Ui8Op0As2Df4\n",
 }, " ")
 
 // TestPropertyChunking: for random splits of the generated text into deltas (down to one
@@ -25,13 +36,17 @@ var corpus = strings.Join([]string{
 // assembles equals filtering the whole text at once.
 func TestPropertyChunking(t *testing.T) {
 	p := testPolicy(t)
-	var ref Report
-	want, blocked := p.Text(corpus, &ref)
-	if blocked || want == corpus || strings.Contains(want, "alice.smith@example.com") || strings.Contains(want, "AKIA") {
-		t.Fatalf("reference filtering did not redact: %q", want)
-	}
 	for _, w := range []int{0, 64, 300} {
 		p.Window = w
+		corpus := corpus
+		if w != 64 {
+			corpus += longValues
+		}
+		var ref Report
+		want, blocked := p.Text(corpus, &ref)
+		if blocked || want == corpus || strings.Contains(want, "alice.smith@example.com") || strings.Contains(want, "AKIA") {
+			t.Fatalf("reference filtering did not redact: %q", want)
+		}
 		for seed := uint64(0); seed < 60; seed++ {
 			r := rand.New(rand.NewPCG(seed, uint64(w)))
 			maxDelta := []int{1, 2, 3, 7, 40, 500}[seed%6]
@@ -58,6 +73,7 @@ func TestPropertyChunking(t *testing.T) {
 func TestPropertyAnthropic(t *testing.T) {
 	p := testPolicy(t)
 	args := `{"to":"alice.smith@example.com","note":"card 4111 1111 1111 1111"}`
+	corpus := corpus + longValues
 	wantText, _ := p.Text(corpus, &Report{})
 	wantArgs, _ := p.Text(args, &Report{})
 	for seed := uint64(0); seed < 40; seed++ {

@@ -2,6 +2,7 @@ package filter
 
 import (
 	"hash/maphash"
+	"strings"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/detect"
 )
@@ -38,6 +39,22 @@ func NewVerbatim(system string, minRun int) detect.Detector {
 }
 
 func (v *verbatim) Name() string { return "system_prompt" }
+
+// HoldFrom implements Holder: the longest suffix of text that occurs in the system prompt
+// could still grow into a reported run. Containment is monotone in the suffix length,
+// so a binary search finds it.
+func (v *verbatim) HoldFrom(text string) int {
+	lo, hi := 0, min(len(text), len(v.system))
+	for lo < hi {
+		m := (lo + hi + 1) / 2
+		if strings.Contains(v.system, text[len(text)-m:]) {
+			lo = m
+		} else {
+			hi = m - 1
+		}
+	}
+	return len(text) - lo
+}
 
 func (v *verbatim) Detect(text string, dst []detect.Finding) []detect.Finding {
 	for i := 0; i+v.gram <= len(text); i++ {

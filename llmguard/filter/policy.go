@@ -2,8 +2,9 @@
 // OpenAI (chat, completions, Responses) and Anthropic Messages APIs — with the shared
 // detectors, and redacts, blocks or records what they find. Streams are filtered in
 // flight: each text lane (a choice's content, a tool call's arguments, a content block)
-// holds back only a bounded window of text, so a value split across any number of chunks
-// is still caught while the rest is forwarded at once. It also maps llm_inspect's
+// holds back only the tail that could still become (part of) a finding, bounded by a
+// window (see Holder), so a value split across any number of chunks is still caught
+// while the rest is forwarded at once. It also maps llm_inspect's
 // pseudonymisation placeholders back to the original values.
 //
 // It has no Caddy imports and must never log or return matched values: callers get
@@ -16,6 +17,7 @@ import (
 
 	"github.com/llmguard/caddy-llmguard/llmguard/detect"
 	"github.com/llmguard/caddy-llmguard/llmguard/detect/defaults"
+	"github.com/llmguard/caddy-llmguard/llmguard/detect/patterns"
 )
 
 // DefaultWindow is the default hold-back per text lane, in bytes. It exceeds the longest
@@ -36,6 +38,13 @@ type Policy struct {
 	Window int
 	// Vault, when set, holds this request's pseudonyms; they are restored in the output.
 	Vault *detect.Vault
+	// PatternRules are the deny and allow rules compiled into Set's patterns list, if it
+	// has one. When all of them are literals the stream hold-back can be bounded to the
+	// text that could still become a match; otherwise (or when nil while Set has a
+	// patterns list) every lane holds its full window.
+	PatternRules []patterns.Rule
+
+	hp *holdPlan
 }
 
 // Report is what a filter found, without the matched values.
@@ -156,27 +165,57 @@ type lane struct {
 	buf  string // text not yet released, as the upstream sent it
 	rest *detect.Restorer
 	fs   []detect.Finding
+	tail []detect.Finding
 }
 
 // write adds a delta and returns the text that is now safe to release.
 func (l *lane) write(p *Policy, s string, rep *Report) (string, bool) {
 	l.buf += s
 	w := p.window()
-	// Scan only once a quarter window of new text has come in: scanning the whole
-	// window for every small delta would cost (window/delta) times the text.
-	if len(l.buf) <= w+w/4 {
+	lim := len(l.buf) - w
+	hp := p.plan()
+	if hp.adaptive {
+		// Hold only the tail that could still become (part of) a finding, bounded by
+		// the window. While the window bound decides, scan once a quarter window of new
+		// text has come in, as below.
+		h := hp.holdFrom(l.buf)
+		if h <= lim && len(l.buf) <= w+w/4 {
+			return "", false
+		}
+		lim = max(lim, h)
+	} else if len(l.buf) <= w+w/4 {
+		// Scan only once a quarter window of new text has come in: scanning the whole
+		// window for every small delta would cost (window/delta) times the text.
+		return "", false
+	}
+	cut := cutPoint(l.buf, lim, w)
+	if cut == 0 {
 		return "", false
 	}
 	l.fs = p.detect(l.buf, l.fs)
-	cut := cutPoint(l.buf, len(l.buf)-w, w)
-	// No finding may straddle the cut: it could still grow. Moving the cut left can make
+	// No finding may straddle the cut: it could still grow. Nor may its context (the
+	// identifier of an assignment, the digit groups before it…), so the cut moves to
+	// where the tail starting at the finding would be held. Moving the cut left can make
 	// an earlier overlapping finding straddle it, hence the loop.
-	for moved := true; moved; {
-		moved = false
-		for _, f := range l.fs {
-			if f.Start < cut && f.End > cut {
-				cut, moved = f.Start, true
+	for {
+		for moved := true; moved; {
+			moved = false
+			for _, f := range l.fs {
+				if f.Start < cut && f.End > cut {
+					cut, moved = min(f.Start, cutPoint(l.buf, hp.holdFrom(l.buf[:f.Start]), w)), true
+				}
 			}
+		}
+		// The held tail will be scanned without the released text: it must find there
+		// what it finds in context now ("Authorization: Bearer <token>" is a credential,
+		// the token alone a mere high-entropy string). Otherwise hold a token more.
+		if cut == 0 || l.tailAgrees(p, cut) {
+			break
+		}
+		if nc := cutPoint(l.buf, cut, w); nc < cut {
+			cut = nc
+		} else {
+			cut = 0
 		}
 	}
 	final := l.fs[:0]
@@ -206,6 +245,27 @@ func (l *lane) write(p *Policy, s string, rep *Report) (string, bool) {
 		return "", true
 	}
 	return l.restore(p, out), false
+}
+
+// tailAgrees reports whether scanning buf[cut:] alone finds the findings that the scan
+// of the whole buf (l.fs) finds there.
+func (l *lane) tailAgrees(p *Policy, cut int) bool {
+	l.tail = p.detect(l.buf[cut:], l.tail)
+	i := 0
+	for _, f := range l.fs {
+		if f.Start < cut {
+			continue
+		}
+		if i >= len(l.tail) {
+			return false
+		}
+		g := l.tail[i]
+		if g.Start+cut != f.Start || g.End+cut != f.End || g.Type != f.Type {
+			return false
+		}
+		i++
+	}
+	return i == len(l.tail)
 }
 
 // flush releases everything held, at the end of the lane.
@@ -243,16 +303,17 @@ func (l *lane) held() int {
 }
 
 // cutPoint returns where to split buf so that at least the last w bytes stay held:
-// just after the last whitespace before lim, because detectors match on word
-// boundaries, so the released prefix is scanned as it would be in the whole text. A
+// just before the last whitespace before lim, because detectors match on word
+// boundaries, so the released prefix is scanned as it would be in the whole text, and
+// the held text keeps the whitespace before it (" -u user:pass" needs it). A
 // lane with no whitespace at all is cut at lim once it holds twice the window, which
 // bounds the hold-back.
 func cutPoint(buf string, lim, w int) int {
 	if lim <= 0 {
 		return 0
 	}
-	if i := strings.LastIndexAny(buf[:lim], " \t\r\n"); i >= 0 {
-		return i + 1
+	if i := strings.LastIndexAny(buf[:lim], " \t\r\n"); i > 0 {
+		return i
 	}
 	if len(buf) < 2*w {
 		return 0

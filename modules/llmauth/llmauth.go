@@ -69,15 +69,15 @@ type Handler struct {
 	// Realm is sent in WWW-Authenticate. Default "llmguard".
 	Realm string `json:"realm,omitempty"`
 
-	sources  []Source
-	strip    []string
+	sources []Source
+	strip   []string
 	// missingMessage tells a caller without credentials what the configured sources
 	// accept (an mTLS-only gateway must not ask for an API key).
 	missingMessage string
-	policy   auth.Policy
-	throttle *auth.Throttle
-	now      func() time.Time
-	logger   *zap.Logger
+	policy         auth.Policy
+	throttle       *auth.Throttle
+	now            func() time.Time
+	logger         *zap.Logger
 }
 
 // Throttle configures brute-force throttling of failed attempts per client address

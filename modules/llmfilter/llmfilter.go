@@ -23,6 +23,7 @@ import (
 	"github.com/llmguard/caddy-llmguard/llmguard/apierr"
 	"github.com/llmguard/caddy-llmguard/llmguard/detect"
 	"github.com/llmguard/caddy-llmguard/llmguard/detect/defaults"
+	"github.com/llmguard/caddy-llmguard/llmguard/detect/patterns"
 	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
 	"github.com/llmguard/caddy-llmguard/llmguard/filter"
 	"github.com/llmguard/caddy-llmguard/llmguard/inspect"
@@ -58,10 +59,12 @@ type Handler struct {
 	// The injection detector does not apply to responses and is always off here.
 	// pseudonymize acts as redact on responses.
 	Detect *llminspect.Detect `json:"detect,omitempty"`
-	// Window is the text held back per stream lane (a choice's content, a tool call's
+	// Window bounds the text held back per stream lane (a choice's content, a tool call's
 	// arguments, a content block), in bytes: a value is caught as long as it is shorter.
-	// Default 256, more than the longest default pattern. A larger window delays text
-	// by that much more; a lane never holds more than four windows.
+	// Default 256, more than the longest default pattern. A lane holds only the tail that
+	// could still become a finding (usually the word being generated), up to the window;
+	// with a regular-expression deny or allow pattern it always holds the window. A lane
+	// never holds more than four windows.
 	Window int `json:"window,omitempty"`
 	// MaxBodySize bounds the JSON (non-streamed) response body the filter buffers to
 	// scan it. A larger body is handled per OnError. Default 4 MiB.
@@ -171,6 +174,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	p := &filter.Policy{Action: h.action, Window: h.Window, Vault: ex.Vault}
 	if h.detection != nil {
 		p.Set = h.detection.Set
+		p.PatternRules = append(append([]patterns.Rule{}, h.detection.Config.Deny...), h.detection.Config.Allow...)
 	}
 	if h.SystemPromptRuns > 0 && ex.Request != nil {
 		var sys strings.Builder
@@ -308,6 +312,9 @@ func plantCanary(r *http.Request, ex *exchange.Exchange) (detect.Detector, bool)
 type canary string
 
 func (c canary) Name() string { return "canary" }
+
+// HoldFrom implements filter.Holder: a suffix that could grow into the canary.
+func (c canary) HoldFrom(text string) int { return filter.LiteralHold(text, string(c), false) }
 
 func (c canary) Detect(text string, dst []detect.Finding) []detect.Finding {
 	for i := 0; ; {

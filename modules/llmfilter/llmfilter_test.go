@@ -13,6 +13,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/llmguard/caddy-llmguard/llmguard/filter"
 )
 
 func provision(t *testing.T, h *Handler) *Handler {
@@ -176,5 +177,22 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 	_ = h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("llm_filter {\n detect {\n injection 0.5\n }\n}"))
 	if err := h.Provision(ctx); err == nil {
 		t.Error("injection threshold accepted")
+	}
+}
+
+// TestCanaryHolds: the canary bounds the stream hold-back to a suffix that could still
+// grow into it, so canary-enabled routes keep the adaptive hold-back.
+func TestCanaryHolds(t *testing.T) {
+	var h filter.Holder = canary("llmguard-canary-abcdef")
+	for text, want := range map[string]int{
+		"hello there":             11,
+		"hello llmguard-can":      6,
+		"hello llmguard-canary-a": 6,
+		"hello l":                 6,
+		"hello llmguard-canary-x": 23,
+	} {
+		if got := h.HoldFrom(text); got != want {
+			t.Errorf("HoldFrom(%q) = %d, want %d", text, got, want)
+		}
 	}
 }

@@ -17,6 +17,14 @@ const maxIPv6Run = 64
 func scanIPs(text string, dst []detect.Finding) []detect.Finding {
 	first := len(dst)
 	v6end := -1
+	// The candidate start for a colon c is max(c-maxIPv6Run, L), L being where the run of
+	// hex digits and colons holding c begins. Walking back the full maxIPv6Run bytes from
+	// every colon made a long colon run ("1:1:1:…") cost maxIPv6Run steps per colon, so
+	// the walk stops at the previous colon visited (prevC) and reuses its start (prevS):
+	// if text[prevC:c] is all hex digits and colons, L(c) = L(prevC), and prevS =
+	// max(prevC-maxIPv6Run, L(prevC)), hence max(c-maxIPv6Run, prevS) is exactly the
+	// start the full walk would find. Each byte is then walked back over at most once.
+	prevC, prevS := -1, 0
 	for i := 0; i < len(text); {
 		j := strings.IndexByte(text[i:], ':')
 		if j < 0 {
@@ -24,10 +32,16 @@ func scanIPs(text string, dst []detect.Finding) []detect.Finding {
 		}
 		c := i + j
 		// Walk back over hex digits and colons to the start of the candidate.
+		lo := max(c-maxIPv6Run, 0)
+		stop := max(lo, prevC)
 		s := c
-		for s > 0 && c-s < maxIPv6Run && (isHex(text[s-1]) || text[s-1] == ':') {
+		for s > stop && (isHex(text[s-1]) || text[s-1] == ':') {
 			s--
 		}
+		if s == prevC { // reached the previous colon (so prevC >= lo): reuse its start
+			s = max(lo, prevS)
+		}
+		prevC, prevS = c, s
 		e := c
 		for e < len(text) && e-s < maxIPv6Run && (isHex(text[e]) || text[e] == ':' || text[e] == '.') {
 			e++
@@ -48,10 +62,12 @@ func scanIPs(text string, dst []detect.Finding) []detect.Finding {
 		for e > s && (text[e-1] == '.' || text[e-1] == ':' && !(e-2 >= s && text[e-2] == ':')) {
 			e--
 		}
-		if strings.Count(text[s:e], ":") < 2 {
+		// Boundary check before counting colons: both are plain filters, and this one is
+		// O(1), which matters when a length-capped candidate sits inside a long run.
+		if (s > 0 && isAlnum(text[s-1])) || (e < len(text) && isAlnum(text[e])) {
 			continue
 		}
-		if (s > 0 && isAlnum(text[s-1])) || (e < len(text) && isAlnum(text[e])) {
+		if strings.Count(text[s:e], ":") < 2 {
 			continue
 		}
 		if _, err := netip.ParseAddr(text[s:e]); err != nil {

@@ -79,8 +79,13 @@ func segment(text string, gs []group, dst []detect.Finding, cc, ssn, phone bool)
 			sum += gs[k].end - gs[k].start
 			tot[k-i] = sum
 		}
+		// '+' and a leading '0' are the only facts about the text classify needs beyond
+		// group sizes to reject a candidate; see mayClassify.
+		plus := gs[i].sep == "" && gs[i].start > 0 && text[gs[i].start-1] == '+'
+		zero := text[gs[i].start] == '0'
+		first := gs[i].end - gs[i].start
 		for k := hi; k >= i; k-- {
-			if tot[k-i] < 8 || tot[k-i] > 19 {
+			if !mayClassify(tot[k-i], k-i+1, first, plus, zero) {
 				continue
 			}
 			if f, ok := classify(text, gs[i:k+1], cc, ssn, phone); ok {
@@ -95,6 +100,30 @@ func segment(text string, gs []group, dst []detect.Finding, cc, ssn, phone bool)
 		}
 	}
 	return dst
+}
+
+// mayClassify is a necessary condition for classify to succeed on nd digits in ng groups
+// (the first of size first), from sizes alone. Runs of short groups ("1 2-3.1 2-3.…")
+// otherwise send a classify call with a digit copy for nearly every group; this rejects
+// them in O(1). Each clause mirrors one accepting path below; keep them in step.
+func mayClassify(nd, ng, first int, plus, zero bool) bool {
+	switch {
+	case nd < 8 || nd > 19:
+		return false // no entity is shorter or longer
+	case nd >= 13 && (ng == 1 || first == 4): // isCard: 13–19 digits, groupings start with 4
+		return true
+	case nd == 9 && ng <= 3: // isSSN: 9 digits in at most 3 groups
+		return true
+	case plus:
+		return nd <= 15 && ng <= 6 // phone_e164; a '+' prefix rules out the other phone shapes
+	case (ng == 3 || ng == 4) && nd >= 10 && nd <= 13: // phone_nanp: 3-3-4 plus ≤3 digits
+		return true
+	case ng == 1 && nd == 11: // phone_cn_mobile
+		return true
+	case zero && nd >= 9 && nd <= 12 && ng <= 6: // phone_national
+		return true
+	}
+	return false
 }
 
 // classify decides whether the groups form one entity. Checks run in order of certainty:

@@ -6,6 +6,7 @@ package caddyllmguard
 import (
 	_ "github.com/llmguard/caddy-llmguard/modules/llmaudit"
 	_ "github.com/llmguard/caddy-llmguard/modules/llmauth"
+	_ "github.com/llmguard/caddy-llmguard/modules/llmdetect"
 	_ "github.com/llmguard/caddy-llmguard/modules/llmfilter"
 	_ "github.com/llmguard/caddy-llmguard/modules/llminspect"
 	_ "github.com/llmguard/caddy-llmguard/modules/llmmock"

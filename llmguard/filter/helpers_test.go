@@ -24,12 +24,11 @@ func testPolicy(t testing.TB) *Policy {
 
 // blockPolicy uses the default actions: secrets block, PII is redacted.
 func blockPolicy(t testing.TB) *Policy {
-	cfg := defaults.Config{DisableInjection: true}
-	set, err := defaults.New(cfg)
+	p, err := defaults.Config{DisableInjection: true}.Policy()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Policy{Set: set, Action: cfg.Action}
+	return &Policy{Set: p.Set, Action: p.Action}
 }
 
 // split cuts s into rune-aligned chunks of 1..maxLen bytes.

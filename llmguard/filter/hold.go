@@ -40,30 +40,27 @@ func (p *Policy) plan() *holdPlan {
 		return p.hp
 	}
 	hp := &holdPlan{adaptive: true}
-	rulesDone := false
-	addRules := func() {
-		if rulesDone {
-			return
-		}
-		rulesDone = true
-		if p.PatternRules == nil {
-			hp.adaptive = false
-			return
-		}
-		for _, r := range p.PatternRules {
+	// Literal deny and allow patterns bound the hold-back to the text that could still
+	// become a match; an RE2 pattern's possible matches cannot be bounded cheaply.
+	addRules := func(l *patterns.List) {
+		for _, r := range l.Rules() {
 			if !r.Literal {
-				hp.adaptive = false // an RE2 pattern's possible matches cannot be bounded cheaply
+				hp.adaptive = false
 				return
 			}
 			hp.lits = append(hp.lits, literal{r.Pattern, r.CaseInsensitive})
 		}
 	}
+	lists := map[*patterns.List]bool{}
 	add := func(d detect.Detector) {
-		switch d := d.(type) {
+		switch d := detect.Unwrap(d).(type) {
 		case *pii.Detector, *secrets.Detector:
 			hp.builtin = true
 		case *patterns.List:
-			addRules()
+			if !lists[d] {
+				lists[d] = true
+				addRules(d)
+			}
 		case Holder:
 			hp.holders = append(hp.holders, d)
 		default:
@@ -74,12 +71,22 @@ func (p *Policy) plan() *holdPlan {
 		for _, d := range p.Set.Detectors {
 			add(d)
 		}
-		switch p.Set.Allow.(type) {
-		case nil:
-		case *patterns.List:
-			addRules()
-		default:
-			hp.adaptive = false
+		if p.Set.Allow != nil {
+			allows := detect.Allowlists{p.Set.Allow}
+			if ls, ok := p.Set.Allow.(detect.Allowlists); ok {
+				allows = ls
+			}
+			for _, a := range allows {
+				d, ok := a.(detect.Detector)
+				if l, isList := detect.Unwrap(d).(*patterns.List); ok && isList {
+					if !lists[l] {
+						lists[l] = true
+						addRules(l)
+					}
+				} else {
+					hp.adaptive = false
+				}
+			}
 		}
 	}
 	for _, d := range p.Extra {

@@ -45,7 +45,7 @@ func holdPolicy(t testing.TB) *Policy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Policy{Set: set, PatternRules: cfg.Deny, Extra: []detect.Detector{litDetector(testCanary), NewVerbatim(testSystem, 24)}}
+	p := &Policy{Set: set, Extra: []detect.Detector{litDetector(testCanary), NewVerbatim(testSystem, 24)}}
 	if !p.plan().adaptive {
 		t.Fatal("policy of literal patterns and holders is not adaptive")
 	}
@@ -176,7 +176,7 @@ func TestHoldFirstWord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Policy{Set: set, PatternRules: cfg.Deny}
+	p := &Policy{Set: set}
 	if fed, _ := firstText(t, p, text, 1); fed <= DefaultWindow {
 		t.Fatalf("regex policy released text after %d bytes", fed)
 	}

@@ -16,8 +16,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/detect"
-	"github.com/llmguard/caddy-llmguard/llmguard/detect/defaults"
-	"github.com/llmguard/caddy-llmguard/llmguard/detect/patterns"
 )
 
 // DefaultWindow is the default hold-back per text lane, in bytes. It exceeds the longest
@@ -38,13 +36,7 @@ type Policy struct {
 	Window int
 	// Vault, when set, holds this request's pseudonyms; they are restored in the output.
 	Vault *detect.Vault
-	// PatternRules are the deny and allow rules compiled into Set's patterns list, if it
-	// has one. When all of them are literals the stream hold-back can be bounded to the
-	// text that could still become a match; otherwise (or when nil while Set has a
-	// patterns list) every lane holds its full window.
-	PatternRules []patterns.Rule
-
-	hp *holdPlan
+	hp    *holdPlan
 }
 
 // Report is what a filter found, without the matched values.
@@ -64,8 +56,8 @@ func (r *Report) add(f detect.Finding, action string) {
 		r.Counts = map[string]int{}
 	}
 	r.Counts[f.Type]++
-	r.Action = defaults.Strongest(r.Action, action)
-	if action == defaults.ActionBlock && r.Blocked == "" {
+	r.Action = detect.Strongest(r.Action, action)
+	if action == detect.ActionBlock && r.Blocked == "" {
 		r.Blocked = f.Type
 	}
 }
@@ -88,7 +80,7 @@ func (p *Policy) detect(text string, dst []detect.Finding) []detect.Finding {
 	}
 	kept := dst[:0]
 	for _, f := range dst {
-		if f.Valid(text) && p.action(f) != defaults.ActionAllow {
+		if f.Valid(text) && p.action(f) != detect.ActionAllow {
 			kept = append(kept, f)
 		}
 	}
@@ -98,7 +90,7 @@ func (p *Policy) detect(text string, dst []detect.Finding) []detect.Finding {
 
 func (p *Policy) action(f detect.Finding) string {
 	if p.Action == nil {
-		return defaults.ActionRedact
+		return detect.ActionRedact
 	}
 	return p.Action(f)
 }
@@ -122,7 +114,7 @@ func (p *Policy) apply(text string, fs []detect.Finding, rep *Report) (out strin
 		j := i + 1
 		for ; j < len(fs) && fs[j].Start < end; j++ { // overlapping findings: one span
 			end = max(end, fs[j].End)
-			act = defaults.Strongest(act, p.action(fs[j]))
+			act = detect.Strongest(act, p.action(fs[j]))
 		}
 		i = j
 		if f.Start < pos {
@@ -130,9 +122,9 @@ func (p *Policy) apply(text string, fs []detect.Finding, rep *Report) (out strin
 		}
 		rep.add(f, act)
 		switch act {
-		case defaults.ActionBlock:
+		case detect.ActionBlock:
 			return "", true
-		case defaults.ActionRedact:
+		case detect.ActionRedact:
 			b.WriteString(text[pos:f.Start])
 			b.WriteString(Marker(f.Type))
 			pos = end

@@ -6,11 +6,6 @@ import (
 	"github.com/llmguard/caddy-llmguard/llmguard/detect"
 )
 
-// ActionPseudonymize is like redact — the upstream sees a typed placeholder such as
-// [EMAIL_ADDRESS_1] — but reversible: the placeholders are kept in Verdict.Pseudonyms
-// so that llm_filter maps them back to the original values in the response.
-const ActionPseudonymize = "pseudonymize"
-
 // replace substitutes placeholders for the findings fs of text: pseudonymised findings
 // take theirs from v.Pseudonyms, redacted ones from vault. Actions are per finding type
 // and placeholders are numbered per type, so the two vaults never hand out the same
@@ -32,7 +27,7 @@ func (d *Detection) replace(text string, fs []detect.Finding, vault *detect.Vaul
 			continue
 		}
 		target := vault
-		if d.Config.Action(f) == ActionPseudonymize {
+		if d.Action(f) == detect.ActionPseudonymize {
 			if v.Pseudonyms == nil {
 				v.Pseudonyms = detect.NewVault()
 			}

@@ -11,10 +11,10 @@ import (
 // TestScanPseudonymizes: pseudonymised values go into Verdict.Pseudonyms and can be
 // restored; redacted ones (another type) cannot, even with the same placeholder number.
 func TestScanPseudonymizes(t *testing.T) {
-	d := detection(t, defaults.Config{Actions: map[string]string{"EMAIL_ADDRESS": ActionPseudonymize}})
+	d := detection(t, defaults.Config{Actions: map[string]string{"EMAIL_ADDRESS": detect.ActionPseudonymize}})
 	r := parse(t, `{"model":"gpt-4o","messages":[{"role":"user","content":"Mail alice@example.org, call +1 415 555 0132, mail alice@example.org"}]}`)
 	v := d.Scan(r, detect.NewVault())
-	if v.Action != defaults.ActionRedact || v.Pseudonyms == nil || v.Pseudonyms.Len() != 1 {
+	if v.Action != detect.ActionRedact || v.Pseudonyms == nil || v.Pseudonyms.Len() != 1 {
 		t.Fatalf("verdict %+v", v)
 	}
 	got := v.Redactions[0]
@@ -25,7 +25,7 @@ func TestScanPseudonymizes(t *testing.T) {
 		t.Fatalf("restored %q", back)
 	}
 	for _, f := range v.Findings {
-		if f.Type == "EMAIL_ADDRESS" && f.Action != ActionPseudonymize {
+		if f.Type == "EMAIL_ADDRESS" && f.Action != detect.ActionPseudonymize {
 			t.Fatalf("finding %+v", f)
 		}
 	}

@@ -8,15 +8,17 @@ import (
 
 	"github.com/llmguard/caddy-llmguard/llmguard/apierr"
 	"github.com/llmguard/caddy-llmguard/llmguard/detect"
-	"github.com/llmguard/caddy-llmguard/llmguard/detect/defaults"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
 )
 
 // Detection runs the detectors over a request's text segments and turns their findings
 // into one verdict.
 type Detection struct {
-	Set    *detect.Set
-	Config defaults.Config
+	// Policy holds the detectors and the action per finding type. Pseudonymize is like
+	// redact — the upstream sees a typed placeholder such as [EMAIL_ADDRESS_1] — but
+	// reversible: the placeholders are kept in Verdict.Pseudonyms so that llm_filter maps
+	// them back to the original values in the response.
+	detect.Policy
 	// ScanSystem includes system/developer text (and tool descriptions). Off by default:
 	// the operator writes those, and scanning them mostly finds instructions that look
 	// like injections because they are instructions.
@@ -49,7 +51,7 @@ type Verdict struct {
 // equal values equally across the whole request ("[EMAIL_ADDRESS_1]" everywhere the same
 // address appears).
 func (d *Detection) Scan(r *request.Request, vault *detect.Vault) Verdict {
-	v := Verdict{Action: defaults.ActionAllow}
+	v := Verdict{Action: detect.ActionAllow}
 	var buf []detect.Finding
 	for i, seg := range r.Segments {
 		if seg.Role == "system" && !d.ScanSystem {
@@ -58,21 +60,21 @@ func (d *Detection) Scan(r *request.Request, vault *detect.Vault) Verdict {
 		buf = d.Set.Detect(seg.Text, buf[:0])
 		var redact []detect.Finding
 		for _, f := range buf {
-			act := d.Config.Action(f)
-			if act == defaults.ActionAllow {
+			act := d.Action(f)
+			if act == detect.ActionAllow {
 				continue
 			}
 			// A pseudonym hides the value from the upstream exactly like a redaction.
 			rank := act
-			if act == ActionPseudonymize {
-				rank = defaults.ActionRedact
+			if act == detect.ActionPseudonymize {
+				rank = detect.ActionRedact
 			}
-			v.Action = defaults.Strongest(v.Action, rank)
+			v.Action = detect.Strongest(v.Action, rank)
 			v.Findings = append(v.Findings, Found{Finding: f, Segment: i, Path: seg.Path, Action: act})
 			if f.Score > v.Score {
 				v.Score = f.Score
 			}
-			if rank == defaults.ActionRedact {
+			if rank == detect.ActionRedact {
 				redact = append(redact, f)
 			}
 		}
@@ -106,10 +108,10 @@ func (v *Verdict) Types(action string) []string {
 // Refusal is the 403 for a blocked request. It names the finding types and where the
 // first one is, never the matched text.
 func (v *Verdict) Refusal() *apierr.Error {
-	types := v.Types(defaults.ActionBlock)
+	types := v.Types(detect.ActionBlock)
 	param := ""
 	for _, f := range v.Findings {
-		if f.Action == defaults.ActionBlock {
+		if f.Action == detect.ActionBlock {
 			param = f.Path
 			break
 		}

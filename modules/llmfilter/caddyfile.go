@@ -6,7 +6,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	cfparse "github.com/llmguard/caddy-llmguard/caddyfile"
-	"github.com/llmguard/caddy-llmguard/modules/llminspect"
+	"github.com/llmguard/caddy-llmguard/modules/llmdetect"
 )
 
 func init() {
@@ -67,7 +67,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "system_prompt_runs":
 			h.SystemPromptRuns, err = cfparse.PositiveInt(d)
 		case "detect":
-			h.Detect, err = llminspect.ParseDetect(d)
+			h.Detect, err = llmdetect.ParseCaddyfile(d, llmdetect.ResponseDefaults)
 		default:
 			return d.Errf("unrecognized llm_filter subdirective '%s'", d.Val())
 		}

@@ -22,14 +22,12 @@ import (
 
 	"github.com/llmguard/caddy-llmguard/llmguard/apierr"
 	"github.com/llmguard/caddy-llmguard/llmguard/detect"
-	"github.com/llmguard/caddy-llmguard/llmguard/detect/defaults"
-	"github.com/llmguard/caddy-llmguard/llmguard/detect/patterns"
 	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
 	"github.com/llmguard/caddy-llmguard/llmguard/filter"
 	"github.com/llmguard/caddy-llmguard/llmguard/inspect"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
+	"github.com/llmguard/caddy-llmguard/modules/llmdetect"
 	"github.com/llmguard/caddy-llmguard/modules/llmhttp"
-	"github.com/llmguard/caddy-llmguard/modules/llminspect"
 )
 
 func init() {
@@ -53,12 +51,13 @@ const (
 // block) and {http.llm.filter.findings} (finding types, comma-separated) once the
 // response is complete; the matched values are never logged or published.
 type Handler struct {
-	// Detect selects the detectors and per-type actions, with the syntax and defaults of
-	// llm_inspect's detect block: secrets block (a leaked credential must not reach the
-	// client), PII is redacted to [REDACTED:TYPE], bare high-entropy tokens are logged.
-	// The injection detector does not apply to responses and is always off here.
-	// pseudonymize acts as redact on responses.
-	Detect *llminspect.Detect `json:"detect,omitempty"`
+	// Detect selects the detectors (modules of the llmguard.detectors namespace, shared
+	// with llm_inspect) and per-type actions, with the syntax of llm_inspect's detect
+	// block. Default: pii and secrets — secrets block (a leaked credential must not reach
+	// the client), PII is redacted to [REDACTED:TYPE], bare high-entropy tokens are
+	// logged. The injection detector does not apply to responses. pseudonymize acts as
+	// redact on responses.
+	Detect *llmdetect.Config `json:"detect,omitempty"`
 	// Window bounds the text held back per stream lane (a choice's content, a tool call's
 	// arguments, a content block), in bytes: a value is caught as long as it is shorter.
 	// Default 256, more than the longest default pattern. A lane holds only the tail that
@@ -101,19 +100,17 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // Provision compiles the detectors.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
-	det := llminspect.Detect{}
-	if h.Detect != nil {
-		det = *h.Detect
-	}
-	if det.InjectionThreshold != 0 || det.ScanSystem {
-		return fmt.Errorf("detect: injection and scan_system do not apply to responses")
-	}
-	if !det.Off {
-		det.Disable = append(append([]string(nil), det.Disable...), "injection")
+	if h.Detect != nil && h.Detect.ScanSystem {
+		return fmt.Errorf("detect: scan_system does not apply to responses")
 	}
 	var err error
-	if h.detection, err = det.Build(); err != nil {
+	if h.detection, err = h.Detect.Load(ctx, llmdetect.ResponseDefaults); err != nil {
 		return fmt.Errorf("detect: %v", err)
+	}
+	for _, name := range llmdetect.Names(h.detection) {
+		if name == "injection" {
+			return fmt.Errorf("detect: the injection detector does not apply to responses")
+		}
 	}
 	if h.MaxBodySize == 0 {
 		h.MaxBodySize = DefaultMaxBodySize
@@ -145,17 +142,17 @@ func (h *Handler) Validate() error {
 // action maps a finding to what the filter does with it.
 func (h *Handler) action(f detect.Finding) string {
 	if h.detection == nil {
-		return defaults.ActionBlock // only the canary is detected
+		return detect.ActionBlock // only the canary is detected
 	}
-	a, ok := h.detection.Config.Actions[f.Type]
+	a, ok := h.detection.Actions[f.Type]
 	switch {
 	case !ok && f.Type == TypeCanary:
-		return defaults.ActionBlock
+		return detect.ActionBlock
 	case !ok:
-		a = h.detection.Config.Action(f)
+		a = h.detection.Action(f)
 	}
-	if a == inspect.ActionPseudonymize {
-		return defaults.ActionRedact
+	if a == detect.ActionPseudonymize {
+		return detect.ActionRedact
 	}
 	return a
 }
@@ -174,7 +171,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	p := &filter.Policy{Action: h.action, Window: h.Window, Vault: ex.Vault}
 	if h.detection != nil {
 		p.Set = h.detection.Set
-		p.PatternRules = append(append([]patterns.Rule{}, h.detection.Config.Deny...), h.detection.Config.Allow...)
 	}
 	if h.SystemPromptRuns > 0 && ex.Request != nil {
 		var sys strings.Builder
@@ -221,7 +217,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		jb.Header().Del("Content-Length")
 		jb.Header().Del("Content-Encoding")
 		apierr.Write(jb.ResponseWriter, ex.Anthropic(), unparsable())
-		rep = &filter.Report{Action: defaults.ActionBlock}
+		rep = &filter.Report{Action: detect.ActionBlock}
 	default:
 		tap.Close()
 		rep = &s.Report
@@ -243,7 +239,7 @@ func (h *Handler) finishJSON(jb *jsonBuffer, p *filter.Policy, kind request.Kind
 	case err != nil && h.OnError == "block":
 		jb.Header().Del("Content-Length")
 		apierr.Write(jb.ResponseWriter, anthropic, unparsable())
-		rep.Action = defaults.ActionBlock
+		rep.Action = detect.ActionBlock
 		return rep
 	case err != nil:
 		out = jb.buf.Bytes()

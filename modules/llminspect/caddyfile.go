@@ -8,8 +8,8 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	cfparse "github.com/llmguard/caddy-llmguard/caddyfile"
-	"github.com/llmguard/caddy-llmguard/llmguard/detect/patterns"
 	"github.com/llmguard/caddy-llmguard/llmguard/inspect"
+	"github.com/llmguard/caddy-llmguard/modules/llmdetect"
 )
 
 func init() {
@@ -40,7 +40,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    deny_endpoints    <endpoint>...
 //	    stream            allow|deny
 //	    tools             allow|deny
-//	    detect            off | { … see parseDetect … }
+//	    detect            off | { … see llmdetect.ParseCaddyfile … }
 //	    remote            { … see parseRemote … }
 //	}
 //
@@ -103,7 +103,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				}
 			}
 		case "detect":
-			h.Detect, err = parseDetect(d)
+			h.Detect, err = llmdetect.ParseCaddyfile(d, llmdetect.RequestDefaults)
 		case "remote":
 			h.Remote, err = parseRemote(d)
 		default:
@@ -115,111 +115,3 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	}
 	return nil
 }
-
-// parseDetect reads
-//
-//	detect off
-//	detect {
-//	    injection off|<threshold>
-//	    pii off|<ENTITY>...
-//	    secrets off
-//	    deny [literal] [nocase] <TYPE> <pattern>
-//	    allow [literal] [nocase] <pattern>
-//	    action <TYPE> block|redact|pseudonymize|log|allow
-//	    scan_system
-//	}
-func parseDetect(d *caddyfile.Dispenser) (*Detect, error) {
-	det := &Detect{}
-	if d.NextArg() {
-		if d.Val() != "off" || d.NextArg() {
-			return nil, d.Errf("detect takes no argument but 'off'")
-		}
-		det.Off = true
-		return det, nil
-	}
-	seen := cfparse.Seen{}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		switch name := d.Val(); name {
-		case "injection", "pii", "secrets", "scan_system":
-			if err := seen.Check(d); err != nil {
-				return nil, err
-			}
-			args := d.RemainingArgs()
-			switch {
-			case name == "scan_system":
-				if len(args) != 0 {
-					return nil, d.ArgErr()
-				}
-				det.ScanSystem = true
-			case len(args) == 1 && args[0] == "off":
-				det.Disable = append(det.Disable, name)
-			case name == "injection" && len(args) == 1:
-				t, err := strconv.ParseFloat(args[0], 64)
-				if err != nil || t <= 0 || t > 1 {
-					return nil, d.Errf("injection threshold must be a number in (0, 1], not '%s'", args[0])
-				}
-				det.InjectionThreshold = t
-			case name == "pii" && len(args) > 0:
-				det.PIIEntities = args
-			default:
-				return nil, d.ArgErr()
-			}
-		case "deny", "allow":
-			rule, err := parseRule(d, name == "deny")
-			if err != nil {
-				return nil, err
-			}
-			if name == "deny" {
-				det.Deny = append(det.Deny, rule)
-			} else {
-				det.Allow = append(det.Allow, rule)
-			}
-		case "action":
-			args := d.RemainingArgs()
-			if len(args) != 2 {
-				return nil, d.ArgErr()
-			}
-			if det.Actions == nil {
-				det.Actions = map[string]string{}
-			}
-			if _, dup := det.Actions[args[0]]; dup {
-				return nil, d.Errf("duplicate action for '%s'", args[0])
-			}
-			det.Actions[args[0]] = args[1]
-		default:
-			return nil, d.Errf("unrecognized detect subdirective '%s'", name)
-		}
-	}
-	return det, nil
-}
-
-// parseRule reads `[literal] [nocase] <TYPE> <pattern>` (deny) or `[literal] [nocase]
-// <pattern>` (allow).
-func parseRule(d *caddyfile.Dispenser, withType bool) (patterns.Rule, error) {
-	var r patterns.Rule
-	args := d.RemainingArgs()
-	for len(args) > 0 && (args[0] == "literal" || args[0] == "nocase") {
-		if args[0] == "literal" {
-			r.Literal = true
-		} else {
-			r.CaseInsensitive = true
-		}
-		args = args[1:]
-	}
-	want := 1
-	if withType {
-		want = 2
-	}
-	if len(args) != want {
-		return r, d.ArgErr()
-	}
-	if withType {
-		r.Type, args = args[0], args[1:]
-		r.Name = r.Type
-	}
-	r.Pattern = args[0]
-	return r, nil
-}
-
-// ParseDetect parses a detect block (its syntax is parseDetect's); llm_filter shares it.
-func ParseDetect(d *caddyfile.Dispenser) (*Detect, error) { return parseDetect(d) }

@@ -1,11 +1,14 @@
 package llminspect
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/llmguard/caddy-llmguard/modules/llmdetect"
 )
 
 func TestRedactsForwardedBodyOnly(t *testing.T) {
@@ -41,65 +44,58 @@ func TestBlocksSecretWithoutEchoingIt(t *testing.T) {
 
 func TestDetectOffAndOverrides(t *testing.T) {
 	body := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"mail jane.doe@example.com"}]}`
-	_, fwd, _ := serve(t, provision(t, &Handler{Detect: &Detect{Off: true}}), "/v1/chat/completions", body)
+	_, fwd, _ := serve(t, provision(t, &Handler{Detect: &llmdetect.Config{Off: true}}), "/v1/chat/completions", body)
 	if fwd != body {
 		t.Errorf("detect off changed the body: %s", fwd)
 	}
-	rec, _, _ := serve(t, provision(t, &Handler{Detect: &Detect{Actions: map[string]string{"EMAIL_ADDRESS": "block"}}}), "/v1/chat/completions", body)
+	rec, _, _ := serve(t, provision(t, &Handler{Detect: &llmdetect.Config{Actions: map[string]string{"EMAIL_ADDRESS": "block"}}}), "/v1/chat/completions", body)
 	if rec.Code != 403 {
 		t.Errorf("override to block: %d", rec.Code)
 	}
-	_, fwd, _ = serve(t, provision(t, &Handler{Detect: &Detect{Deny: nil, Allow: nil, Disable: []string{"pii"}}}), "/v1/chat/completions", body)
+	onlySecrets := &llmdetect.Config{DetectorsRaw: []json.RawMessage{json.RawMessage(`{"detector":"secrets"}`)}}
+	_, fwd, _ = serve(t, provision(t, &Handler{Detect: onlySecrets}), "/v1/chat/completions", body)
 	if fwd != body {
-		t.Errorf("pii disabled still redacted: %s", fwd)
+		t.Errorf("pii not listed still redacted: %s", fwd)
 	}
 }
 
-func TestParseDetect(t *testing.T) {
-	d := caddyfile.NewTestDispenser(`llm_inspect {
-		detect {
-			injection 0.7
-			pii EMAIL_ADDRESS IBAN_CODE
-			secrets off
-			deny literal nocase PROJECT_NAME "Blue Falcon"
-			allow support@example\.com
-			action EMAIL_ADDRESS log
-			scan_system
-		}
-	}`)
+// TestCaddyfileDetect checks that the Caddyfile's detect block reaches the handler and
+// takes effect (the syntax itself is tested in llmdetect).
+func TestCaddyfileDetect(t *testing.T) {
 	var h Handler
-	if err := h.UnmarshalCaddyfile(d); err != nil {
+	err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(`llm_inspect {
+		detect {
+			pii EMAIL_ADDRESS
+			deny literal nocase PROJECT_NAME "Blue Falcon"
+			allow literal support@example.com
+			action EMAIL_ADDRESS pseudonymize
+		}
+	}`))
+	if err != nil {
 		t.Fatal(err)
 	}
-	got, _ := json.Marshal(h.Detect)
-	want := `{"injection_threshold":0.7,"disable":["secrets"],"pii_entities":["EMAIL_ADDRESS","IBAN_CODE"],"deny":[{"name":"PROJECT_NAME","pattern":"Blue Falcon","literal":true,"case_insensitive":true,"type":"PROJECT_NAME"}],"allow":[{"pattern":"support@example\\.com"}],"actions":{"EMAIL_ADDRESS":"log"},"scan_system":true}`
-	if string(got) != want {
-		t.Errorf("got  %s\nwant %s", got, want)
-	}
-	for _, bad := range []string{
-		"llm_inspect {\n detect on\n}",
-		"llm_inspect {\n detect {\n injection 2\n }\n}",
-		"llm_inspect {\n detect {\n pii off\n pii off\n }\n}",
-		"llm_inspect {\n detect {\n deny onlyone\n }\n}",
-		"llm_inspect {\n detect {\n action X\n }\n}",
-		"llm_inspect {\n detect {\n magic\n }\n}",
-	} {
-		var h Handler
-		if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(bad)); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-	var h2 Handler
-	if err := h2.UnmarshalCaddyfile(caddyfile.NewTestDispenser("llm_inspect {\n detect off\n}")); err != nil || !h2.Detect.Off {
-		t.Errorf("detect off: %v %+v", err, h2.Detect)
+	body := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"blue falcon: mail jane@example.org, not support@example.com, card 4111 1111 1111 1111"}]}`
+	_, fwd, _ := serve(t, provision(t, &h), "/v1/chat/completions", body)
+	want := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"[PROJECT_NAME_1]: mail [EMAIL_ADDRESS_1], not support@example.com, card 4111 1111 1111 1111"}]}`
+	if fwd != want {
+		t.Errorf("forwarded %s\nwant      %s", fwd, want)
 	}
 }
 
 func TestProvisionRejectsBadDetect(t *testing.T) {
-	for _, det := range []*Detect{{Disable: []string{"magic"}}, {Actions: map[string]string{"X": "nuke"}}, {Deny: nil, Allow: nil, InjectionThreshold: 3}} {
+	for _, det := range []*llmdetect.Config{
+		{Actions: map[string]string{"X": "nuke"}},
+		{DetectorsRaw: []json.RawMessage{json.RawMessage(`{"detector":"magic"}`)}},
+		{DetectorsRaw: []json.RawMessage{json.RawMessage(`{"detector":"injection","threshold":3}`)}},
+		{DetectorsRaw: []json.RawMessage{json.RawMessage(`{"detector":"pii","entities":["EMAIL"]}`)}},
+		{DetectorsRaw: []json.RawMessage{json.RawMessage(`{"detector":"pii"}`), json.RawMessage(`{"detector":"pii"}`)}},
+		{DetectorsRaw: []json.RawMessage{json.RawMessage(`{"detector":"patterns","deny":[{"pattern":"("}]}`)}},
+	} {
 		h := &Handler{Detect: det}
-		if _, err := h.Detect.build(); err == nil {
+		ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+		if err := h.Provision(ctx); err == nil {
 			t.Errorf("%+v accepted", det)
 		}
+		cancel()
 	}
 }

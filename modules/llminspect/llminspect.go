@@ -18,11 +18,11 @@ import (
 
 	"github.com/llmguard/caddy-llmguard/llmguard/apierr"
 	"github.com/llmguard/caddy-llmguard/llmguard/detect"
-	"github.com/llmguard/caddy-llmguard/llmguard/detect/defaults"
 	"github.com/llmguard/caddy-llmguard/llmguard/detect/remote"
 	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
 	"github.com/llmguard/caddy-llmguard/llmguard/inspect"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
+	"github.com/llmguard/caddy-llmguard/modules/llmdetect"
 	"github.com/llmguard/caddy-llmguard/modules/llmhttp"
 )
 
@@ -71,8 +71,11 @@ type Handler struct {
 	DenyStream bool `json:"deny_stream,omitempty"`
 	// DenyTools refuses requests that offer tools (400). Default: tools allowed.
 	DenyTools bool `json:"deny_tools,omitempty"`
-	// Detect configures the prompt detectors; see Detect. Default: the default set.
-	Detect *Detect `json:"detect,omitempty"`
+	// Detect configures the prompt detectors (modules of the llmguard.detectors
+	// namespace) and the action per finding type; see llmdetect.Config. Default:
+	// injection (block), secrets (block), PII (redact), invisible text and bare
+	// high-entropy tokens (log).
+	Detect *llmdetect.Config `json:"detect,omitempty"`
 	// Remote adds an external classifier (moderation endpoint or guard model); see
 	// Remote. Default: none.
 	Remote *Remote `json:"remote,omitempty"`
@@ -109,7 +112,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		AllowEndpoints: allow, DenyEndpoints: deny,
 		DenyStream: h.DenyStream, DenyTools: h.DenyTools,
 	}
-	h.detection, err = h.Detect.build()
+	h.detection, err = h.Detect.Load(ctx, llmdetect.RequestDefaults)
 	if err != nil {
 		return fmt.Errorf("detect: %v", err)
 	}
@@ -155,10 +158,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if h.detection != nil && ex.Request != nil {
 		v := h.detection.Scan(ex.Request, detect.NewVault())
 		publishFindings(r, &v)
-		if v.Action == defaults.ActionBlock {
+		if v.Action == detect.ActionBlock {
 			return h.block(w, r, v.Refusal())
 		}
-		if v.Action == defaults.ActionLog || v.Action == defaults.ActionRedact {
+		if v.Action == detect.ActionLog || v.Action == detect.ActionRedact {
 			h.logFindings(&v)
 		}
 		edit.Segments = v.Redactions

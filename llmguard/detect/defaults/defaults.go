@@ -14,14 +14,6 @@ import (
 	"github.com/llmguard/caddy-llmguard/llmguard/detect/secrets"
 )
 
-// Actions, from weakest to strongest.
-const (
-	ActionAllow  = "allow"
-	ActionLog    = "log"
-	ActionRedact = "redact"
-	ActionBlock  = "block"
-)
-
 // Config selects and tunes the default detectors. The zero value is the default set.
 type Config struct {
 	// InjectionThreshold overrides injection.DefaultThreshold when > 0.
@@ -61,47 +53,13 @@ func New(cfg Config) (*detect.Set, error) {
 	return s, nil
 }
 
-// Action returns the action for a finding: the configured override, else block for
-// injections and secrets (a leaked credential must not reach a third party), redact for
-// PII and custom patterns, and log for invisible text and bare high-entropy tokens, whose
-// false-positive rate is higher.
-func (c Config) Action(f detect.Finding) string {
-	if a, ok := c.Actions[f.Type]; ok {
-		return a
+// Policy builds the detector set for cfg with its action overrides. Each detector
+// supplies its default actions (detect.Actioner): block injections and secrets, redact PII
+// and custom patterns, log invisible text and bare high-entropy tokens.
+func (cfg Config) Policy() (*detect.Policy, error) {
+	set, err := New(cfg)
+	if err != nil {
+		return nil, err
 	}
-	switch f.Detector {
-	case "injection":
-		if f.Type == injection.TypeInvisible {
-			return ActionLog
-		}
-		return ActionBlock
-	case "secrets":
-		if f.Type == secrets.HighEntropyToken {
-			return ActionLog
-		}
-		return ActionBlock
-	case "pii", "patterns":
-		return ActionRedact
-	}
-	return ActionLog
-}
-
-// Strongest returns the strongest of two actions.
-func Strongest(a, b string) string {
-	if rank(b) > rank(a) {
-		return b
-	}
-	return a
-}
-
-func rank(a string) int {
-	switch a {
-	case ActionLog:
-		return 1
-	case ActionRedact:
-		return 2
-	case ActionBlock:
-		return 3
-	}
-	return 0
+	return &detect.Policy{Set: set, Actions: cfg.Actions}, nil
 }

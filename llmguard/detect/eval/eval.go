@@ -22,8 +22,8 @@ import (
 
 // Config configures Run.
 type Config struct {
-	// Detectors is the detector configuration; the zero value is the default set.
-	Detectors defaults.Config
+	// Policy is the detector set and action overrides; nil means the default set.
+	Policy *detect.Policy
 	// ScanSystem also scans system/developer messages of request bodies.
 	ScanSystem bool
 	// Now is the clock used for timings; nil means time.Now.
@@ -68,9 +68,12 @@ const maxLine = 16 << 20
 // Run reads JSON Lines from r and writes one Result per non-empty line to w. A malformed
 // line yields a Result with Error set and Flagged true (fail closed), not an abort.
 func Run(r io.Reader, w io.Writer, cfg Config) error {
-	set, err := defaults.New(cfg.Detectors)
-	if err != nil {
-		return fmt.Errorf("building detectors: %v", err)
+	if cfg.Policy == nil {
+		p, err := defaults.Config{}.Policy()
+		if err != nil {
+			return fmt.Errorf("building detectors: %v", err)
+		}
+		cfg.Policy = p
 	}
 	now := cfg.Now
 	if now == nil {
@@ -85,7 +88,7 @@ func Run(r io.Reader, w io.Writer, cfg Config) error {
 		if len(trimSpace(line)) == 0 {
 			continue
 		}
-		res := scanLine(set, cfg, line, now)
+		res := scanLine(cfg, line, now)
 		if err := enc.Encode(res); err != nil {
 			return err
 		}
@@ -103,26 +106,29 @@ func trimSpace(b []byte) []byte {
 	return b
 }
 
-// ScanText runs the set over one text and builds its Result (without ID and timing).
-func ScanText(set *detect.Set, cfg Config, texts []string) Result {
-	res := Result{Action: defaults.ActionAllow, Findings: []FindingJSON{}}
+// ScanText runs cfg.Policy (which must be set) over the texts of one input and builds its
+// Result (without ID and timing).
+func ScanText(cfg Config, texts []string) Result {
+	res := Result{Action: detect.ActionAllow, Findings: []FindingJSON{}}
 	v := detect.NewVault()
 	var redacted []string
 	var buf []detect.Finding
 	for si, text := range texts {
-		buf = set.Detect(text, buf[:0])
+		buf = cfg.Policy.Set.Detect(text, buf[:0])
 		var toRedact []detect.Finding
 		for _, f := range buf {
-			act := cfg.Detectors.Action(f)
-			res.Action = defaults.Strongest(res.Action, act)
+			act := cfg.Policy.Action(f)
+			res.Action = detect.Strongest(res.Action, act)
 			if f.Score > res.Score {
 				res.Score = f.Score
 			}
 			// Flagged means the gateway would refuse the request; redaction lets it through.
-			if act == defaults.ActionBlock {
+			if act == detect.ActionBlock {
 				res.Flagged = true
 			}
-			if act == defaults.ActionRedact || act == defaults.ActionBlock && f.Detector != "injection" {
+			// A whole-text injection verdict is not redacted; blocked secrets are, so the
+			// output never repeats them.
+			if act == detect.ActionRedact || act == detect.ActionPseudonymize || act == detect.ActionBlock && f.Detector != "injection" {
 				toRedact = append(toRedact, f)
 			}
 			res.Findings = append(res.Findings, FindingJSON{f.Detector, f.Type, f.Start, f.End, f.Score, f.Rule, si})
@@ -139,14 +145,14 @@ func ScanText(set *detect.Set, cfg Config, texts []string) Result {
 	return res
 }
 
-func scanLine(set *detect.Set, cfg Config, line []byte, now func() time.Time) Result {
+func scanLine(cfg Config, line []byte, now func() time.Time) Result {
 	start := now()
 	in, err := parseInput(line, cfg.ScanSystem)
 	var res Result
 	if err != nil {
-		res = Result{Flagged: true, Action: defaults.ActionBlock, Error: err.Error(), Findings: []FindingJSON{}}
+		res = Result{Flagged: true, Action: detect.ActionBlock, Error: err.Error(), Findings: []FindingJSON{}}
 	} else {
-		res = ScanText(set, cfg, in.texts)
+		res = ScanText(cfg, in.texts)
 		if len(in.roles) > 0 {
 			for i, t := range in.texts {
 				res.Segments = append(res.Segments, SegmentStats{Role: in.roles[i], Len: len(t)})

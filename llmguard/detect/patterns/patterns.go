@@ -86,6 +86,9 @@ func compileAll(rs []Rule, kind string) ([]compiled, error) {
 // Name implements detect.Detector.
 func (l *List) Name() string { return "patterns" }
 
+// DefaultAction redacts custom pattern matches.
+func (l *List) DefaultAction(detect.Finding) string { return detect.ActionRedact }
+
 // Detect reports every non-empty deny match.
 func (l *List) Detect(text string, dst []detect.Finding) []detect.Finding {
 	for _, c := range l.deny {
@@ -109,6 +112,19 @@ func (l *List) AllowedSpans(text string, dst [][2]int) [][2]int {
 		}
 	}
 	return dst
+}
+
+// Rules returns the deny rules followed by the allow rules, as configured (with default
+// names and types filled in).
+func (l *List) Rules() []Rule {
+	out := make([]Rule, 0, len(l.deny)+len(l.allow))
+	for _, c := range l.deny {
+		out = append(out, c.rule)
+	}
+	for _, c := range l.allow {
+		out = append(out, c.rule)
+	}
+	return out
 }
 
 // HasAllow reports whether the list has allow rules, so callers can skip installing it

@@ -190,3 +190,12 @@ func isHex(c byte) bool   { return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A
 func isWordByte(c byte) bool {
 	return isAlnum(c) || c == '_' || c == '-'
 }
+
+// DefaultAction blocks credentials — a leaked key must not reach a third party — and
+// only logs bare high-entropy tokens, whose false-positive rate is higher.
+func (d *Detector) DefaultAction(f detect.Finding) string {
+	if f.Type == HighEntropyToken {
+		return detect.ActionLog
+	}
+	return detect.ActionBlock
+}

@@ -1,0 +1,185 @@
+package llmdetect
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/detect"
+	"github.com/llmguard/caddy-llmguard/llmguard/inspect"
+)
+
+// word is a third-party detector as a plugin would write one: a module of the namespace
+// with its own Caddyfile syntax and no default actions (so its findings are logged).
+type word struct {
+	Word string `json:"word"`
+}
+
+func (word) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: Namespace + ".test_word", New: func() caddy.Module { return new(word) }}
+}
+func (w *word) Name() string { return "test_word" }
+func (w *word) Detect(text string, dst []detect.Finding) []detect.Finding {
+	for off := 0; w.Word != ""; {
+		i := strings.Index(text[off:], w.Word)
+		if i < 0 {
+			break
+		}
+		off += i
+		dst = append(dst, detect.Finding{Detector: "test_word", Type: "WORD", Start: off, End: off + len(w.Word), Score: 1})
+		off += len(w.Word)
+	}
+	return dst
+}
+func (w *word) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next()
+	if !d.Args(&w.Word) {
+		return d.ArgErr()
+	}
+	return nil
+}
+
+func init() { caddy.RegisterModule(word{}) }
+
+func load(t *testing.T, c *Config, defaults []string) *inspect.Detection {
+	t.Helper()
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	t.Cleanup(cancel)
+	d, err := c.Load(ctx, defaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func parse(t *testing.T, src string, defaults []string) (*Config, error) {
+	t.Helper()
+	d := caddyfile.NewTestDispenser(src)
+	d.Next() // directive
+	d.NextBlock(0)
+	return ParseCaddyfile(d, defaults)
+}
+
+func TestParseCaddyfile(t *testing.T) {
+	cases := []struct{ src, want string }{
+		{"x {\n detect {\n action EMAIL_ADDRESS log\n }\n}", `{"actions":{"EMAIL_ADDRESS":"log"}}`},
+		{"x {\n detect off\n}", `{"off":true}`},
+		{"x {\n detect {\n scan_system\n }\n}", `{"scan_system":true}`},
+		{`x {
+			detect {
+				injection 0.7
+				pii EMAIL_ADDRESS IBAN_CODE
+				secrets off
+				deny literal nocase PROJECT_NAME "Blue Falcon"
+				allow support@example\.com
+				action EMAIL_ADDRESS log
+				scan_system
+			}
+		}`, `{"detectors":[{"detector":"injection","threshold":0.7},{"detector":"pii","entities":["EMAIL_ADDRESS","IBAN_CODE"]},{"allow":[{"pattern":"support@example\\.com"}],"deny":[{"case_insensitive":true,"literal":true,"name":"PROJECT_NAME","pattern":"Blue Falcon","type":"PROJECT_NAME"}],"detector":"patterns"}],"actions":{"EMAIL_ADDRESS":"log"},"scan_system":true}`},
+		{`x {
+			detect {
+				detector secrets {
+					no_bare_tokens
+					min_entropy 3.5
+				}
+				detector injection {
+					threshold 0.8
+					no_invisible
+				}
+				detector test_word banana
+			}
+		}`, `{"detectors":[{"detector":"injection","no_invisible":true,"threshold":0.8},{"detector":"pii"},{"detector":"secrets","min_entropy":3.5,"no_bare_tokens":true},{"detector":"test_word","word":"banana"}]}`},
+		{"x {\n detect {\n injection off\n pii off\n secrets off\n }\n}", `{"off":true}`},
+		{"x {\n detect {\n detector patterns {\n deny literal X y\n }\n }\n}", `{"detectors":[{"detector":"injection"},{"detector":"pii"},{"detector":"secrets"},{"deny":[{"literal":true,"name":"X","pattern":"y","type":"X"}],"detector":"patterns"}]}`},
+	}
+	for _, tc := range cases {
+		c, err := parse(t, tc.src, RequestDefaults)
+		if err != nil {
+			t.Errorf("%s: %v", tc.src, err)
+			continue
+		}
+		got, _ := json.Marshal(c)
+		if string(got) != tc.want {
+			t.Errorf("%s\ngot  %s\nwant %s", tc.src, got, tc.want)
+		}
+		// Every parsed configuration loads.
+		if !c.Off {
+			load(t, c, RequestDefaults)
+		}
+	}
+	for _, bad := range []string{
+		"x {\n detect on\n}",
+		"x {\n detect {\n injection 2\n }\n}",
+		"x {\n detect {\n pii off\n pii off\n }\n}",
+		"x {\n detect {\n pii EMAIL_ADDRESS\n detector pii\n }\n}",
+		"x {\n detect {\n deny literal X y\n detector patterns {\n deny a b\n }\n }\n}",
+		"x {\n detect {\n deny onlyone\n }\n}",
+		"x {\n detect {\n action X\n }\n}",
+		"x {\n detect {\n action X log\n action X block\n }\n}",
+		"x {\n detect {\n magic\n }\n}",
+		"x {\n detect {\n detector\n }\n}",
+		"x {\n detect {\n detector nosuchmodule\n }\n}",
+		"x {\n detect {\n detector secrets {\n min_entropy 9\n }\n }\n}",
+		"x {\n detect {\n detector injection 0.5 0.6\n }\n}",
+		"x {\n detect {\n detector test_word\n }\n}",
+	} {
+		if _, err := parse(t, bad, RequestDefaults); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestLoadDefaultsAndActions(t *testing.T) {
+	d := load(t, nil, RequestDefaults)
+	if got := strings.Join(Names(d), ","); got != "injection,pii,secrets" {
+		t.Fatalf("default detectors %s", got)
+	}
+	if got := strings.Join(Names(load(t, &Config{}, ResponseDefaults)), ","); got != "pii,secrets" {
+		t.Fatalf("response defaults %s", got)
+	}
+	if load(t, &Config{Off: true}, RequestDefaults) != nil {
+		t.Fatal("off loaded detectors")
+	}
+	for typ, want := range map[detect.Finding]string{
+		{Detector: "injection", Type: "PROMPT_INJECTION"}: detect.ActionBlock,
+		{Detector: "injection", Type: "INVISIBLE_TEXT"}:   detect.ActionLog,
+		{Detector: "pii", Type: "EMAIL_ADDRESS"}:          detect.ActionRedact,
+		{Detector: "secrets", Type: "OPENAI_API_KEY"}:     detect.ActionBlock,
+		{Detector: "secrets", Type: "HIGH_ENTROPY_TOKEN"}: detect.ActionLog,
+		{Detector: "somebody_else", Type: "ANYTHING"}:     detect.ActionLog,
+	} {
+		if got := d.Action(typ); got != want {
+			t.Errorf("%+v: action %s, want %s", typ, got, want)
+		}
+	}
+}
+
+func TestThirdPartyDetectorAndAllowList(t *testing.T) {
+	c, err := parse(t, `x {
+		detect {
+			pii EMAIL_ADDRESS
+			allow literal banana@example.com
+			detector test_word banana
+		}
+	}`, RequestDefaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := load(t, c, RequestDefaults)
+	text := "mail banana@example.com or kiwi@example.com; banana split"
+	fs := d.Set.Detect(text, nil)
+	var got []string
+	for _, f := range fs {
+		got = append(got, f.Type+"="+text[f.Start:f.End]+":"+d.Action(f))
+	}
+	// The allow-list suppresses both the e-mail and the plugin's match inside it; the
+	// plugin's other match is logged, its default as a detector without default actions.
+	want := "EMAIL_ADDRESS=kiwi@example.com:redact,WORD=banana:log"
+	if strings.Join(got, ",") != want {
+		t.Errorf("findings %v, want %s", got, want)
+	}
+}

@@ -1,0 +1,162 @@
+package llmdetect
+
+import (
+	"fmt"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/detect"
+	"github.com/llmguard/caddy-llmguard/llmguard/detect/injection"
+	"github.com/llmguard/caddy-llmguard/llmguard/detect/patterns"
+	"github.com/llmguard/caddy-llmguard/llmguard/detect/pii"
+	"github.com/llmguard/caddy-llmguard/llmguard/detect/secrets"
+)
+
+func init() {
+	caddy.RegisterModule(Injection{})
+	caddy.RegisterModule(PII{})
+	caddy.RegisterModule(Secrets{})
+	caddy.RegisterModule(Patterns{})
+}
+
+// Injection reports PROMPT_INJECTION (jailbreaks and instruction hijacking; default
+// action block) and INVISIBLE_TEXT (invisible, bidi and tag characters; default log).
+type Injection struct {
+	// Threshold is the score (0–1] at which a text counts as an injection. Default 0.5;
+	// higher means fewer false positives and fewer detections.
+	Threshold float64 `json:"threshold,omitempty"`
+	// NoInvisible stops reporting INVISIBLE_TEXT.
+	NoInvisible bool `json:"no_invisible,omitempty"`
+
+	*injection.Detector `json:"-"`
+}
+
+// CaddyModule returns the Caddy module information.
+func (Injection) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: Namespace + ".injection", New: func() caddy.Module { return new(Injection) }}
+}
+
+// Provision builds the detector with the embedded model.
+func (m *Injection) Provision(caddy.Context) error {
+	if m.Threshold < 0 || m.Threshold > 1 {
+		return fmt.Errorf("injection threshold must be in (0, 1], not %v", m.Threshold)
+	}
+	m.Detector = injection.New(injection.Options{Threshold: m.Threshold, DisableInvisible: m.NoInvisible})
+	return nil
+}
+
+// PII reports EMAIL_ADDRESS, PHONE_NUMBER, CREDIT_CARD, IBAN_CODE, US_SSN and IP_ADDRESS
+// (default action redact).
+type PII struct {
+	// Entities limits detection to these Presidio entity names. Default: all.
+	Entities []string `json:"entities,omitempty"`
+
+	*pii.Detector `json:"-"`
+}
+
+// CaddyModule returns the Caddy module information.
+func (PII) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: Namespace + ".pii", New: func() caddy.Module { return new(PII) }}
+}
+
+// Provision checks the entity names (a typo would silently turn detection off) and
+// builds the detector.
+func (m *PII) Provision(caddy.Context) error {
+	for _, e := range m.Entities {
+		if !contains(pii.AllEntities, e) {
+			return fmt.Errorf("unknown PII entity %q (known: %v)", e, pii.AllEntities)
+		}
+	}
+	m.Detector = pii.New(m.Entities...)
+	return nil
+}
+
+// Secrets reports provider API keys, private keys, JWTs, credentials in headers and URLs
+// and secret-looking assignments (default action block), and bare high-entropy tokens
+// (HIGH_ENTROPY_TOKEN, default log).
+type Secrets struct {
+	// NoBareTokens stops reporting HIGH_ENTROPY_TOKEN.
+	NoBareTokens bool `json:"no_bare_tokens,omitempty"`
+	// MinEntropy is the Shannon entropy (bits per byte) a value assigned to a
+	// secret-looking name must reach. Default 3.0.
+	MinEntropy float64 `json:"min_entropy,omitempty"`
+
+	*secrets.Detector `json:"-"`
+}
+
+// CaddyModule returns the Caddy module information.
+func (Secrets) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: Namespace + ".secrets", New: func() caddy.Module { return new(Secrets) }}
+}
+
+// Provision builds the detector.
+func (m *Secrets) Provision(caddy.Context) error {
+	if m.MinEntropy < 0 || m.MinEntropy > 8 {
+		return fmt.Errorf("min_entropy must be between 0 and 8 bits per byte, not %v", m.MinEntropy)
+	}
+	m.Detector = secrets.New(secrets.Options{DisableBareTokens: m.NoBareTokens, MinEntropy: m.MinEntropy})
+	return nil
+}
+
+// Patterns holds the operator's own patterns: deny rules are reported as findings of
+// their type (default CUSTOM_PATTERN, default action redact); allow rules suppress any
+// detector's findings that overlap their matches.
+type Patterns struct {
+	Deny  []patterns.Rule `json:"deny,omitempty"`
+	Allow []patterns.Rule `json:"allow,omitempty"`
+
+	*patterns.List `json:"-"`
+}
+
+// CaddyModule returns the Caddy module information.
+func (Patterns) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: Namespace + ".patterns", New: func() caddy.Module { return new(Patterns) }}
+}
+
+// Provision compiles the patterns.
+func (m *Patterns) Provision(caddy.Context) error {
+	if len(m.Deny)+len(m.Allow) == 0 {
+		return fmt.Errorf("patterns needs at least one deny or allow rule")
+	}
+	var err error
+	m.List, err = patterns.Compile(m.Deny, m.Allow)
+	return err
+}
+
+// Unwrap returns the core detectors, which llm_filter recognises to bound the text it
+// holds back in streams.
+func (m *Injection) Unwrap() detect.Detector { return m.Detector }
+
+// Unwrap returns the core detector.
+func (m *PII) Unwrap() detect.Detector { return m.Detector }
+
+// Unwrap returns the core detector.
+func (m *Secrets) Unwrap() detect.Detector { return m.Detector }
+
+// Unwrap returns the core detector.
+func (m *Patterns) Unwrap() detect.Detector { return m.List }
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Interface guards
+var (
+	_ Detector          = (*Injection)(nil)
+	_ Detector          = (*PII)(nil)
+	_ Detector          = (*Secrets)(nil)
+	_ Detector          = (*Patterns)(nil)
+	_ caddy.Provisioner = (*Injection)(nil)
+	_ caddy.Provisioner = (*PII)(nil)
+	_ caddy.Provisioner = (*Secrets)(nil)
+	_ caddy.Provisioner = (*Patterns)(nil)
+	_ detect.Wrapper    = (*Injection)(nil)
+	_ detect.Wrapper    = (*PII)(nil)
+	_ detect.Wrapper    = (*Secrets)(nil)
+	_ detect.Wrapper    = (*Patterns)(nil)
+)

@@ -9,12 +9,17 @@ import "strings"
 // one byte. Not safe for concurrent use.
 type Restorer struct {
 	v       *Vault
+	json    bool
 	pending string
 }
 
 // NewRestorer returns a streaming restorer over v. Placeholders added to v later are
 // honoured too.
 func (v *Vault) NewRestorer() *Restorer { return &Restorer{v: v} }
+
+// NewJSONRestorer is NewRestorer for streamed JSON text (tool call arguments): originals
+// are inserted JSON-escaped, as by RestoreJSON.
+func (v *Vault) NewJSONRestorer() *Restorer { return &Restorer{v: v, json: true} }
 
 // Write consumes the next chunk and returns the text that is safe to emit now.
 func (r *Restorer) Write(chunk string) string {
@@ -25,14 +30,14 @@ func (r *Restorer) Write(chunk string) string {
 	}
 	cut := r.holdFrom(s)
 	r.pending = s[cut:]
-	return r.v.Restore(s[:cut])
+	return r.v.restore(s[:cut], r.json)
 }
 
 // Flush returns whatever is held back; call it at the end of the stream.
 func (r *Restorer) Flush() string {
 	s := r.pending
 	r.pending = ""
-	return r.v.Restore(s)
+	return r.v.restore(s, r.json)
 }
 
 // Pending is the number of bytes currently held back.

@@ -15,6 +15,7 @@ type Vault struct {
 	byHolder map[string]string // placeholder → value
 	counts   map[string]int    // type → last number handed out
 	maxLen   int               // longest placeholder handed out, in bytes
+	taken    map[string]bool   // placeholder-shaped text the client wrote itself
 }
 
 // NewVault returns an empty vault.
@@ -31,8 +32,14 @@ func (v *Vault) Placeholder(typ, value string) string {
 		return p
 	}
 	t := sanitizeType(typ)
-	v.counts[t]++
-	p := "[" + t + "_" + strconv.Itoa(v.counts[t]) + "]"
+	var p string
+	for {
+		v.counts[t]++
+		p = "[" + t + "_" + strconv.Itoa(v.counts[t]) + "]"
+		if !v.taken[p] {
+			break
+		}
+	}
 	v.byValue[key] = p
 	v.byHolder[p] = value
 	if len(p) > v.maxLen {
@@ -58,6 +65,34 @@ func sanitizeType(typ string) string {
 	return string(b)
 }
 
+// maxReserved bounds the placeholder-shaped tokens Reserve looks at, in bytes.
+const maxReserved = 128
+
+// Reserve marks every placeholder-shaped token in text ("[" + [A-Z0-9_]+ + "]") as
+// taken, so the vault never hands it out. Call it with the client's own text before
+// redacting: a prompt that already contains "[EMAIL_ADDRESS_1]" must not have that
+// literal text turned into somebody's address when the reply is restored.
+func (v *Vault) Reserve(text string) {
+	for i := 0; i < len(text); {
+		j := strings.IndexByte(text[i:], '[')
+		if j < 0 {
+			return
+		}
+		i += j
+		k := i + 1
+		for k < len(text) && k-i < maxReserved && isHolderByte(text[k]) {
+			k++
+		}
+		if k < len(text) && text[k] == ']' && k > i+1 {
+			if v.taken == nil {
+				v.taken = map[string]bool{}
+			}
+			v.taken[text[i:k+1]] = true
+		}
+		i = k
+	}
+}
+
 // Lookup returns the original value behind a placeholder.
 func (v *Vault) Lookup(placeholder string) (string, bool) {
 	s, ok := v.byHolder[placeholder]
@@ -74,7 +109,14 @@ func (v *Vault) MaxPlaceholderLen() int { return v.maxLen }
 // Restore replaces every known placeholder in text by its original value. Unknown
 // bracketed text is left alone. It is linear: each '[' looks ahead at most
 // MaxPlaceholderLen bytes.
-func (v *Vault) Restore(text string) string {
+func (v *Vault) Restore(text string) string { return v.restore(text, false) }
+
+// RestoreJSON is Restore for JSON text, such as a tool call's arguments, where a
+// placeholder stands inside a string literal: the original is inserted JSON-escaped, so a
+// value with a quote or a backslash keeps the arguments valid JSON.
+func (v *Vault) RestoreJSON(text string) string { return v.restore(text, true) }
+
+func (v *Vault) restore(text string, inJSON bool) string {
 	if v.maxLen == 0 || strings.IndexByte(text, '[') < 0 {
 		return text
 	}
@@ -88,7 +130,11 @@ func (v *Vault) Restore(text string) string {
 		i += j
 		if p, ok := v.placeholderAt(text, i); ok {
 			b.WriteString(text[last:i])
-			b.WriteString(v.byHolder[p])
+			if inJSON {
+				writeJSONEscaped(&b, v.byHolder[p])
+			} else {
+				b.WriteString(v.byHolder[p])
+			}
 			i += len(p)
 			last = i
 			continue
@@ -100,6 +146,30 @@ func (v *Vault) Restore(text string) string {
 	}
 	b.WriteString(text[last:])
 	return b.String()
+}
+
+// writeJSONEscaped writes s as the inside of a JSON string literal.
+func writeJSONEscaped(b *strings.Builder, s string) {
+	const hex = "0123456789abcdef"
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\r':
+			b.WriteString(`\r`)
+		case c == '\t':
+			b.WriteString(`\t`)
+		case c < 0x20:
+			b.WriteString(`\u00`)
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&0xf])
+		default:
+			b.WriteByte(c)
+		}
+	}
 }
 
 // placeholderAt reports the known placeholder starting at text[i] == '[', if any.

@@ -78,3 +78,17 @@ func (f fixed) Detect(_ string, dst []Finding) []Finding { return append(dst, f.
 type spans [][2]int
 
 func (s spans) AllowedSpans(_ string, dst [][2]int) [][2]int { return append(dst, s...) }
+
+func TestVaultReserve(t *testing.T) {
+	v := NewVault()
+	v.Reserve("x [EMAIL_ADDRESS_1] [EMAIL_ADDRESS_2 [lower_1] [] [EMAIL_ADDRESS_3]] [" + strings.Repeat("A", 200) + "]")
+	if p := v.Placeholder("EMAIL_ADDRESS", "a@example.org"); p != "[EMAIL_ADDRESS_2]" {
+		t.Fatalf("first placeholder %s", p)
+	}
+	if p := v.Placeholder("EMAIL_ADDRESS", "b@example.org"); p != "[EMAIL_ADDRESS_4]" {
+		t.Fatalf("second placeholder %s", p)
+	}
+	if got := v.Restore("[EMAIL_ADDRESS_1][EMAIL_ADDRESS_2][EMAIL_ADDRESS_3][EMAIL_ADDRESS_4]"); got != "[EMAIL_ADDRESS_1]a@example.org[EMAIL_ADDRESS_3]b@example.org" {
+		t.Fatalf("restored %s", got)
+	}
+}

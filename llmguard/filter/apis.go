@@ -15,7 +15,7 @@ var chatTextFields = []string{"reasoning_content", "reasoning", "content", "refu
 // whose text is released together with the held rest in one synthesized chunk.
 func (s *Stream) hold(k laneKey, text string) {
 	if _, ok := s.lanes[k]; !ok {
-		s.lanes[k] = &lane{}
+		s.lanes[k] = newLane(k)
 		s.order = append(s.order, k)
 	}
 	s.lanes[k].buf += text

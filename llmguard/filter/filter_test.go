@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -174,4 +175,57 @@ func TestStreamUpstreamError(t *testing.T) {
 	if i < 0 || j < i {
 		t.Fatalf("held text not released before the error: %q", out)
 	}
+}
+
+// TestPseudonymsInToolArgsStayJSON: a pseudonymised value restored into tool call
+// arguments (JSON text inside a string) is JSON-escaped, streamed and whole, so arguments
+// with a quote or backslash in the original value still parse.
+func TestPseudonymsInToolArgsStayJSON(t *testing.T) {
+	const orig = `Acme "Rocket" \ Co`
+	v := detect.NewVault()
+	ph := v.Placeholder("COMPANY", orig)
+	p := testPolicy(t)
+	p.Vault = v
+	args := `{"to":"` + ph + `","note":"about ` + ph + `"}`
+	check := func(got string) {
+		t.Helper()
+		var m map[string]string
+		if err := json.Unmarshal([]byte(got), &m); err != nil || m["to"] != orig || m["note"] != "about "+orig {
+			t.Fatalf("arguments %q: %v", got, err)
+		}
+	}
+	for seed := uint64(0); seed < 10; seed++ {
+		r := rand.New(rand.NewPCG(seed, 9))
+		var b strings.Builder
+		b.WriteString(chatEvent(map[string]any{"role": "assistant", "tool_calls": []any{map[string]any{"index": 0, "id": "call_1", "type": "function", "function": map[string]any{"name": "send", "arguments": ""}}}}, nil))
+		for _, c := range split(r, args, 3) {
+			b.WriteString(chatEvent(map[string]any{"tool_calls": []any{map[string]any{"index": 0, "function": map[string]any{"arguments": c}}}}, nil))
+		}
+		b.WriteString(chatEvent(map[string]any{}, "tool_calls"))
+		b.WriteString("data: [DONE]\n\n")
+		out, _ := run(t, NewStream(p, request.KindChat), b.String(), r, 30)
+		check(collect(t, request.KindChat, out).args)
+	}
+	body, _ := json.Marshal(map[string]any{"choices": []any{map[string]any{"index": 0, "message": map[string]any{
+		"role": "assistant", "content": "Sent to " + ph,
+		"tool_calls": []any{map[string]any{"id": "c", "type": "function", "function": map[string]any{"name": "send", "arguments": args}}}}}}})
+	out, _, err := p.JSON(request.KindChat, body, &Report{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Choices []struct {
+			Message struct {
+				Content   string
+				ToolCalls []struct{ Function struct{ Arguments string } } `json:"tool_calls"`
+			}
+		}
+	}
+	if err := json.Unmarshal(out, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Choices[0].Message.Content != "Sent to "+orig {
+		t.Fatalf("content %q", m.Choices[0].Message.Content)
+	}
+	check(m.Choices[0].Message.ToolCalls[0].Function.Arguments)
 }

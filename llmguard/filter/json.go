@@ -43,7 +43,8 @@ func (p *Policy) str(m map[string]any, key string, rep *Report) bool {
 	if !ok || s == "" {
 		return false
 	}
-	out, bl := p.Text(s, rep)
+	// "arguments" (OpenAI tool and function calls) holds JSON text inside the string.
+	out, bl := p.text(s, key == "arguments", rep)
 	m[key] = out
 	return bl
 }

@@ -138,12 +138,22 @@ func (p *Policy) apply(text string, fs []detect.Finding, rep *Report) (out strin
 }
 
 // Text filters a complete text at once: the reference the stream filter must equal.
-func (p *Policy) Text(text string, rep *Report) (string, bool) {
+func (p *Policy) Text(text string, rep *Report) (string, bool) { return p.text(text, false, rep) }
+
+// JSONText is Text for JSON text such as a tool call's arguments: restored pseudonyms are
+// inserted JSON-escaped, so the arguments stay valid JSON.
+func (p *Policy) JSONText(text string, rep *Report) (string, bool) { return p.text(text, true, rep) }
+
+func (p *Policy) text(text string, inJSON bool, rep *Report) (string, bool) {
 	out, blocked := p.apply(text, p.detect(text, nil), rep)
 	if blocked {
 		return "", true
 	}
-	if p.Vault != nil {
+	switch {
+	case p.Vault == nil:
+	case inJSON:
+		out = p.Vault.RestoreJSON(out)
+	default:
 		out = p.Vault.Restore(out)
 	}
 	return out, false
@@ -154,6 +164,7 @@ const maxHoldFactor = 4
 
 // lane is the in-flight state of one text lane of a stream.
 type lane struct {
+	json bool   // the lane carries JSON text (tool call arguments)
 	buf  string // text not yet released, as the upstream sent it
 	rest *detect.Restorer
 	fs   []detect.Finding
@@ -279,7 +290,9 @@ func (l *lane) restore(p *Policy, s string) string {
 	if p.Vault == nil || p.Vault.Len() == 0 {
 		return s
 	}
-	if l.rest == nil {
+	if l.rest == nil && l.json {
+		l.rest = p.Vault.NewJSONRestorer()
+	} else if l.rest == nil {
 		l.rest = p.Vault.NewRestorer()
 	}
 	return l.rest.Write(s)

@@ -40,7 +40,7 @@ func (s *Stream) responses(m map[string]any) (pre []byte, changed, blocked bool)
 			pre = s.synthDelta(pre, k, texts[i])
 		}
 		if text, ok := m[d.field].(string); ok {
-			out, bl := s.wholeText(text)
+			out, bl := s.wholeText(text, d.field == "arguments")
 			m[d.field] = out
 			return pre, true, bl
 		}
@@ -71,9 +71,9 @@ func (s *Stream) responses(m map[string]any) (pre []byte, changed, blocked bool)
 
 // wholeText filters a snapshot of text the stream already filtered in its deltas: it is
 // not counted again, but a block still blocks.
-func (s *Stream) wholeText(text string) (string, bool) {
+func (s *Stream) wholeText(text string, inJSON bool) (string, bool) {
 	var scratch Report
-	out, bl := s.p.Text(text, &scratch)
+	out, bl := s.p.text(text, inJSON, &scratch)
 	if bl {
 		s.Report.Blocked = scratch.Blocked
 	}

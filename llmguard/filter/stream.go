@@ -18,6 +18,12 @@ type laneKey struct {
 	field       string
 }
 
+// newLane starts the lane for k. Tool call arguments (OpenAI "args", Anthropic
+// "partial_json") are JSON text.
+func newLane(k laneKey) *lane {
+	return &lane{json: k.field == "args" || k.field == "partial_json"}
+}
+
 // Stream filters one streamed response event by event. It is not safe for concurrent
 // use; one Stream serves one response.
 type Stream struct {
@@ -152,7 +158,7 @@ func (s *Stream) trackHeld() {
 func (s *Stream) write(k laneKey, text string, tmpl map[string]any) (string, bool) {
 	l := s.lanes[k]
 	if l == nil {
-		l = &lane{}
+		l = newLane(k)
 		s.lanes[k] = l
 		s.order = append(s.order, k)
 	}

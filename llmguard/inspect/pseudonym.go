@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/detect"
+	"github.com/llmguard/caddy-llmguard/llmguard/request"
 )
 
 // replace substitutes placeholders for the findings fs of text: pseudonymised findings
@@ -11,7 +12,7 @@ import (
 // and placeholders are numbered per type, so the two vaults never hand out the same
 // placeholder for different values, and a redaction is never restored. Overlapping
 // findings become one span, named after the first, as in detect.Redact.
-func (d *Detection) replace(text string, fs []detect.Finding, vault *detect.Vault, v *Verdict) (string, int) {
+func (d *Detection) replace(text string, fs []detect.Finding, vault *detect.Vault, v *Verdict, r *request.Request) (string, int) {
 	detect.SortFindings(fs)
 	var b strings.Builder
 	pos, n := 0, 0
@@ -30,6 +31,7 @@ func (d *Detection) replace(text string, fs []detect.Finding, vault *detect.Vaul
 		if d.Action(f) == detect.ActionPseudonymize {
 			if v.Pseudonyms == nil {
 				v.Pseudonyms = detect.NewVault()
+				reserve(v.Pseudonyms, r)
 			}
 			target = v.Pseudonyms
 		}

@@ -30,3 +30,21 @@ func TestScanPseudonymizes(t *testing.T) {
 		}
 	}
 }
+
+// TestClientPlaceholdersAreNotIssued: a prompt that already contains a placeholder-shaped
+// text (in any message, scanned or not) never gets that placeholder for a real value, so
+// a reply quoting the client's own text is not turned into the pseudonymised value.
+func TestClientPlaceholdersAreNotIssued(t *testing.T) {
+	d := detection(t, defaults.Config{Actions: map[string]string{"EMAIL_ADDRESS": detect.ActionPseudonymize}})
+	r := parse(t, `{"model":"gpt-4o","messages":[{"role":"system","content":"Refer to people as [EMAIL_ADDRESS_2]."},{"role":"user","content":"Template: [EMAIL_ADDRESS_1] and [PHONE_NUMBER_1]. Mail bob@example.org, call +1 415 555 0132."}]}`)
+	v := d.Scan(r, detect.NewVault())
+	got := v.Redactions[1]
+	want := "Template: [EMAIL_ADDRESS_1] and [PHONE_NUMBER_1]. Mail [EMAIL_ADDRESS_3], call [PHONE_NUMBER_2]."
+	if got != want {
+		t.Fatalf("redacted %q\nwant     %q", got, want)
+	}
+	back := v.Pseudonyms.Restore("[EMAIL_ADDRESS_1] [EMAIL_ADDRESS_2] [EMAIL_ADDRESS_3]")
+	if back != "[EMAIL_ADDRESS_1] [EMAIL_ADDRESS_2] bob@example.org" {
+		t.Fatalf("restored %q", back)
+	}
+}

@@ -53,6 +53,7 @@ type Verdict struct {
 func (d *Detection) Scan(r *request.Request, vault *detect.Vault) Verdict {
 	v := Verdict{Action: detect.ActionAllow}
 	var buf []detect.Finding
+	reserved := false
 	for i, seg := range r.Segments {
 		if seg.Role == "system" && !d.ScanSystem {
 			continue
@@ -79,7 +80,11 @@ func (d *Detection) Scan(r *request.Request, vault *detect.Vault) Verdict {
 			}
 		}
 		if len(redact) > 0 {
-			out, n := d.replace(seg.Text, redact, vault, &v)
+			if !reserved {
+				reserve(vault, r)
+				reserved = true
+			}
+			out, n := d.replace(seg.Text, redact, vault, &v, r)
 			if n > 0 {
 				if v.Redactions == nil {
 					v.Redactions = map[int]string{}
@@ -118,4 +123,12 @@ func (v *Verdict) Refusal() *apierr.Error {
 	}
 	return &apierr.Error{Status: http.StatusForbidden, Code: "content_policy_violation", Param: param,
 		Message: fmt.Sprintf("The request was blocked by the gateway's content policy: it contains %s. Remove it and try again.", strings.Join(types, ", "))}
+}
+
+// reserve keeps the vault from handing out placeholders the client's own text (any role)
+// already contains, so that a reply quoting them is not "restored".
+func reserve(vault *detect.Vault, r *request.Request) {
+	for _, seg := range r.Segments {
+		vault.Reserve(seg.Text)
+	}
 }

@@ -1,8 +1,10 @@
 package detect
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestRedactAndRestore(t *testing.T) {
@@ -91,4 +93,39 @@ func TestVaultReserve(t *testing.T) {
 	if got := v.Restore("[EMAIL_ADDRESS_1][EMAIL_ADDRESS_2][EMAIL_ADDRESS_3][EMAIL_ADDRESS_4]"); got != "[EMAIL_ADDRESS_1]a@example.org[EMAIL_ADDRESS_3]b@example.org" {
 		t.Fatalf("restored %s", got)
 	}
+}
+
+// FuzzVault: a placeholder-shaped text the client wrote is never handed out, Redact
+// hides every finding, and RestoreJSON of the JSON-escaped text decodes to what Restore
+// gives for the text itself.
+func FuzzVault(f *testing.F) {
+	f.Add("mail [EMAIL_ADDRESS_1] a@b.c", `x"\`, 5, 10)
+	f.Add("[A_1][A_2]", "\x01\n", 0, 5)
+	f.Fuzz(func(t *testing.T, text, value string, start, end int) {
+		if !utf8.ValidString(text) || !utf8.ValidString(value) {
+			return
+		}
+		v := NewVault()
+		v.Reserve(text)
+		ph := v.Placeholder("EMAIL_ADDRESS", value)
+		if strings.Contains(text, ph) {
+			t.Fatalf("issued %s, which the client's text contains", ph)
+		}
+		f := Finding{Type: "EMAIL_ADDRESS", Start: start, End: end}
+		if f.Valid(text) {
+			out, n := Redact(text, []Finding{f}, v)
+			if n != 1 || (!strings.Contains(text, text[start:end]) && strings.Contains(out, text[start:end])) {
+				t.Fatalf("redact %q -> %q", text, out)
+			}
+		}
+		withPh := text + ph
+		esc, _ := json.Marshal(withPh)
+		var back string
+		if err := json.Unmarshal([]byte(`"`+v.RestoreJSON(string(esc[1:len(esc)-1]))+`"`), &back); err != nil {
+			t.Fatalf("RestoreJSON broke the string: %v", err)
+		}
+		if want := v.Restore(withPh); back != want {
+			t.Fatalf("RestoreJSON %q, Restore %q", back, want)
+		}
+	})
 }

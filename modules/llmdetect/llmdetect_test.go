@@ -183,3 +183,23 @@ func TestThirdPartyDetectorAndAllowList(t *testing.T) {
 		t.Errorf("findings %v, want %s", got, want)
 	}
 }
+
+// FuzzParseCaddyfile: no detect block panics the parser, and every block it accepts
+// yields JSON that loads or is refused with an error, never a panic.
+func FuzzParseCaddyfile(f *testing.F) {
+	f.Add("x {\n detect {\n injection 0.7\n pii EMAIL_ADDRESS\n secrets off\n deny literal T \"a b\"\n allow x\n action T log\n scan_system\n }\n}")
+	f.Add("x {\n detect {\n detector secrets {\n no_bare_tokens\n min_entropy 3\n }\n detector patterns {\n deny nocase T y\n }\n }\n}")
+	f.Add("x {\n detect off\n}")
+	f.Fuzz(func(t *testing.T, src string) {
+		d := caddyfile.NewTestDispenser(src)
+		d.Next()
+		d.NextBlock(0)
+		c, err := ParseCaddyfile(d, RequestDefaults)
+		if err != nil || c.Off {
+			return
+		}
+		ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+		defer cancel()
+		_, _ = c.Load(ctx, RequestDefaults)
+	})
+}

@@ -2,8 +2,10 @@ package integration
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -47,12 +49,40 @@ func TestInspectExample(t *testing.T) {
 		if got := c.Choices[0].Message.Content; got != "Mail x@ourcompany.example about [PROJECT_CODENAME_1]" {
 			t.Errorf("forwarded %q", got)
 		}
-		c, err = chat("gpt-4o-mini", "a@b.de")
+	})
+
+	t.Run("pseudonymisation", func(t *testing.T) {
+		var resp *http.Response
+		c, err := oai.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "gpt-4o-mini",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Mail a@b.de, c@d.de")}},
+			option.WithResponseInto(&resp))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := c.Choices[0].Message.Content; got != "[EMAIL_ADDRESS_1]" {
-			t.Errorf("forwarded %q", got)
+		saw, err := base64.StdEncoding.DecodeString(resp.Header.Get("X-Upstream-Saw"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(saw), "Mail [EMAIL_ADDRESS_1], [EMAIL_ADDRESS_2]") || strings.Contains(string(saw), "@") {
+			t.Errorf("upstream saw %s", saw)
+		}
+		if got := c.Choices[0].Message.Content; got != "Mail a@b.de, c@d.de" {
+			t.Errorf("client got %q", got)
+		}
+		// Streamed replies are restored too, whatever the chunking.
+		stream := oai.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: "gpt-4o-mini",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Reply to c@d.de today")}})
+		var text strings.Builder
+		for stream.Next() {
+			if ch := stream.Current(); len(ch.Choices) > 0 {
+				text.WriteString(ch.Choices[0].Delta.Content)
+			}
+		}
+		if err := stream.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if text.String() != "Reply to c@d.de today" {
+			t.Errorf("streamed %q", text.String())
 		}
 	})
 

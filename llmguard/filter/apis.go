@@ -169,6 +169,7 @@ func (s *Stream) synthDelta(dst []byte, k laneKey, text string) []byte {
 		m["delta"] = d
 	} else {
 		m["delta"] = text
+		s.synthSeq(m)
 	}
 	return sse.AppendEvent(dst, sse.NewEvent(name, encode(m)))
 }

@@ -105,3 +105,74 @@ func TestEncodeMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestResponsesReasoningAndSequence: reasoning text and summary deltas are filtered like
+// output text, and events synthesized to release held text are numbered in sequence with
+// the upstream's events shifted after them, so sequence_number stays 0, 1, 2, … .
+func TestResponsesReasoningAndSequence(t *testing.T) {
+	p := testPolicy(t)
+	var b strings.Builder
+	seq := 0
+	ev := func(v map[string]any) {
+		v["sequence_number"] = seq
+		seq++
+		d, _ := json.Marshal(v)
+		b.Write(sse.AppendEvent(nil, sse.NewEvent(v["type"].(string), d)))
+	}
+	summary := "The user mailed bob@example.org " + strings.Repeat("so ", 10) + "done"
+	reasoning := "Check 536-22-8726 twice"
+	answer := "Sure, alice@example.com"
+	ev(map[string]any{"type": "response.created", "response": map[string]any{}})
+	for _, c := range split(rand.New(rand.NewPCG(5, 5)), summary, 4) {
+		ev(map[string]any{"type": "response.reasoning_summary_text.delta", "item_id": "r", "output_index": 0, "summary_index": 0, "delta": c})
+	}
+	ev(map[string]any{"type": "response.reasoning_summary_text.done", "item_id": "r", "output_index": 0, "summary_index": 0, "text": summary})
+	for _, c := range split(rand.New(rand.NewPCG(6, 6)), reasoning, 4) {
+		ev(map[string]any{"type": "response.reasoning_text.delta", "item_id": "r", "output_index": 0, "content_index": 0, "delta": c})
+	}
+	ev(map[string]any{"type": "response.reasoning_text.done", "item_id": "r", "output_index": 0, "content_index": 0, "text": reasoning})
+	for _, c := range split(rand.New(rand.NewPCG(7, 7)), answer, 4) {
+		ev(map[string]any{"type": "response.output_text.delta", "item_id": "m", "output_index": 1, "content_index": 0, "delta": c})
+	}
+	ev(map[string]any{"type": "response.output_text.done", "item_id": "m", "output_index": 1, "content_index": 0, "text": answer})
+	ev(map[string]any{"type": "response.completed", "response": map[string]any{"output": []any{
+		map[string]any{"type": "reasoning", "summary": []any{map[string]any{"type": "summary_text", "text": summary}}, "content": []any{map[string]any{"type": "reasoning_text", "text": reasoning}}},
+		map[string]any{"type": "message", "content": []any{map[string]any{"type": "output_text", "text": answer}}}}}})
+	out, _ := run(t, NewStream(p, request.KindResponses), b.String(), rand.New(rand.NewPCG(1, 1)), 50)
+	for _, secret := range []string{"bob@example.org", "536-22-8726", "alice@example.com"} {
+		if strings.Contains(out, secret) {
+			t.Fatalf("%s not filtered: %s", secret, out)
+		}
+	}
+	lanes := map[string]string{}
+	want := 0
+	for _, block := range strings.Split(strings.TrimSpace(out), "\n\n") {
+		var data string
+		for _, line := range strings.Split(block, "\n") {
+			if d, ok := strings.CutPrefix(line, "data: "); ok {
+				data = d
+			}
+		}
+		var m struct {
+			Type  string
+			Delta string
+			Seq   int `json:"sequence_number"`
+		}
+		if err := json.Unmarshal([]byte(data), &m); err != nil {
+			t.Fatalf("event %q: %v", block, err)
+		}
+		if m.Seq != want {
+			t.Fatalf("event %d has sequence_number %d: %s", want, m.Seq, out)
+		}
+		want++
+		lanes[m.Type] += m.Delta
+	}
+	if want <= seq {
+		t.Fatalf("no event was synthesized (%d events in, %d out); the test proves nothing", seq, want)
+	}
+	for typ, text := range map[string]string{"response.reasoning_summary_text.delta": summary, "response.reasoning_text.delta": reasoning, "response.output_text.delta": answer} {
+		if w, _ := p.Text(text, &Report{}); lanes[typ] != w {
+			t.Errorf("%s: %q, want %q", typ, lanes[typ], w)
+		}
+	}
+}

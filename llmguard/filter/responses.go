@@ -1,10 +1,14 @@
 package filter
 
+import "encoding/json"
+
 // responsesDeltas maps a Responses API delta event type to the lane field it feeds.
 var responsesDeltas = map[string]string{
 	"response.output_text.delta":             "text",
 	"response.refusal.delta":                 "refusal",
 	"response.function_call_arguments.delta": "args",
+	"response.reasoning_text.delta":          "reasoning",
+	"response.reasoning_summary_text.delta":  "summary",
 }
 
 // responsesDones maps the event that completes a lane to the field holding its full text.
@@ -12,6 +16,17 @@ var responsesDones = map[string]struct{ lane, field string }{
 	"response.output_text.done":             {"text", "text"},
 	"response.refusal.done":                 {"refusal", "refusal"},
 	"response.function_call_arguments.done": {"args", "arguments"},
+	"response.reasoning_text.done":          {"reasoning", "text"},
+	"response.reasoning_summary_text.done":  {"summary", "text"},
+}
+
+// responsesLane returns the lane of a Responses event feeding field f: output item and
+// content part, or summary part for reasoning summaries.
+func responsesLane(m map[string]any, f string) laneKey {
+	if f == "summary" {
+		return laneKey{intOf(m["output_index"]), intOf(m["summary_index"]), f}
+	}
+	return laneKey{intOf(m["output_index"]), intOf(m["content_index"]), f}
 }
 
 // responses filters an OpenAI Responses API event. Deltas go through their lane; a
@@ -25,13 +40,12 @@ func (s *Stream) responses(m map[string]any) (pre []byte, changed, blocked bool)
 		if !isStr {
 			return nil, false, false
 		}
-		k := laneKey{intOf(m["output_index"]), intOf(m["content_index"]), f}
-		out, bl := s.write(k, text, m)
+		out, bl := s.write(responsesLane(m, f), text, m)
 		m["delta"] = out
 		return nil, true, bl
 	}
 	if d, ok := responsesDones[typ]; ok {
-		k := laneKey{intOf(m["output_index"]), intOf(m["content_index"]), d.lane}
+		k := responsesLane(m, d.lane)
 		keys, texts, bl := s.flush(func(x laneKey) bool { return x == k })
 		if bl {
 			return nil, false, true
@@ -78,4 +92,45 @@ func (s *Stream) wholeText(text string, inJSON bool) (string, bool) {
 		s.Report.Blocked = scratch.Blocked
 	}
 	return out, bl
+}
+
+// Responses events carry a sequence_number that clients may use to order and deduplicate
+// them. Events the filter synthesizes to release held text are numbered in sequence, and
+// every later upstream event is shifted by the number of events inserted before it.
+
+// beginSeq notes the sequence number the current upstream event will have.
+func (s *Stream) beginSeq(m map[string]any) {
+	if n, ok := m["sequence_number"].(json.Number); ok {
+		if i, err := n.Int64(); err == nil {
+			s.nextSeq = i + s.seqShift
+		}
+	}
+}
+
+// synthSeq numbers a synthesized event.
+func (s *Stream) synthSeq(m map[string]any) {
+	if _, ok := m["sequence_number"]; ok {
+		m["sequence_number"] = s.nextSeq
+		s.nextSeq++
+		s.seqShift++
+	}
+}
+
+// endSeq renumbers the current upstream event after the events inserted so far, and
+// reports whether it changed.
+func (s *Stream) endSeq(m map[string]any) bool {
+	n, ok := m["sequence_number"].(json.Number)
+	if !ok {
+		return false
+	}
+	i, err := n.Int64()
+	if err != nil {
+		return false
+	}
+	s.nextSeq = i + s.seqShift + 1
+	if s.seqShift == 0 {
+		return false
+	}
+	m["sequence_number"] = i + s.seqShift
+	return true
 }

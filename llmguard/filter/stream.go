@@ -41,6 +41,8 @@ type Stream struct {
 	chat    map[string]any             // last chat chunk, for synthesized chunks
 	ended   bool
 	maxHeld int
+	// Responses API sequence numbering (see beginSeq).
+	nextSeq, seqShift int64
 }
 
 // NewStream returns a stream filter for a response of the given API kind.
@@ -109,7 +111,9 @@ func (s *Stream) Event(ev *sse.Event, out []byte) ([]byte, bool) {
 	case request.KindMessages:
 		pre, changed, blocked = s.anthropic(m)
 	case request.KindResponses:
+		s.beginSeq(m)
 		pre, changed, blocked = s.responses(m)
+		changed = s.endSeq(m) || changed
 	default:
 		pre, changed, blocked = s.chatChunk(m)
 	}

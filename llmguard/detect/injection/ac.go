@@ -4,10 +4,25 @@ package injection
 // transition table, so that all keywords are found in one pass of one table lookup per
 // byte, however many keywords there are.
 type matcher struct {
-	next [][36]int32 // goto/failure-resolved transitions
+	next [][36]int32 // goto/failure-resolved transitions (construction only)
 	out  [][]int32   // keyword ids ending at each state (including via failure links)
 	kw   []keyword
+	// tab is next packed for scanning: 16-bit states (half the cache footprint) whose
+	// top bit tells that the state has outputs, so the hot loop is one lookup per byte.
+	tab [][36]uint16
 }
+
+const outFlag = 0x8000
+
+var symTab = func() (t [256]uint8) {
+	for i := range t {
+		t[i] = 0xff
+		if s := sym(byte(i)); s >= 0 {
+			t[i] = uint8(s)
+		}
+	}
+	return t
+}()
 
 type keyword struct {
 	text  string
@@ -64,6 +79,20 @@ func newMatcher(kws []keyword) *matcher {
 			}
 		}
 	}
+	if len(m.next) >= outFlag {
+		panic("injection: keyword automaton too large")
+	}
+	m.tab = make([][36]uint16, len(m.next))
+	for s := range m.next {
+		for c, t := range m.next[s] {
+			v := uint16(t)
+			if len(m.out[t]) > 0 {
+				v |= outFlag
+			}
+			m.tab[s][c] = v
+		}
+	}
+	m.next = nil // only needed while building
 	return m
 }
 
@@ -73,23 +102,49 @@ type hit struct {
 	end int32
 }
 
-// scan appends every keyword occurrence in s (which must be squeezed: [a-z0-9] only) to
-// dst, capped at maxHits so adversarial keyword spam cannot grow memory without bound.
-func (m *matcher) scan(s string, dst []hit, maxHits int) []hit {
-	st := int32(0)
-	for i := 0; i < len(s); i++ {
-		c := sym(s[i])
-		if c < 0 {
-			st = 0
+// scanFolded finds every keyword occurrence in the squeezed form of a folded text (its
+// letters and digits only, see normalize.Squeeze) without building it: hits carry
+// squeezed end offsets. It also returns a bitset over squeezed offsets marking the first
+// letter or digit of the text and of every sentence or field (after . ! ? : ; quotes,
+// brackets and similar punctuation), and the squeezed length. Hits are capped at
+// maxHits so adversarial keyword spam cannot grow memory without bound.
+func (m *matcher) scanFolded(folded string, dst []hit, maxHits int) ([]hit, []uint64, int) {
+	starts := make([]uint64, len(folded)/64+1)
+	st := uint16(0)
+	tab := m.tab
+	n := 0
+	boundary := true
+	for i := 0; i < len(folded); i++ {
+		b := folded[i]
+		c := symTab[b]
+		if c == 0xff {
+			if sentencePunct[b] {
+				boundary = true
+			}
 			continue
 		}
-		st = m.next[st][c]
-		for _, id := range m.out[st] {
+		if boundary {
+			starts[n>>6] |= 1 << (n & 63)
+			boundary = false
+		}
+		n++
+		st = tab[st&^outFlag][c]
+		if st&outFlag == 0 {
+			continue
+		}
+		for _, id := range m.out[st&^outFlag] {
 			if len(dst) >= maxHits {
-				return dst
+				break
 			}
-			dst = append(dst, hit{id, int32(i + 1)})
+			dst = append(dst, hit{id, int32(n)})
 		}
 	}
-	return dst
+	return dst, starts[:n/64+1], n
 }
+
+var sentencePunct = func() (t [256]bool) {
+	for _, c := range []byte(".!?:;\"()[]{}<>*#|\\/=") {
+		t[c] = true
+	}
+	return t
+}()

@@ -50,21 +50,22 @@ func loadRows(t testing.TB) []row {
 }
 
 // examples turns rows into weighted training examples: each class gets half the total
-// weight, and within the benign class each file gets an equal share, so the small
-// hard-negative set (NotInject) counts as much as the large ones.
+// weight, and within each class each file gets an equal share, so the small hard-negative
+// set (NotInject) counts as much as the large ones, and the short deepset injections as
+// much as the long in-the-wild jailbreaks.
 func examples(rows []row) []Example {
-	pos := 0
 	negPerFile := map[string]int{}
+	posPerFile := map[string]int{}
 	for _, r := range rows {
 		if r.Label == 1 {
-			pos++
+			posPerFile[r.file]++
 		} else {
 			negPerFile[r.file]++
 		}
 	}
 	exs := make([]Example, len(rows))
 	for i, r := range rows {
-		w := float64(len(rows)) / 2 / float64(pos)
+		w := float64(len(rows)) / 2 / float64(len(posPerFile)) / float64(posPerFile[r.file])
 		if r.Label == 0 {
 			w = float64(len(rows)) / 2 / float64(len(negPerFile)) / float64(negPerFile[r.file])
 		}

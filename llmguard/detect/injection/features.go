@@ -2,17 +2,19 @@ package injection
 
 import "math"
 
-// Feature hashing: word unigrams and bigrams plus character 4-grams of the folded text,
-// hashed (FNV-1a) into 2^hashBits buckets. Char n-grams carry German compounds and
-// misspellings; word n-grams carry phrasing. A feature occurrence has value 1 and a
-// window's vector is scaled by 1/sqrt(n), so scores do not grow with length.
+// Feature hashing: word unigrams of the folded text, hashed (FNV-1a) into 2^hashBits
+// buckets, plus a few text-level features (keyword classes, rules, layout cues) that carry
+// most of the evidence in a form that generalises across phrasings and languages. A word
+// occurrence has value 1 and a window's word vector is scaled by 1/sqrt(n), so scores do
+// not grow with length. (Word bigrams and character 4-grams were tried: on held-out rows
+// they memorise phrasing and dilute the keyword-class features, and cost more per byte.)
 const (
 	hashBits = 18
 	hashMask = 1<<hashBits - 1
-	// window is how many feature occurrences one model evaluation sees; longer texts are
+	// window is how many word occurrences one model evaluation sees; longer texts are
 	// scored in half-overlapping windows and the maximum is kept, so an injection buried
 	// in a long document is not diluted, at a constant cost per byte.
-	window = 2048
+	window = 512
 )
 
 const (
@@ -22,45 +24,76 @@ const (
 
 func isTokByte(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= 0x80 }
 
-// features calls emit for each hashed feature occurrence of a folded text, in text order.
-func features(folded string, emit func(h uint32)) {
-	var prev uint32
-	havePrev := false
-	// c4 holds the last four bytes of the token stream (tokens joined by one space), so
-	// char n-grams cross word boundaries like " ign", "re a"; a multiplicative hash of the
-	// packed bytes costs one multiply per byte.
-	var c4 uint32
-	n4 := 0
-	push := func(c byte) {
-		c4 = c4<<8 | uint32(c)
-		n4++
-		if n4 >= 4 {
-			emit((c4 * 0x9E3779B1) >> (32 - hashBits))
+// Layout flags found while tokenising (see features).
+const (
+	flagEscapedNewline = 1 << iota // a literal "\n": fake line breaks that fake a new prompt section
+	flagFieldContext               // "context:", "document:", … — a pasted fake context block
+	flagFieldIO                    // "input:", "output:", "question:", "instruction:", …
+	flagFieldRole                  // "system:", "assistant:", "human:", … — a fake transcript
+	numFlags           = iota
+)
+
+var flagNames = [numFlags]string{"escaped_newline", "field_context", "field_io", "field_role"}
+
+// fieldLabels maps the FNV hash of a word to the flag it raises when directly followed by
+// a colon.
+var fieldLabels = func() map[uint32]uint32 {
+	m := map[uint32]uint32{}
+	add := func(flag uint32, words ...string) {
+		for _, w := range words {
+			h := uint32(fnvOffset)
+			for i := 0; i < len(w); i++ {
+				h = (h ^ uint32(w[i])) * fnvPrime
+			}
+			m[h] = flag
 		}
 	}
+	add(flagFieldContext, "context", "kontext", "contexto", "document", "documents", "dokument",
+		"dokumente", "article", "articles", "artikel", "text", "texte", "source", "sources", "quelle")
+	add(flagFieldIO, "input", "output", "eingabe", "ausgabe", "question", "frage", "answer", "antwort",
+		"instruction", "instructions", "anweisung", "anweisungen", "instruktion", "task", "aufgabe",
+		"response", "command", "befehl", "note", "hinweis", "important", "wichtig", "update")
+	add(flagFieldRole, "system", "assistant", "human", "user", "ai", "bot", "gpt", "chatgpt", "model",
+		"admin", "developer", "nutzer", "benutzer", "assistent")
+	return m
+}()
+
+// features calls emit for each hashed word occurrence of a folded text, in text order, and
+// returns the layout flags it saw.
+func features(folded string, emit func(h uint32)) (flags uint32) {
 	for i := 0; i < len(folded); {
-		if !isTokByte(folded[i]) {
+		c := folded[i]
+		if !isTokByte(c) {
+			if c == '\\' && i+1 < len(folded) && folded[i+1] == 'n' {
+				flags |= flagEscapedNewline
+			}
 			i++
 			continue
 		}
 		j := i
 		h := uint32(fnvOffset)
+		digits := true
 		for j < len(folded) && isTokByte(folded[j]) && j-i < 64 {
-			h = (h ^ uint32(folded[j])) * fnvPrime
-			push(folded[j])
+			c := folded[j]
+			digits = digits && c <= '9'
+			h = (h ^ uint32(c)) * fnvPrime
 			j++
 		}
 		for j < len(folded) && isTokByte(folded[j]) { // overlong token: skip the rest
 			j++
 		}
-		push(' ')
-		emit(h & hashMask)
-		if havePrev {
-			emit(((prev*31 + h) * fnvPrime) & hashMask)
+		if digits {
+			// Numbers carry no phrasing; skipping them keeps digit-heavy input cheap.
+			i = j
+			continue
 		}
-		prev, havePrev = h, true
+		emit(h & hashMask)
+		if j < len(folded) && folded[j] == ':' && j-i <= 12 {
+			flags |= fieldLabels[h]
+		}
 		i = j
 	}
+	return flags
 }
 
 // model is a logistic regression over hashed features. Weights are kept quantised to
@@ -74,7 +107,7 @@ type model struct {
 
 // score returns the highest window logit over the text. extra are text-level features
 // (the keyword classes and rules that fired, see ruleFeatures) with value 1 each; they
-// are added to every window's logit unscaled.
+// are added to every window's logit unscaled, as are the layout flags.
 func (m *model) score(folded string, extra []uint32) float64 {
 	if m == nil || len(m.q) == 0 {
 		return math.Inf(-1)
@@ -83,22 +116,18 @@ func (m *model) score(folded string, extra []uint32) float64 {
 	var sumA, sumB int64
 	var nA, nB int
 	best := math.Inf(-1)
-	var ex int64
-	for _, h := range extra {
-		ex += int64(m.q[h])
-	}
-	base := m.bias + float64(ex)*m.scale
 	flush := func(sum int64, n int) {
 		if n == 0 {
 			return
 		}
-		if s := base + float64(sum)*m.scale/math.Sqrt(float64(n)); s > best {
+		if s := float64(sum) / math.Sqrt(float64(n)); s > best {
 			best = s
 		}
 	}
 	total := 0
-	features(folded, func(h uint32) {
-		w := int64(m.q[h])
+	q := m.q
+	flags := features(folded, func(h uint32) {
+		w := int64(q[h])
 		sumA += w
 		nA++
 		if total >= window/2 {
@@ -116,14 +145,26 @@ func (m *model) score(folded string, extra []uint32) float64 {
 		}
 	})
 	// Trailing partial windows count only if they are the whole text or reasonably long,
-	// so a few stray features at the end cannot decide alone.
+	// so a few stray words at the end cannot decide alone.
 	if total <= window || nA >= window/4 {
 		flush(sumA, nA)
 	}
 	if nB >= window/4 {
 		flush(sumB, nB)
 	}
-	return best
+	if math.IsInf(best, -1) {
+		best = 0 // no words at all
+	}
+	var ex int64
+	for _, h := range extra {
+		ex += int64(q[h])
+	}
+	for i := 0; i < numFlags; i++ {
+		if flags&(1<<i) != 0 {
+			ex += int64(q[flagFeat[i]])
+		}
+	}
+	return m.bias + (float64(ex)+best)*m.scale
 }
 
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
@@ -142,8 +183,11 @@ func featHash(name string) uint32 {
 var (
 	classNames []string
 	classFeat  []uint32
-	kwClass    []uint8
-	ruleFeat   = map[string]uint32{}
+	// classStartFeat: the class's keyword opens a sentence ("Ignore …", "You are …",
+	// "Stop. …"), where an instruction to the model usually stands.
+	classStartFeat []uint32
+	ruleFeat       = map[string]uint32{}
+	flagFeat       [numFlags]uint32
 )
 
 func init() {
@@ -154,13 +198,13 @@ func init() {
 	if len(classNames) > 64 {
 		panic("injection: too many keyword classes")
 	}
-	idx := map[string]uint8{}
-	for i, cl := range classNames {
-		idx[cl] = uint8(i)
+	for _, cl := range classNames {
 		classFeat = append(classFeat, featHash("class:"+cl))
+		classStartFeat = append(classStartFeat, featHash("start:"+cl))
 	}
-	for _, k := range kwMatcher.kw {
-		kwClass = append(kwClass, idx[k.class]) // ROT13 classes map to 0, unused here
+	initRules()
+	for i, n := range flagNames {
+		flagFeat[i] = featHash("layout:" + n)
 	}
 	for _, pr := range pairRules {
 		ruleFeat[pr.name] = featHash("rule:" + pr.name)
@@ -182,18 +226,76 @@ func sortStrings(s []string) {
 // hits and one per rule that fired, so the model learns how much each kind of keyword
 // evidence counts in context, shared across languages ("vergiss" and "forget" are one
 // feature). Classes without a rule of their own exist only for this.
-func ruleFeatures(plain []hit, rr ruleResult, dst []uint32) []uint32 {
-	var present uint64
+func ruleFeatures(plain []hit, rr ruleResult, starts []uint64, dst []uint32) []uint32 {
+	var present, atStart uint64
 	for _, h := range plain {
-		present |= 1 << kwClass[h.id]
+		k := kwInfos[h.id]
+		present |= 1 << k.class
+		s := h.end - k.n
+		if s >= 0 && int(s>>6) < len(starts) && starts[s>>6]&(1<<(s&63)) != 0 {
+			atStart |= 1 << k.class
+		}
 	}
 	for i, h := range classFeat {
 		if present&(1<<i) != 0 {
 			dst = append(dst, h)
+		}
+		if atStart&(1<<i) != 0 {
+			dst = append(dst, classStartFeat[i])
 		}
 	}
 	for _, name := range rr.names {
 		dst = append(dst, ruleFeat[name])
 	}
 	return dst
+}
+
+// featName names each text-level feature bucket for explanations.
+var featName = map[uint32]string{}
+
+func init() {
+	for i, cl := range classNames {
+		featName[classFeat[i]] = cl
+		featName[classStartFeat[i]] = cl + "@start"
+	}
+	for n, h := range ruleFeat {
+		featName[h] = "rule:" + n
+	}
+	for i, n := range flagNames {
+		featName[flagFeat[i]] = n
+	}
+}
+
+// evidence names the (at most three) text-level features with the largest positive
+// weights among extra.
+func (m *model) evidence(extra []uint32) []string {
+	var top [3]uint32
+	var topW [3]int8
+	n := 0
+	for _, h := range extra {
+		w := m.q[h]
+		if w <= 0 {
+			continue
+		}
+		i := n
+		if n < len(top) {
+			n++
+		} else if w <= topW[len(top)-1] {
+			continue
+		} else {
+			i = len(top) - 1
+		}
+		for ; i > 0 && topW[i-1] < w; i-- {
+			top[i], topW[i] = top[i-1], topW[i-1]
+		}
+		top[i], topW[i] = h, w
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = featName[top[i]]
+	}
+	return out
 }

@@ -38,11 +38,11 @@ var classes = map[string][]string{
 		"machiavellian", "notboundby", "nolongerbound", "neverrefuse", "mustnotrefuse", "cannotrefuse",
 		"dontrefuse", "willnotrefuse", "anythingnow", "withoutanycensor", "ohnezensur", "keinefilter",
 		"keineeinschrankung", "ethicalguideline", "moralguideline", "safetyguideline"},
-	"persona": {"youarenow", "fromnowon", "pretendyouare", "pretendtobe", "actas", "roleplay",
+	"persona": {"youarenow", "nowyouare", "fromnowon", "pretendyouare", "pretendtobe", "actas", "roleplay",
 		"imagineyouare", "dubistjetzt", "dubistnun", "jetztbistdu", "nunbistdu", "abjetzt", "stelldirvor",
 		"tudirso", "spieldierolle", "youwillnowact", "youaregoingtoact", "simulate", "asanai",
 		"asalanguagemodel", "respondas", "answeras", "antworteals", "imstile", "inthestyleof"},
-	"marker": {"imstart", "imend", "endoftext", "systemoverride", "adminoverride", "debugmode",
+	"marker": {"imstartsystem", "imstartuser", "imstartassistant", "imendimstart", "endoftext", "systemoverride", "adminoverride", "debugmode",
 		"sudomode", "godmode"},
 	"say": {"say", "sag", "sagen", "print", "write", "schreib", "output", "answerwith", "respondwith",
 		"antwortemit", "gibnur"},
@@ -69,14 +69,17 @@ var classes = map[string][]string{
 		"nunfolg", "jetztfolg", "schreibenun", "verfassenun", "schreibnun", "nunschreib",
 		"jetztschreib", "schreibjetzt", "aberjetzt", "jetztkomm", "nunbitte", "jetztbitte",
 		"furtheraufgabe", "weitereaufgabe", "anothertask", "afewmoretasks", "paaraufgaben"},
-	"stop": {"stop", "stopp", "achtung", "attention"},
+	"stop":   {"stop", "stopp", "achtung", "attention", "warte", "alarm", "cancel", "abbrechen", "abbruch"},
+	"urgent": {"important", "wichtig", "urgent", "dringend", "immediately", "sofort", "mustdo", "musst"},
 	"sayforce": {"statethat", "sayyes", "sayno", "includethat", "justsay", "justoutput", "onlysay",
 		"onlyoutput", "repeatafterme", "sprichmirnach", "sagmir", "sagdass", "behaupte", "schreibnur",
 		"gibnuraus", "nurausgeben", "dites", "diloquesigue", "decir", "ditesce", "sagensie"},
 	"contextref": {"thearticles", "thedocuments", "provideddocuments", "documentsprovided",
 		"providedcontext", "contextprovided", "derartikel", "denartikeln", "dokumente", "kontext",
 		"context", "documents", "articles", "artikel", "information", "informationen", "angaben"},
-	"toxic": {"ihate", "youhate", "hates", "hasse", "hatespeech", "swear", "schimpf", "beleidig", "offensive",
+	"toxic": {"ihate", "youhate", "hates", "hasse", "hateall", "hassen", "disgusting", "racist",
+		"rassist", "insult", "crazy", "verruckt", "asshole", "arschloch", "slut", "bitch", "schlampe",
+		"stirb", "hatespeech", "swear", "schimpf", "beleidig", "offensive",
 		"fuck", "scheis", "beschissen", "idiot", "doof", "stupid", "pwned", "dumm"},
 	"threat": {"ordudie", "oderdustirbst", "youwilldie", "icommand", "ichbefehle",
 		"urgently", "dringend", "tumuertes", "muerto"},
@@ -85,7 +88,33 @@ var classes = map[string][]string{
 		"whatif", "wasware", "makesomethingup", "erfinde"},
 	"youare": {"youare", "youre", "dubist", "siesind", "nowyouare", "duspielst", "youplay",
 		"yourrole", "deinerrolle", "ihrerrolle", "inyourrole", "absorbed", "aufgeh", "bleib",
-		"stay", "actor", "schauspieler", "character", "figur", "playtherole", "dierolle", "therole"},
+		"stay", "schauspieler", "character", "derfigur", "diefigur", "playtherole", "dierolle", "therole"},
+	"leakhint": {"sentencesbefore", "textbefore", "wordsbefore", "linesbefore", "whatwaswritten",
+		"whatiswrittenabove", "writtenbefore", "saidbefore", "beginningofyour", "beginningofthisconversation",
+		"previoustext", "textabove", "wasstehtoben", "wasstandoben", "wasstehtdavor", "wasstanddavor",
+		"wasstehtam", "vorherigentext", "obigentext", "yourinstructions", "deineanweisungen",
+		"deineinstruktionen", "ihreanweisungen", "yoursystem", "deinsystem", "initialinstruction",
+		"yourfirstinstruction", "yourrules", "deineregeln", "yourguidelines", "tellmeyourprompt"},
+	"deceive": {"untrue", "unwahr", "fakenews", "falschmeldung", "falschinformation", "misinformation",
+		"desinformation", "disinformation", "propaganda", "misleading", "irrefuhrend", "madeup",
+		"makesomethingup", "makeitup", "erfundene", "erfinde", "falschesagen",
+		"liesabout", "lugenuber", "conspiracy", "verschworung"},
+	"hijack": {"pwned", "pwnd", "haha", "trololo"},
+	"forcereply": {"saythat", "sayyouhate", "tellmethatyou", "writethatyou", "answeronlywith",
+		"replyonlywith", "respondonlywith", "onlyanswerwith", "onlyreplywith", "onlyrespond",
+		"onlyreply", "antwortenur", "antwortnur", "antwortemitja", "simplyreply", "justreply",
+		"justanswer", "justrespond", "justwrite", "justprint", "nurschreiben", "schreibenur",
+		"saysomething", "sagwas", "sagetwas", "sageinfach", "sagnur", "sagenur", "schreibnur",
+		"printthefollowing", "writethefollowing", "saythefollowing", "gibfolgendes", "sagefolgendes",
+		"followedby", "gefolgtvon", "everytimeyou", "jedesmal", "yourresponsemust", "youranswermust",
+		"deineantwortmuss", "startyourresponse", "beginyouranswer", "beginneantwort"},
+	"ignoresource": {"notbythearticle", "notbasedon", "notaccordingto", "notfromthe", "notusethe",
+		"withoutthearticle", "withoutusing", "ownknowledge", "eigenenwissen", "eigeneswissen",
+		"ohnedieartikel", "ohnedendokument", "nichtaufgrund", "nichtausdem", "regardlessof",
+		"disregarding", "ignoringthe"},
+	"addressai": {"asanai", "asalanguagemodel", "asanassistant", "asachatbot", "alseineki",
+		"alssprachmodell", "alschatbot", "languagemodel", "sprachmodell", "chatgpt", "gpt", "openai",
+		"yourtraining", "youweretrained", "yourcreator", "yourdeveloper"},
 	"actas": {"actas", "fungier", "agier", "verhaltedich", "behaveas", "behavelike", "iwantyouto",
 		"ichmochtedass", "ichmochtedass", "transforminto", "become",
 		"personify", "interpreter", "terminal"},
@@ -125,10 +154,22 @@ var singleRules = map[string]struct {
 const rot13Prefix = "rot13:"
 
 var kwMatcher = func() *matcher {
+	// ROT13 hits count through the rules only, so only ruled classes get ROT13 forms
+	// (which keeps the automaton, and its cache footprint, small).
+	ruled := map[string]bool{}
+	for _, pr := range pairRules {
+		ruled[pr.first], ruled[pr.second] = true, true
+	}
+	for cl := range singleRules {
+		ruled[cl] = true
+	}
 	var kws []keyword
 	for cl, words := range classes {
 		for _, w := range words {
-			kws = append(kws, keyword{w, cl}, keyword{normalize.Rot13(w), rot13Prefix + cl})
+			kws = append(kws, keyword{w, cl})
+			if ruled[cl] {
+				kws = append(kws, keyword{normalize.Rot13(w), rot13Prefix + cl})
+			}
 		}
 	}
 	// Map iteration order is random; sort for a deterministic automaton.
@@ -144,22 +185,58 @@ func sortKeywords(k []keyword) {
 	}
 }
 
-// kwRuled tells, per keyword id, whether its class takes part in a rule (the others are
-// model features only and are skipped by evalRules).
-var kwRuled = func() []bool {
+// kwInfo is what the hot paths need to know about one keyword id.
+type kwInfo struct {
+	class int8  // index into classNames (ROT13 keywords: the class they hide)
+	rot   bool  // a ROT13 form
+	ruled bool  // its class takes part in a rule (else it is a model feature only)
+	n     int32 // length
+}
+
+// compiled rules: classes as indices into classNames, rules numbered (pairs first).
+type compiledPair struct {
+	first, second int8
+	window        int32
+	weight        float64
+	id            int
+}
+
+var (
+	kwInfos       []kwInfo
+	compiledPairs []compiledPair
+	singleByClass []int // rule id of the class's single rule, or -1
+	ruleNames     []string
+	ruleWeights   []float64
+)
+
+// initRules compiles the rules; called from the package init once classNames exist.
+func initRules() {
+	idx := map[string]int8{}
+	for i, cl := range classNames {
+		idx[cl] = int8(i)
+	}
 	used := map[string]bool{}
 	for _, pr := range pairRules {
 		used[pr.first], used[pr.second] = true, true
+		compiledPairs = append(compiledPairs, compiledPair{idx[pr.first], idx[pr.second], pr.window, pr.weight, len(ruleNames)})
+		ruleNames = append(ruleNames, pr.name)
+		ruleWeights = append(ruleWeights, pr.weight)
 	}
-	for cl := range singleRules {
-		used[cl] = true
+	singleByClass = make([]int, len(classNames))
+	for i, cl := range classNames {
+		singleByClass[i] = -1
+		if sr, ok := singleRules[cl]; ok {
+			used[cl] = true
+			singleByClass[i] = len(ruleNames)
+			ruleNames = append(ruleNames, sr.name)
+			ruleWeights = append(ruleWeights, sr.weight)
+		}
 	}
-	r := make([]bool, len(kwMatcher.kw))
-	for i, k := range kwMatcher.kw {
-		r[i] = used[strings.TrimPrefix(k.class, rot13Prefix)]
+	for _, k := range kwMatcher.kw {
+		base := strings.TrimPrefix(k.class, rot13Prefix)
+		kwInfos = append(kwInfos, kwInfo{idx[base], base != k.class, used[base], int32(len(k.text))})
 	}
-	return r
-}()
+}
 
 // ruleResult is the outcome of the keyword rules on one text.
 type ruleResult struct {
@@ -174,7 +251,7 @@ const maxHits = 4096
 func splitHits(hits []hit) (plain, rot []hit) {
 	plain = hits[:0:0]
 	for _, h := range hits {
-		if strings.HasPrefix(kwMatcher.kw[h.id].class, rot13Prefix) {
+		if kwInfos[h.id].rot {
 			rot = append(rot, h)
 		} else {
 			plain = append(plain, h)
@@ -184,47 +261,50 @@ func splitHits(hits []hit) (plain, rot []hit) {
 }
 
 // evalRules combines keyword hits: each pair or single rule contributes once (the
-// strongest instance), and contributions combine as a noisy-or.
+// strongest instance), and contributions combine as a noisy-or. Linear in the number
+// of hits, without allocation unless a rule fires.
 func evalRules(hits []hit) ruleResult {
 	var r ruleResult
 	notFired := 1.0
 	best := 0.0
-	fire := func(name string, w float64, s, e int32) {
-		for _, n := range r.names {
-			if n == name {
-				return
-			}
+	var fired uint64
+	fire := func(id int, s, e int32) {
+		if fired&(1<<id) != 0 {
+			return
 		}
-		r.names = append(r.names, name)
+		fired |= 1 << id
+		r.names = append(r.names, ruleNames[id])
+		w := ruleWeights[id]
 		notFired *= 1 - w
 		if w > best {
 			best, r.start, r.end = w, s, e
 		}
 	}
 	// Pair rules: remember the last end of each first-class hit and test second-class
-	// hits against it; linear in the number of hits.
-	lastEnd := map[string]int32{}
-	lastStart := map[string]int32{}
+	// hits against it.
+	var lastEnd, lastStart [64]int32
+	var seen uint64
 	for _, h := range hits {
-		if !kwRuled[h.id] {
+		k := kwInfos[h.id]
+		if !k.ruled {
 			continue // feature-only class
 		}
-		k := kwMatcher.kw[h.id]
-		k.class = strings.TrimPrefix(k.class, rot13Prefix)
-		start := h.end - int32(len(k.text))
-		for _, pr := range pairRules {
-			if pr.second != k.class {
+		start := h.end - k.n
+		for i := range compiledPairs {
+			pr := &compiledPairs[i]
+			if pr.second != k.class || seen&(1<<pr.first) == 0 {
 				continue
 			}
-			if e, ok := lastEnd[pr.first]; ok && start >= e && start-e <= pr.window {
-				fire(pr.name, pr.weight, lastStart[pr.first], h.end)
+			if e := lastEnd[pr.first]; start >= e && start-e <= pr.window {
+				fire(pr.id, lastStart[pr.first], h.end)
 			}
 		}
-		if sr, ok := singleRules[k.class]; ok {
-			fire(sr.name, sr.weight, start, h.end)
+		if id := singleByClass[k.class]; id >= 0 {
+			fire(id, start, h.end)
 		}
 		lastEnd[k.class] = h.end
 		lastStart[k.class] = start
+		seen |= 1 << k.class
 	}
 	r.score = 1 - notFired
 	return r

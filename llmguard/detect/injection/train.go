@@ -24,7 +24,7 @@ func vectorize(text string) sparse {
 	f := normalize.Fold(text)
 	counts := map[uint32]float64{}
 	n := 0
-	features(f.Text, func(h uint32) {
+	flags := features(f.Text, func(h uint32) {
 		if n < window { // training sees the first window, as scoring does for short texts
 			counts[h]++
 		}
@@ -38,9 +38,15 @@ func vectorize(text string) sparse {
 		counts[h] *= norm
 	}
 	// Text-level rule features (value 1, unscaled), as Detector.scoreFolded computes them.
-	plain, _ := splitHits(kwMatcher.scan(normalize.Squeeze(f.Text), nil, maxHits))
-	for _, h := range ruleFeatures(plain, evalRules(plain), nil) {
+	hits, starts, _ := kwMatcher.scanFolded(f.Text, nil, maxHits)
+	plain, _ := splitHits(hits)
+	for _, h := range ruleFeatures(plain, evalRules(plain), starts, nil) {
 		counts[h]++
+	}
+	for i := 0; i < numFlags; i++ {
+		if flags&(1<<i) != 0 {
+			counts[flagFeat[i]]++
+		}
 	}
 	s := sparse{}
 	for h := range counts {

@@ -63,12 +63,11 @@ func TestCrossValidation(t *testing.T) {
 		d.model = m
 		tally(d, te, out)
 	}
-	// Regression floors at the measured CV level (see the package README figures): deepset
-	// attacks 77.3%, jailbreaks 91.3%, every benign set at most 3%. The 90% target
-	// for deepset is asserted in-sample only, by TestShippedModel.
-	report(t, "5-fold CV", out, 0.77, 0.03)
-	if r := out["inthewild_jailbreaks_dev.jsonl (attacks)"]; r == nil || r.rate() < 0.90 {
-		t.Errorf("5-fold CV: jailbreak detection below 0.90: %+v", r)
+	// Regression floors just under the measured CV level (see the package README figures):
+	// deepset attacks 90.6%, jailbreaks 92.2%, benign sets 0.6%, 0% and 1.4%.
+	report(t, "5-fold CV", out, 0.90, 0.02)
+	if r := out["inthewild_jailbreaks_dev.jsonl (attacks)"]; r == nil || r.rate() < 0.91 {
+		t.Errorf("5-fold CV: jailbreak detection below 0.91: %+v", r)
 	}
 }
 

@@ -62,6 +62,7 @@ type Event struct {
 	Decision       string   `json:"decision"`
 	Reasons        []string `json:"reasons,omitempty"`
 	Findings       []string `json:"findings,omitempty"`
+	InspectScore   float64  `json:"inspect_score,omitempty"`
 	Purpose        string   `json:"purpose,omitempty"`
 	TokensIn       int64    `json:"tokens_in"`
 	TokensOut      int64    `json:"tokens_out"`

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -54,6 +55,7 @@ const (
 	phFilterAction   = "http.llm.filter.action"
 	phFilterFindings = "http.llm.filter.findings"
 	phFindings       = "http.llm.inspect.findings"
+	phScore          = "http.llm.inspect.score"
 	phRule           = "http.llm.rate_limit.rule"
 	phUpstream       = "http.reverse_proxy.upstream.hostport"
 	phClientIP       = "http.vars.client_ip"
@@ -90,6 +92,9 @@ func (h *Handler) event(r *http.Request, repl *caddy.Replacer, run *exchangeRun,
 		if f := get(ph); f != "" {
 			ev.Findings = append(ev.Findings, strings.Split(f, ",")...)
 		}
+	}
+	if sc, err := strconv.ParseFloat(get(phScore), 64); err == nil && sc > 0 {
+		ev.InspectScore = sc
 	}
 	ev.Decision, ev.Reasons = decide(run.status, get(llmhttp.PlaceholderErrorCode), get(phDecision), get(phRule), get(phFilterAction))
 
@@ -237,6 +242,9 @@ func fields(ev *audit.Event) []zap.Field {
 	}
 	if len(ev.Findings) > 0 {
 		f = append(f, zap.Strings("findings", ev.Findings))
+	}
+	if ev.InspectScore > 0 {
+		f = append(f, zap.Float64("inspect_score", ev.InspectScore))
 	}
 	str("purpose", ev.Purpose)
 	f = append(f, zap.Int64("tokens_in", ev.TokensIn), zap.Int64("tokens_out", ev.TokensOut),

@@ -161,11 +161,11 @@ func TestPrivacyLevels(t *testing.T) {
 		t.Run(level, func(t *testing.T) {
 			h, logs := newHandler(t, "llm_audit {\n privacy "+level+"\n hash_key {env.TEST_AUDIT_HASH_KEY}\n}")
 			u := &upstream{reply: chatReply, redactWith: "4111 1111 1111 1111",
-				publish: map[string]any{phDecision: "rewrite", phFindings: "CREDIT_CARD"}}
+				publish: map[string]any{phDecision: "rewrite", phFindings: "CREDIT_CARD", phScore: "0.950"}}
 			serve(t, h, u, secretPrompt, nil)
 			ev := onlyEvent(t, logs)
-			if ev["decision"] != "redact" || strings.Join(ev["findings"].([]string), ",") != "CREDIT_CARD" {
-				t.Fatalf("decision %v findings %v", ev["decision"], ev["findings"])
+			if ev["decision"] != "redact" || strings.Join(ev["findings"].([]string), ",") != "CREDIT_CARD" || ev["inspect_score"] != 0.95 {
+				t.Fatalf("decision %v findings %v score %v", ev["decision"], ev["findings"], ev["inspect_score"])
 			}
 			prompt, _ := ev["prompt"].(string)
 			switch level {

@@ -49,8 +49,11 @@ var ibanClasses = func() map[string]string {
 // the country's BBAN length, allowing one consistent separator (space or dash) between the
 // printed groups of four. Work per candidate is bounded by the longest IBAN (34 chars).
 func scanIBANs(text string, dst []detect.Finding) []detect.Finding {
-	for i := 0; i+4 < len(text); i++ {
-		if !isUpper(text[i]) || !isUpper(text[i+1]) || !isDigit(text[i+2]) || !isDigit(text[i+3]) {
+	// Candidates are found by their first check digit j = i+2, which starts a run of
+	// digits: the scan jumps from run to run, skipping prose eight bytes at a time.
+	for j := nextDigit(text, 2); j+2 < len(text); j = nextDigit(text, runEnd(text, j)+1) {
+		i := j - 2
+		if !isUpper(text[i]) || !isUpper(text[i+1]) || !isDigit(text[i+3]) {
 			continue
 		}
 		if i > 0 && isAlnum(text[i-1]) {
@@ -60,20 +63,20 @@ func scanIBANs(text string, dst []detect.Finding) []detect.Finding {
 		if !ok {
 			continue
 		}
-		end, compact, ok := readIBAN(text, i, classes)
+		var buf [40]byte
+		end, compact, ok := readIBAN(text, i, classes, &buf)
 		if !ok || !ibanChecksum(compact) {
 			continue
 		}
 		dst = append(dst, finding(IBAN, i, end, 1.0, "iban_mod97"))
-		i = end - 1
+		j = end // the next candidate starts at end or later (runEnd(text, end) == end)
 	}
 	return dst
 }
 
-// readIBAN returns the end offset and the compact form (without separators) of an IBAN
-// starting at i whose BBAN must follow classes.
-func readIBAN(text string, i int, classes string) (int, []byte, bool) {
-	var buf [40]byte
+// readIBAN returns the end offset and the compact form (without separators, in buf) of
+// an IBAN starting at i whose BBAN must follow classes.
+func readIBAN(text string, i int, classes string, buf *[40]byte) (int, []byte, bool) {
 	compact := append(buf[:0], text[i:i+4]...)
 	p := i + 4
 	var sep byte
@@ -152,6 +155,7 @@ func IBANChecksumValid(s string) bool {
 	if !ok {
 		return false
 	}
-	end, compact, ok := readIBAN(s, 0, classes)
+	var buf [40]byte
+	end, compact, ok := readIBAN(s, 0, classes, &buf)
 	return ok && end == len(s) && ibanChecksum(compact)
 }

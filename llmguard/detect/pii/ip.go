@@ -42,6 +42,14 @@ func scanIPs(text string, dst []detect.Finding) []detect.Finding {
 			s = max(lo, prevS)
 		}
 		prevC, prevS = c, s
+		if c-s >= maxIPv6Run {
+			// The candidate was cut at maxIPv6Run bytes, so it is longer than any IPv6
+			// address (45 bytes before a zone), and so is every later colon's in this run
+			// of hex digits and colons: skip to its end.
+			for i = c + 1; i < len(text) && (isHex(text[i]) || text[i] == ':'); i++ {
+			}
+			continue
+		}
 		e := c
 		for e < len(text) && e-s < maxIPv6Run && (isHex(text[e]) || text[e] == ':' || text[e] == '.') {
 			e++
@@ -78,23 +86,39 @@ func scanIPs(text string, dst []detect.Finding) []detect.Finding {
 	}
 	v6 := dst[first:]
 	k := 0 // v6 findings are sorted; walk them alongside the IPv4 scan
-	for i := 0; i < len(text); i++ {
-		if !isDigit(text[i]) || (i > 0 && (isAlnum(text[i-1]) || text[i-1] == '.')) {
-			continue
+	// Only the first digit of a run of digits can start an address; the scan jumps from
+	// one run to the next.
+	for i := nextDigit(text, 0); i < len(text); {
+		if (i == 0 || !isAlnum(text[i-1]) && text[i-1] != '.') && dotWithin3(text, i) {
+			if e, ok := ipv4At(text, i); ok {
+				for k < len(v6) && v6[k].End <= i {
+					k++
+				}
+				if k == len(v6) || i < v6[k].Start || e > v6[k].End {
+					dst = append(dst, finding(IP, i, e, 0.9, "ipv4"))
+				}
+				i = nextDigit(text, e+1)
+				continue
+			}
 		}
-		e, ok := ipv4At(text, i)
-		if !ok {
-			continue
-		}
-		for k < len(v6) && v6[k].End <= i {
-			k++
-		}
-		if k == len(v6) || i < v6[k].Start || e > v6[k].End {
-			dst = append(dst, finding(IP, i, e, 0.9, "ipv4"))
-		}
-		i = e
+		i = nextDigit(text, runEnd(text, i)+1)
 	}
 	return dst
+}
+
+// runEnd returns the end of the run of digits starting at text[i].
+func runEnd(text string, i int) int {
+	for i < len(text) && isDigit(text[i]) {
+		i++
+	}
+	return i
+}
+
+// dotWithin3 reports a '.' at text[i+1], text[i+2] or text[i+3]: a cheap necessary
+// condition for ipv4At (the first octet has at most three digits).
+func dotWithin3(text string, i int) bool {
+	t := text[i+1 : min(i+4, len(text))]
+	return len(t) > 0 && t[0] == '.' || len(t) > 1 && t[1] == '.' || len(t) > 2 && t[2] == '.'
 }
 
 // ipv4At parses four decimal octets (0–255, at most three digits) at text[i].
@@ -118,6 +142,9 @@ func ipv4At(text string, i int) (int, bool) {
 	}
 	if p < len(text) && isAlnum(text[p]) {
 		return 0, false
+	}
+	if text[i] == '0' && isDigit(text[i+1]) && len(text)-p >= 2 && text[p] == '.' && isDigit(text[p+1]) {
+		return 0, false // zero-padded and a fifth group: a French phone number (06.12.34.56.78)
 	}
 	return p, true
 }

@@ -10,11 +10,13 @@ import (
 	"github.com/llmguard/caddy-llmguard/llmguard/detect"
 )
 
-// TestScanEquivalence checks the IP and number scanners against the straightforward
-// versions they were optimised from (refScanIPs walks back the full window from every
-// colon; refSegment classifies every candidate with 8–19 digits) on random text built
-// from the bytes those scanners care about, plus long adversarial runs. It asserts
-// identical findings, not speed.
+// TestScanEquivalence checks the IBAN, IP and number scanners against the
+// straightforward versions they were optimised from (refScanIBANs tries every position;
+// refScanIPs walks back the full window from every colon and tries IPv4 at every digit;
+// refSegment classifies every candidate of up to refMaxGroups groups with 8–19 digits,
+// 7–19 after a phone label, without the mayClassify and run-length pre-checks) on random
+// text built from the bytes those scanners care about, phone-like and IBAN-like inputs,
+// plus long adversarial runs. It asserts identical findings, not speed.
 func TestScanEquivalence(t *testing.T) {
 	const alphabet = "0123456789abcdefABx:::...--  ()+/%_,@"
 	r := rand.New(rand.NewSource(1))
@@ -23,6 +25,7 @@ func TestScanEquivalence(t *testing.T) {
 		strings.Repeat("fe80:", 200) + "1%eth0", strings.Repeat("1 2-3.", 500),
 		strings.Repeat("01 23-45.", 200), strings.Repeat("4111 ", 300), strings.Repeat("+1 ", 300),
 		strings.Repeat("0", 5000), strings.Repeat("12:", 100) + " ::1 " + strings.Repeat("a:", 100),
+		strings.Repeat("Tel: 1234567 ", 50), strings.Repeat("030 1234567 ", 50), strings.Repeat("0 ", 300),
 		"::ffff:10.0.0.1 fe80::1%eth0 2001:db8::1 10.0.0.12 +1 415 555 0132 4012888888881881",
 	}
 	for n := 0; n < 20000; n++ {
@@ -52,6 +55,67 @@ func TestScanEquivalence(t *testing.T) {
 		}
 		inputs = append(inputs, b.String())
 	}
+	// Phone-like inputs: a label, prefix or currency before digit groups whose separators
+	// are mostly of one kind, and text after them, so the layout rules, the phone label
+	// (cue) path and their pre-checks in mayClassify are reached and rejected both ways.
+	befores := []string{"", "Tel: ", "phone=", "\"mobile\": \"", "Tel.-Nr.: ", "Tel. ", "x", "$", "+", "(", "00",
+		"0", "+44 (0)", "fax:(", "a ", "2024 ", ".", "-", "1 ", "0 "}
+	afters := []string{"", " EUR", "-12", " 1234", ".5", ")", " €", " 0", "a", "-1", ", 030 1234567"}
+	pseps := []string{" ", "-", ".", "/", " / ", " - ", ") ", ")", " ("}
+	layouts := [][]int{{3, 2, 2, 2}, {2, 3, 2, 2}, {3, 3, 3}, {3, 3, 4}, {3, 7}, {5, 5}, {3, 4, 4},
+		{4, 3, 3}, {2, 5, 4}, {2, 4, 4}, {3, 3, 2, 2}, {3, 4, 4, 1}, {1, 3, 3, 4}}
+	for n := 0; n < 40000; n++ {
+		var b strings.Builder
+		b.WriteString(befores[r.Intn(len(befores))])
+		main, other := pseps[r.Intn(3)], pseps[r.Intn(len(pseps))]
+		sizes := layouts[r.Intn(len(layouts))]
+		if r.Intn(2) == 0 {
+			sizes = nil
+			for g := 1 + r.Intn(6); g > 0; g-- {
+				sizes = append(sizes, 1+r.Intn(5))
+			}
+		}
+		// Leading digits the layouts look at (trunk 0, 00, Italian 3, Spanish 6/9,
+		// Chinese 13, Australian 1300), then random digits with extra zeros.
+		lead := []string{"", "", "0", "00", "3", "6", "9", "13", "1300", "1"}[r.Intn(10)]
+		for i, size := range sizes {
+			for k := 0; k < size; k++ {
+				switch {
+				case i == 0 && k < len(lead):
+					b.WriteByte(lead[k])
+				case r.Intn(4) == 0:
+					b.WriteByte('0')
+				default:
+					b.WriteByte('0' + byte(r.Intn(10)))
+				}
+			}
+			if i < len(sizes)-1 {
+				if r.Intn(4) == 0 {
+					b.WriteString(other)
+				} else {
+					b.WriteString(main)
+				}
+			}
+		}
+		b.WriteString(afters[r.Intn(len(afters))])
+		inputs = append(inputs, b.String())
+	}
+	// IBAN-like inputs: valid and corrupted IBANs, grouped or not, next to each other
+	// and to letters and digits.
+	ibans := []string{"DE89370400440532013000", "DE89 3704 0044 0532 0130 00", "GB82WEST12345698765432",
+		"GB82 WEST 1234 5698 7654 32", "FR1420041010050500013M02606", "NL91ABNA0417164300"}
+	for n := 0; n < 5000; n++ {
+		var b strings.Builder
+		for k := r.Intn(4); k >= 0; k-- {
+			x := []byte(ibans[r.Intn(len(ibans))])
+			if r.Intn(3) == 0 {
+				x[r.Intn(len(x))] = "0123456789 AZ"[r.Intn(13)]
+			}
+			b.Write(x)
+			b.WriteString([]string{"", " ", "1", "A", "-", ". "}[r.Intn(6)])
+		}
+		inputs = append(inputs, b.String())
+	}
 	// Hex-and-colon runs longer than maxIPv6Run, where the IPv6 walk reuses earlier work.
 	for n := 0; n < 5000; n++ {
 		b := make([]byte, 60+r.Intn(200))
@@ -60,7 +124,24 @@ func TestScanEquivalence(t *testing.T) {
 		}
 		inputs = append(inputs, string(b))
 	}
+	rules := map[string]int{}
 	for _, in := range inputs {
+		for _, f := range scanNumbers(in, nil, true, true, true) {
+			rules[f.Rule]++
+		}
+	}
+	// Every accepting path must be reached, or the comparison proves little about it.
+	for _, rule := range []string{"credit_card_luhn", "us_ssn", "phone_e164", "phone_nanp", "phone_cn_mobile",
+		"phone_intl", "phone_national", "phone_es", "phone_it_mobile", "phone_in_mobile", "phone_au", "phone_br",
+		"phone_labelled"} {
+		if rules[rule] == 0 {
+			t.Errorf("no input reaches %s", rule)
+		}
+	}
+	for _, in := range inputs {
+		if got, want := scanIBANs(in, nil), refScanIBANs(in, nil); !slices.Equal(got, want) {
+			t.Fatalf("scanIBANs(%q) = %v, want %v", in, got, want)
+		}
 		if got, want := scanIPs(in, nil), refScanIPs(in, nil); !slices.Equal(got, want) {
 			t.Fatalf("scanIPs(%q) = %v, want %v", in, got, want)
 		}
@@ -72,6 +153,30 @@ func TestScanEquivalence(t *testing.T) {
 			}
 		}
 	}
+}
+
+// refScanIBANs tries every position; scanIBANs jumps from digit to digit.
+func refScanIBANs(text string, dst []detect.Finding) []detect.Finding {
+	for i := 0; i+4 < len(text); i++ {
+		if !isUpper(text[i]) || !isUpper(text[i+1]) || !isDigit(text[i+2]) || !isDigit(text[i+3]) {
+			continue
+		}
+		if i > 0 && isAlnum(text[i-1]) {
+			continue
+		}
+		classes, ok := ibanClasses[text[i:i+2]]
+		if !ok {
+			continue
+		}
+		var buf [40]byte
+		end, compact, ok := readIBAN(text, i, classes, &buf)
+		if !ok || !ibanChecksum(compact) {
+			continue
+		}
+		dst = append(dst, finding(IBAN, i, end, 1.0, "iban_mod97"))
+		i = end - 1
+	}
+	return dst
 }
 
 func refScanIPs(text string, dst []detect.Finding) []detect.Finding {
@@ -173,6 +278,9 @@ func refScanNumbers(text string, dst []detect.Finding, cc, ssn, phone bool) []de
 			if q == p || q-p > maxSepLen || q >= len(text) || !isDigit(text[q]) {
 				break
 			}
+			if sep := text[p:q]; len(sep) == 3 && sep != " / " && sep != " - " {
+				break
+			}
 			sep = text[p:q]
 			p = q
 		}
@@ -182,26 +290,34 @@ func refScanNumbers(text string, dst []detect.Finding, cc, ssn, phone bool) []de
 	return dst
 }
 
+// refMaxGroups is larger than maxGroupsPI on purpose: candidates of 7 or 8 groups must
+// never classify, which is what lets the fast scanner stop at maxGroupsPI.
+const refMaxGroups = 8
+
 func refSegment(text string, gs []group, dst []detect.Finding, cc, ssn, phone bool) []detect.Finding {
+	cue := phone && cueBefore(text, numStart(text, gs[0].start))
 	for i := 0; i < len(gs); {
-		hi := i + maxGroupsPI - 1
+		hi := i + refMaxGroups - 1
 		if hi >= len(gs) {
 			hi = len(gs) - 1
 		}
 		found := false
-		// Digit totals per candidate end: every entity has 8–19 digits, so most
-		// candidates are rejected without classifying them.
-		var tot [maxGroupsPI]int
+		lc := cue && i == 0
+		minD := 8
+		if lc {
+			minD = 7
+		}
+		var tot [refMaxGroups]int
 		sum := 0
 		for k := i; k <= hi; k++ {
 			sum += gs[k].end - gs[k].start
 			tot[k-i] = sum
 		}
 		for k := hi; k >= i; k-- {
-			if tot[k-i] < 8 || tot[k-i] > 19 {
+			if tot[k-i] < minD || tot[k-i] > 19 {
 				continue
 			}
-			if f, ok := classify(text, gs[i:k+1], cc, ssn, phone); ok {
+			if f, ok := classify(text, gs[i:k+1], cc, ssn, phone, lc); ok {
 				dst = append(dst, f)
 				i = k + 1
 				found = true

@@ -9,6 +9,8 @@ import (
 	"github.com/llmguard/caddy-llmguard/llmguard/detect"
 	"github.com/llmguard/caddy-llmguard/llmguard/detect/defaults"
 	"github.com/llmguard/caddy-llmguard/llmguard/detect/patterns"
+	"github.com/llmguard/caddy-llmguard/llmguard/detect/pii"
+	"github.com/llmguard/caddy-llmguard/llmguard/detect/secrets"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
 	"github.com/llmguard/caddy-llmguard/llmguard/sse"
 )
@@ -209,4 +211,35 @@ func TestLiteralHold(t *testing.T) {
 			t.Errorf("LiteralHold(%q, %q, %v) = %d, want %d", tc.text, tc.lit, tc.fold, got, tc.want)
 		}
 	}
+}
+
+// wrapped is a detector that configures another, as the Caddy detector modules do.
+type wrapped struct{ detect.Detector }
+
+func (w wrapped) Unwrap() detect.Detector { return w.Detector }
+
+// TestPlanSeesThroughWrappers: built-in detectors and literal pattern lists wrapped by
+// modules (detectors and allow-list) keep the adaptive hold-back; an unknown detector
+// does not.
+func TestPlanSeesThroughWrappers(t *testing.T) {
+	lits, err := patterns.Compile([]patterns.Rule{{Pattern: "Blue Falcon", Literal: true, Type: "X"}}, []patterns.Rule{{Pattern: "ok@example.com", Literal: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := &detect.Set{Detectors: []detect.Detector{wrapped{pii.New()}, wrapped{secrets.New(secrets.Options{})}, wrapped{lits}},
+		Allow: detect.Allowlists{wrappedAllow{wrapped{lits}}}}
+	p := &Policy{Set: set}
+	if hp := p.plan(); !hp.adaptive || !hp.builtin || len(hp.lits) != 2 {
+		t.Fatalf("plan %+v", hp)
+	}
+	p = &Policy{Set: &detect.Set{Detectors: []detect.Detector{wrapped{unknownDetector{}}}}}
+	if p.plan().adaptive {
+		t.Fatal("unknown wrapped detector is adaptive")
+	}
+}
+
+type wrappedAllow struct{ wrapped }
+
+func (w wrappedAllow) AllowedSpans(text string, dst [][2]int) [][2]int {
+	return w.Detector.(*patterns.List).AllowedSpans(text, dst)
 }

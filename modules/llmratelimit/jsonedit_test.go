@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/jsonspan"
 )
 
 func TestSetIncludeUsage(t *testing.T) {
@@ -128,24 +130,24 @@ func FuzzRemoveMember(f *testing.F) {
 
 // hasDuplicateKeys reports duplicate top-level keys (where "first" and "last" wins differ).
 func hasDuplicateKeys(b []byte) (string, bool) {
-	ms, _, err := members(b, skipWS(b, 0))
+	ms, _, err := jsonspan.Members(b, jsonspan.SkipWS(b, 0))
 	if err != nil {
 		return "", false
 	}
 	seen := map[string]bool{}
 	for _, m := range ms {
-		if seen[m.key] {
-			return m.key, true
+		if seen[m.Key] {
+			return m.Key, true
 		}
-		seen[m.key] = true
-		if m.key == "stream_options" && b[m.valStart] == '{' {
-			inner, _, _ := members(b, m.valStart)
+		seen[m.Key] = true
+		if m.Key == "stream_options" && b[m.ValStart] == '{' {
+			inner, _, _ := jsonspan.Members(b, m.ValStart)
 			s2 := map[string]bool{}
 			for _, im := range inner {
-				if s2[im.key] {
-					return im.key, true
+				if s2[im.Key] {
+					return im.Key, true
 				}
-				s2[im.key] = true
+				s2[im.Key] = true
 			}
 		}
 	}

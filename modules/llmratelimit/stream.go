@@ -11,6 +11,7 @@ import (
 
 	"github.com/llmguard/caddy-llmguard/llmguard/apierr"
 	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
+	"github.com/llmguard/caddy-llmguard/llmguard/jsonspan"
 	"github.com/llmguard/caddy-llmguard/llmguard/limit"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
 	"github.com/llmguard/caddy-llmguard/llmguard/sse"
@@ -32,7 +33,7 @@ func hideUsageHook(ev *sse.Event, out []byte) ([]byte, bool) {
 		return nil, false
 	}
 	if i := bytes.Index(out, ev.Data); i >= 0 && bytes.Equal(out, ev.Raw) {
-		return splice(out, i, i+len(ev.Data), string(data)), false
+		return jsonspan.Splice(out, i, i+len(ev.Data), string(data)), false
 	}
 	c := *ev
 	c.Data = data

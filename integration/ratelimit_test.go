@@ -335,6 +335,26 @@ func TestRateLimitExample(t *testing.T) {
 		if used["rpm"] < 2 || used["rpm"] > 3 || used["monthly-spend"] <= 0 {
 			t.Fatalf("usage %+v", out)
 		}
+		// With the caller's tier and a model, the limits shown are the ones that apply.
+		resp2, err := http.Get(fmt.Sprintf("http://localhost:%d/llm_rate_limit/usage?key=pro-1&tier=pro&model=gpt-4o-mini", caddytest.Default.AdminPort))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp2.Body.Close()
+		var out2 struct {
+			Usage []struct {
+				Rule  string
+				Limit float64
+			}
+		}
+		json.NewDecoder(resp2.Body).Decode(&out2)
+		limits := map[string]float64{}
+		for _, u := range out2.Usage {
+			limits[u.Rule] = u.Limit
+		}
+		if limits["rpm"] != 600 || limits["monthly-spend"] != 25 {
+			t.Fatalf("tier limits %+v", out2)
+		}
 	})
 }
 

@@ -40,10 +40,10 @@ func unregister(h *Handler) {
 // on Caddy's admin endpoint (which is bound to localhost by default and must stay
 // private, since limit keys identify callers).
 //
-//	GET /llm_rate_limit/usage?key=<limit key>   every rule's state for that key
+//	GET /llm_rate_limit/usage?key=<limit key>[&tier=<tier>][&model=<model>]
+//	    every rule's state for that key, with the limits that apply to that tier and
+//	    model (the rules' default limits without them)
 //	GET /llm_rate_limit/usage                   every active key (memory store; up to 1000)
-//
-// Limits shown are the rules' default limits (tier and model overrides apply per request).
 type AdminAPI struct{}
 
 // CaddyModule returns the Caddy module information.
@@ -74,7 +74,9 @@ func (a AdminAPI) usage(w http.ResponseWriter, r *http.Request) error {
 		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: fmt.Errorf("method not allowed")}
 	}
 	now := time.Now()
-	key, hasKey := r.URL.Query()["key"]
+	q := r.URL.Query()
+	key, hasKey := q["key"]
+	tier, model := q.Get("tier"), q.Get("model")
 	out := []UsageEntry{}
 	registry.Lock()
 	handlers := make([]*Handler, 0, len(registry.m))
@@ -100,11 +102,12 @@ func (a AdminAPI) usage(w http.ResponseWriter, r *http.Request) error {
 		}
 		for _, c := range h.rules {
 			id := fmt.Sprintf("%p|%s", h.store, c.rule.ID())
-			if seen[id] || c.rule.Limit <= 0 {
+			lim, limited := c.rule.LimitFor(tier, model)
+			if seen[id] || !limited || lim <= 0 {
 				continue
 			}
 			seen[id] = true
-			ch := []limit.Charge{{Rule: c.rule, Key: key[0], Limit: c.rule.Limit}}
+			ch := []limit.Charge{{Rule: c.rule, Key: key[0], Limit: lim}}
 			sts, err := limit.Peek(r.Context(), h.store, now, ch)
 			if err != nil {
 				return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: err}

@@ -1,7 +1,6 @@
 package secrets
 
 import (
-	"bytes"
 	"encoding/base64"
 	"strings"
 
@@ -35,11 +34,21 @@ func scanAssignments(text string, dst []detect.Finding, minH float64) []detect.F
 			continue
 		}
 		var ib [maxIdent]byte
-		ident := identBefore(text, i, ib[:0])
+		ident, is := identBefore(text, i, ib[:0])
 		if len(ident) < 3 {
 			continue
 		}
+		if string(ident) == "value" {
+			// <add key="ClearTextPassword" value="…"/>: the name is in the key attribute.
+			var kb [maxIdent]byte
+			if k := xmlKeyName(text, is, kb[:0]); k != nil {
+				ident = k
+			}
+		}
 		kind := classifyIdent(ident)
+		if kind == "" && providerIdent(text[is:i]) {
+			kind = "provider"
+		}
 		if kind == "" {
 			continue
 		}
@@ -61,8 +70,12 @@ func scanAssignments(text string, dst []detect.Finding, minH float64) []detect.F
 			if s, ok := authCredential(v); ok {
 				dst = append(dst, finding(AuthCredential, vs+s, ve, 0.9, "authorization_header"))
 			}
+		case "provider":
+			if plausibleProviderValue(v) && !knownPrefixRejected(v) {
+				dst = append(dst, finding(ProviderToken, vs, ve, 0.8, "provider_assignment"))
+			}
 		case Password:
-			if plausiblePassword(v) {
+			if plausiblePassword(v) && !knownSamples[v] {
 				dst = append(dst, finding(Password, vs, ve, 0.8, "password_assignment"))
 			}
 		case AWSSecretKey:
@@ -70,7 +83,7 @@ func scanAssignments(text string, dst []detect.Finding, minH float64) []detect.F
 				dst = append(dst, finding(AWSSecretKey, vs, ve, 0.95, "aws_secret_assignment"))
 			}
 		default:
-			if plausibleSecret(v, minH) {
+			if plausibleSecret(v, minH) && !knownPrefixRejected(v) {
 				dst = append(dst, finding(GenericSecret, vs, ve, 0.8, "secret_assignment"))
 			}
 		}
@@ -79,10 +92,11 @@ func scanAssignments(text string, dst []detect.Finding, minH float64) []detect.F
 }
 
 // identBefore returns the normalised identifier ending just before an operator at op,
-// skipping quotes and spaces ("api_key" : , API_KEY=, apiKey := ).
-func identBefore(text string, op int, b []byte) []byte {
+// skipping quotes and spaces ("api_key" : , API_KEY=, apiKey := ), and where the
+// identifier starts in text.
+func identBefore(text string, op int, b []byte) ([]byte, int) {
 	e := op
-	for e > 0 && op-e < 4 && (text[e-1] == ' ' || text[e-1] == '"' || text[e-1] == '\'' || text[e-1] == ':' || text[e-1] == '\t') {
+	for e > 0 && op-e < 4 && (text[e-1] == ' ' || text[e-1] == '"' || text[e-1] == '\'' || text[e-1] == ':' || text[e-1] == '\t' || text[e-1] == '?') {
 		e--
 	}
 	s := e
@@ -90,7 +104,7 @@ func identBefore(text string, op int, b []byte) []byte {
 		s--
 	}
 	if s == e || e-s >= maxIdent {
-		return nil
+		return nil, op
 	}
 	for k := s; k < e; k++ {
 		c := text[k]
@@ -102,37 +116,39 @@ func identBefore(text string, op int, b []byte) []byte {
 			b = append(b, c)
 		}
 	}
-	return b
+	return b, s
 }
 
-// classifyIdent works on bytes so the scan allocates nothing per operator.
-func classifyIdent(id []byte) string {
-	has := func(sub string) bool { return bytes.Contains(id, []byte(sub)) }
-	if bytes.HasSuffix(id, []byte("authorization")) {
+// classifyIdent works on the normalised identifier in a stack buffer, so the scan
+// allocates nothing per operator.
+func classifyIdent(b []byte) string {
+	id := string(b) // does not escape: converted on the stack
+	if strings.HasSuffix(id, "authorization") {
 		return "auth"
 	}
 	for _, suf := range notSecretSuffixes {
-		if bytes.HasSuffix(id, []byte(suf)) && !bytes.HasSuffix(id, []byte("apikey"+suf)) {
+		if strings.HasSuffix(id, suf) && !strings.HasSuffix(id, "apikey"+suf) {
 			return ""
 		}
 	}
-	if has("public") || has("pubkey") {
-		return ""
-	}
-	if has("awssecret") || has("secretaccesskey") {
-		return AWSSecretKey
+	kind := ""
+	if strings.Contains(id, "awssecret") || strings.Contains(id, "secretaccesskey") {
+		kind = AWSSecretKey
 	}
 	for _, n := range passwordNames {
-		if has(n) {
-			return Password
+		if kind == "" && strings.Contains(id, n) {
+			kind = Password
 		}
 	}
 	for _, n := range secretNames {
-		if has(n) {
-			return GenericSecret
+		if kind == "" && strings.Contains(id, n) {
+			kind = GenericSecret
 		}
 	}
-	return ""
+	if kind != "" && (strings.Contains(id, "public") || strings.Contains(id, "pubkey") || strings.Contains(id, "csrf") || strings.Contains(id, "xsrf") || strings.Contains(id, "authenticity")) {
+		return "" // public keys and anti-forgery tokens are not secrets
+	}
+	return kind
 }
 
 // valueAfter returns the value following an operator: a quoted string (up to 512 bytes)

@@ -1,6 +1,7 @@
 package secrets
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
@@ -107,7 +108,39 @@ func bareToken(text string, s, e int) bool {
 	if entropy(tok) < 4.0 || isPlaceholder(tok) {
 		return false
 	}
-	return !assignedToPublic(text, s)
+	return !assignedToPublic(text, s) && !assignedToPlainName(text, s)
+}
+
+// credentialHints are parts of identifiers under which a random value may be a credential
+// (as in gitleaks' generic rule); a random value assigned to any other name (rookTable =,
+// sumOfExposures =) is data, an id or a hash.
+var credentialHints = []string{"key", "token", "secret", "pass", "pwd", "auth", "api", "cred", "access", "private", "sign", "salt", "session", "cookie", "bearer", "license", "licence"}
+
+// assignedToPlainName reports a bare token that is the value of ident = / ident: where the
+// identifier names neither a credential nor a provider.
+func assignedToPlainName(text string, s int) bool {
+	p := s
+	for p > 0 && s-p < 4 && (text[p-1] == ' ' || text[p-1] == '"' || text[p-1] == '\'' || text[p-1] == '\t') {
+		p--
+	}
+	if p == 0 || text[p-1] != '=' && text[p-1] != ':' {
+		return false
+	}
+	op := p - 1
+	if op > 0 && (text[op-1] == ':' || text[op-1] == '!' || text[op-1] == '<' || text[op-1] == '>') {
+		op-- // := and friends
+	}
+	var ib [maxIdent]byte
+	id, is := identBefore(text, op, ib[:0])
+	if len(id) == 0 {
+		return false
+	}
+	for _, h := range credentialHints {
+		if bytes.Contains(id, []byte(h)) {
+			return false
+		}
+	}
+	return !providerIdent(text[is:op])
 }
 
 func classOf(c byte) int {

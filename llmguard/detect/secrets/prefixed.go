@@ -1,6 +1,7 @@
 package secrets
 
 import (
+	"sort"
 	"strings"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/detect"
@@ -10,13 +11,22 @@ import (
 type charset uint8
 
 const (
-	alnum     charset = iota // A-Za-z0-9
-	word                     // A-Za-z0-9_-
-	wordNoDsh                // A-Za-z0-9_
-	upper32                  // A-Z2-7 (AWS key ids)
-	lowerHex                 // 0-9a-f
-	b64                      // A-Za-z0-9+/=
-	b64url                   // A-Za-z0-9_-=
+	alnum          charset = iota // A-Za-z0-9
+	word                          // A-Za-z0-9_-
+	wordNoDsh                     // A-Za-z0-9_
+	upper32                       // A-Z2-7 (AWS key ids)
+	lowerHex                      // 0-9a-f
+	b64                           // A-Za-z0-9+/=
+	b64url                        // A-Za-z0-9_-=
+	alnumDot                      // A-Za-z0-9.
+	wordDot                       // A-Za-z0-9_-.
+	wordDotEq                     // A-Za-z0-9_-.=
+	upperAlnum                    // A-Z0-9
+	upperAlnumDash                // A-Z0-9-
+	lowerAlnum                    // a-z0-9
+	alpha                         // A-Za-z
+	alnumPct                      // A-Za-z0-9%
+	nonQuote                      // any printable ASCII but space and quotes
 )
 
 func (c charset) has(b byte) bool {
@@ -35,6 +45,24 @@ func (c charset) has(b byte) bool {
 		return isAlnum(b) || b == '+' || b == '/' || b == '='
 	case b64url:
 		return isWordByte(b) || b == '='
+	case alnumDot:
+		return isAlnum(b) || b == '.'
+	case wordDot:
+		return isWordByte(b) || b == '.'
+	case wordDotEq:
+		return isWordByte(b) || b == '.' || b == '='
+	case upperAlnum:
+		return isUpper(b) || isDigit(b)
+	case upperAlnumDash:
+		return isUpper(b) || isDigit(b) || b == '-'
+	case lowerAlnum:
+		return isLower(b) || isDigit(b)
+	case alpha:
+		return isUpper(b) || isLower(b)
+	case alnumPct:
+		return isAlnum(b) || b == '%'
+	case nonQuote:
+		return b > ' ' && b < 0x7f && b != '"' && b != '\'' && b != '`'
 	}
 	return false
 }
@@ -49,11 +77,14 @@ type prefixRule struct {
 	check    func(string) bool // extra validation of the body, optional
 }
 
-// prefixRules are tried in order; the first rule whose prefix matches decides, so longer
-// prefixes come before shorter ones ("sk-ant-" before "sk-").
-var prefixRules = []prefixRule{
+// prefixRules are the core rules plus providerRules (providers.go). At a word start the
+// rule with the longest matching prefix decides ("sk-ant-" before "sk-"): rulesByFirst
+// orders each bucket by prefix length.
+var prefixRules = append(coreRules, providerRules...)
+
+var coreRules = []prefixRule{
 	{prefix: "sk-llmg-", typ: GatewayKey, body: alnum, min: 40, max: 64, minH: 3.5},
-	{prefix: "sk-ant-", typ: AnthropicKey, body: word, min: 90, max: 130, minH: 4, check: func(b string) bool { return strings.HasSuffix(b, "AA") }},
+	{prefix: "sk-ant-", typ: AnthropicKey, body: word, min: 90, max: 130, minH: 4, check: anthropicBody},
 	{prefix: "sk-", typ: OpenAIKey, body: word, min: 32, max: 250, minH: 3.5, check: openAIBody},
 	{prefix: "AKIA", typ: AWSAccessKey, body: upper32, min: 16, max: 16, minH: 2.5, check: notExample},
 	{prefix: "ASIA", typ: AWSAccessKey, body: upper32, min: 16, max: 16, minH: 2.5, check: notExample},
@@ -65,7 +96,7 @@ var prefixRules = []prefixRule{
 	{prefix: "ghs_", typ: GitHubToken, body: alnum, min: 36, max: 36, minH: 3},
 	{prefix: "ghr_", typ: GitHubToken, body: alnum, min: 36, max: 36, minH: 3},
 	{prefix: "github_pat_", typ: GitHubToken, body: wordNoDsh, min: 82, max: 82, minH: 3},
-	{prefix: "glpat-", typ: GitLabToken, body: word, min: 20, max: 64, minH: 3},
+	{prefix: "glpat-", typ: GitLabToken, body: wordDot, min: 20, max: 320, minH: 3, check: gitlabPATBody},
 	{prefix: "glptt-", typ: GitLabToken, body: lowerHex, min: 40, max: 40, minH: 3},
 	{prefix: "gldt-", typ: GitLabToken, body: word, min: 20, max: 64, minH: 3},
 	{prefix: "sk_live_", typ: StripeKey, body: alnum, min: 20, max: 255, minH: 3},
@@ -100,11 +131,22 @@ var prefixRules = []prefixRule{
 	{prefix: "EAA", typ: ProviderToken, body: alnum, min: 100, max: 400, minH: 4, check: func(b string) bool { return b[0] == 'M' || b[0] == 'C' || b[0] == 'G' || b[0] == 'B' }},
 }
 
-// rulesByFirst indexes prefixRules by the first byte of the prefix.
+// secondBytes[c] is the set of second prefix bytes of the rules in rulesByFirst[c].
+var secondBytes = func() (m [256][4]uint64) {
+	for _, r := range prefixRules {
+		m[r.prefix[0]][r.prefix[1]>>6] |= 1 << (r.prefix[1] & 63)
+	}
+	return m
+}()
+
+// rulesByFirst indexes prefixRules by the first byte of the prefix, longest prefix first.
 var rulesByFirst = func() [256][]int {
 	var idx [256][]int
 	for i, r := range prefixRules {
 		idx[r.prefix[0]] = append(idx[r.prefix[0]], i)
+	}
+	for _, l := range idx {
+		sort.SliceStable(l, func(a, b int) bool { return len(prefixRules[l[a]].prefix) > len(prefixRules[l[b]].prefix) })
 	}
 	return idx
 }()
@@ -209,9 +251,17 @@ func scanPrefixed(text string, dst []detect.Finding, bare bool) []detect.Finding
 			continue
 		}
 		end, known := 0, false
-		for _, ri := range rulesByFirst[c] {
+		// "video_box.ico-…": a word after a dot inside a dotted name is a file or host
+		// name part, not the start of a key.
+		dotted := i > 1 && text[i-1] == '.' && isAlnum(text[i-2])
+		rules := rulesByFirst[c]
+		if dotted || i+1 >= len(text) || secondBytes[c][text[i+1]>>6]&(1<<(text[i+1]&63)) == 0 {
+			rules = nil
+		}
+		for _, ri := range rules {
 			r := &prefixRules[ri]
-			if !strings.HasPrefix(text[i:], r.prefix) {
+			// Every prefix has 2+ bytes: the second byte rejects most candidates cheaply.
+			if i+len(r.prefix) > len(text) || text[i+1] != r.prefix[1] || text[i:i+len(r.prefix)] != r.prefix {
 				continue
 			}
 			known = true
@@ -255,8 +305,8 @@ func matchBody(text string, s int, r *prefixRule) (int, bool) {
 	if n < r.min || n > r.max {
 		return 0, false
 	}
-	if e < len(text) && isWordByte(text[e]) {
-		return 0, false
+	if e < len(text) && (isWordByte(text[e]) || text[e] == '.' && e+1 < len(text) && isAlnum(text[e+1])) {
+		return 0, false // the word goes on (a longer token, a file or host name)
 	}
 	body := text[s:e]
 	if entropy(body) < r.minH || isPlaceholder(body) {

@@ -84,6 +84,7 @@ func (d *Detector) Detect(text string, dst []detect.Finding) []detect.Finding {
 	dst = scanCurlUser(text, dst)
 	dst = scanURLCreds(text, dst)
 	dst = scanMisc(text, dst)
+	dst = scanStructured(text, dst)
 	return dedupe(dst, first)
 }
 

@@ -2,14 +2,18 @@ package injection
 
 // matcher is an Aho–Corasick automaton over the squeezed alphabet [a-z0-9] with a dense
 // transition table, so that all keywords are found in one pass of one table lookup per
-// byte, however many keywords there are.
+// byte, however many keywords there are. Keywords are letters only, so the ten digits share
+// one symbol (a digit only ever breaks a match), which keeps table rows small.
 type matcher struct {
-	next [][36]int32 // goto/failure-resolved transitions (construction only)
-	out  [][]int32   // keyword ids ending at each state (including via failure links)
+	next [][numSyms]int32 // goto/failure-resolved transitions (construction only)
+	out  [][]int32        // keyword ids ending at each state (including via failure links)
 	kw   []keyword
+	// anchor is, per keyword id, its length if it must start a word (see keyword.anchored),
+	// else 0.
+	anchor []uint8
 	// tab is next packed for scanning: 16-bit states (half the cache footprint) whose
 	// top bit tells that the state has outputs, so the hot loop is one lookup per byte.
-	tab [][36]uint16
+	tab [][numSyms]uint16
 }
 
 const outFlag = 0x8000
@@ -27,29 +31,42 @@ var symTab = func() (t [256]uint8) {
 type keyword struct {
 	text  string
 	class string
+	// anchored keywords count only where they start a word of the folded text, so short
+	// ones do not fire inside other words or across word boundaries ("stop" in "this
+	// topic", "print" in "blueprint", "sag" in "is a good").
+	anchored bool
 }
+
+// numSyms is the automaton's alphabet: 26 letters and one symbol for all digits.
+const numSyms = 27
 
 func sym(c byte) int {
 	if c >= 'a' && c <= 'z' {
 		return int(c - 'a')
 	}
 	if c >= '0' && c <= '9' {
-		return 26 + int(c-'0')
+		return 26
 	}
 	return -1
 }
 
 func newMatcher(kws []keyword) *matcher {
-	m := &matcher{next: make([][36]int32, 1), out: make([][]int32, 1), kw: kws}
+	m := &matcher{next: make([][numSyms]int32, 1), out: make([][]int32, 1), kw: kws, anchor: make([]uint8, len(kws))}
 	for id, k := range kws {
+		if k.anchored {
+			if len(k.text) > 255 {
+				panic("injection: anchored keyword too long: " + k.text)
+			}
+			m.anchor[id] = uint8(len(k.text))
+		}
 		s := int32(0)
 		for i := 0; i < len(k.text); i++ {
 			c := sym(k.text[i])
-			if c < 0 {
-				panic("injection: keyword outside [a-z0-9]: " + k.text)
+			if c < 0 || c >= 26 {
+				panic("injection: keyword outside [a-z]: " + k.text)
 			}
 			if m.next[s][c] == 0 {
-				m.next = append(m.next, [36]int32{})
+				m.next = append(m.next, [numSyms]int32{})
 				m.out = append(m.out, nil)
 				m.next[s][c] = int32(len(m.next) - 1)
 			}
@@ -60,7 +77,7 @@ func newMatcher(kws []keyword) *matcher {
 	// Breadth-first: resolve failure links into the table.
 	fail := make([]int32, len(m.next))
 	queue := make([]int32, 0, len(m.next))
-	for c := 0; c < 36; c++ {
+	for c := 0; c < numSyms; c++ {
 		if t := m.next[0][c]; t != 0 {
 			queue = append(queue, t)
 		}
@@ -69,7 +86,7 @@ func newMatcher(kws []keyword) *matcher {
 		s := queue[0]
 		queue = queue[1:]
 		m.out[s] = append(m.out[s], m.out[fail[s]]...)
-		for c := 0; c < 36; c++ {
+		for c := 0; c < numSyms; c++ {
 			t := m.next[s][c]
 			if t != 0 {
 				fail[t] = m.next[fail[s]][c]
@@ -82,16 +99,37 @@ func newMatcher(kws []keyword) *matcher {
 	if len(m.next) >= outFlag {
 		panic("injection: keyword automaton too large")
 	}
-	m.tab = make([][36]uint16, len(m.next))
+	// Number states breadth-first, so the shallow states that ordinary text keeps visiting
+	// share cache lines (insertion order scatters them over the table).
+	order := make([]int32, 0, len(m.next))
+	order = append(order, 0)
+	seenState := make([]bool, len(m.next))
+	seenState[0] = true
+	for i := 0; i < len(order); i++ {
+		for c := 0; c < numSyms; c++ {
+			if t := m.next[order[i]][c]; !seenState[t] {
+				seenState[t] = true
+				order = append(order, t)
+			}
+		}
+	}
+	rank := make([]int32, len(m.next))
+	for i, s := range order {
+		rank[s] = int32(i)
+	}
+	m.tab = make([][numSyms]uint16, len(m.next))
+	out := make([][]int32, len(m.next))
 	for s := range m.next {
+		out[rank[s]] = m.out[s]
 		for c, t := range m.next[s] {
-			v := uint16(t)
+			v := uint16(rank[t])
 			if len(m.out[t]) > 0 {
 				v |= outFlag
 			}
-			m.tab[s][c] = v
+			m.tab[rank[s]][c] = v
 		}
 	}
+	m.out = out
 	m.next = nil // only needed while building
 	return m
 }
@@ -136,10 +174,28 @@ func (m *matcher) scanFolded(folded string, dst []hit, maxHits int) ([]hit, []ui
 			if len(dst) >= maxHits {
 				break
 			}
+			if a := m.anchor[id]; a != 0 && !startsWord(folded, i, int(a)) {
+				continue
+			}
 			dst = append(dst, hit{id, int32(n)})
 		}
 	}
 	return dst, starts[:n/64+1], n
+}
+
+// startsWord reports whether the keyword of n letters whose last letter is folded[i]
+// starts a word: the byte before its first letter is no letter or digit (spacing and
+// punctuation inside the keyword, as in "s-a-y", are skipped as when squeezing). Only hits
+// of anchored keywords pay for it; the walk stays within the hit's own span.
+func startsWord(folded string, i, n int) bool {
+	for ; i >= 0; i-- {
+		if symTab[folded[i]] != 0xff {
+			if n--; n == 0 {
+				break
+			}
+		}
+	}
+	return i <= 0 || symTab[folded[i-1]] == 0xff
 }
 
 var sentencePunct = func() (t [256]bool) {

@@ -13,20 +13,50 @@ const dataDir = "../../../../shared/data/prompt-injection"
 // dataFiles are the public sets; the sealed evaluation set is never read.
 var dataFiles = []string{"deepset_train.jsonl", "inthewild_jailbreaks_dev.jsonl", "notinject_one.jsonl", "wildguard_benign_dev.jsonl"}
 
+// handFiles are hand-written sets in testdata/ with the surface of ordinary LLM API
+// traffic: benign RAG templates, task framing, editing instructions and developer
+// questions (hard_negatives.jsonl), and attacks written to look like them
+// (hard_attacks.jsonl), so the model learns the difference rather than a lower score.
+var handFiles = []string{"hard_negatives.jsonl", "hard_attacks.jsonl"}
+
+// fileShare is a file's share of its class's weight relative to a public file (1).
+var fileShare = map[string]float64{"hard_negatives.jsonl": 1, "hard_attacks.jsonl": 1}
+
+// groupWeight scales the training weight of a hand-written row by its group (rows without
+// a group weigh 1); a file's share is spread over its rows in proportion. The persona group
+// (role-play and role assignment: "act as …", "pretend you are …", "du bist jetzt …") is the
+// gray zone that the public deepset set labels as attacks: its rows are scored in
+// cross-validation but not trained on. Training on them, even at a tenth of the weight,
+// cost deepset 3–4 points of recall at the same false-positive levels.
+var groupWeight = map[string]float64{"persona": 0}
+
 type row struct {
 	ID    string `json:"id"`
 	Text  string `json:"text"`
 	Label int    `json:"label"`
+	// Group classifies a hand-written hard negative: rag, editing, idiom, developer, quoted,
+	// persona, newtask or other.
+	Group string `json:"group"`
 	file  string
 }
 
 func loadRows(t testing.TB) []row {
 	t.Helper()
 	var rows []row
+	paths := map[string]string{}
+	var names []string
 	for _, name := range dataFiles {
-		f, err := os.Open(filepath.Join(dataDir, name))
+		paths[name] = filepath.Join(dataDir, name)
+		names = append(names, name)
+	}
+	for _, name := range handFiles {
+		paths[name] = filepath.Join("testdata", name)
+		names = append(names, name)
+	}
+	for _, name := range names {
+		f, err := os.Open(paths[name])
 		if err != nil {
-			t.Fatalf("public test data missing: %v", err)
+			t.Fatalf("test data missing: %v", err)
 		}
 		sc := bufio.NewScanner(f)
 		sc.Buffer(nil, 4<<20)
@@ -43,35 +73,51 @@ func loadRows(t testing.TB) []row {
 			t.Fatal(err)
 		}
 	}
-	if len(rows) < 1400 {
+	if len(rows) < 1700 {
 		t.Fatalf("only %d rows read", len(rows))
 	}
 	return rows
 }
 
 // examples turns rows into weighted training examples: each class gets half the total
-// weight, and within each class each file gets an equal share, so the small hard-negative
-// set (NotInject) counts as much as the large ones, and the short deepset injections as
-// much as the long in-the-wild jailbreaks.
+// weight, and within each class each file gets a share (fileShare, 1 for the public sets),
+// so the small hard-negative sets (NotInject, the hand-written one) count as much as the
+// large ones, and the short deepset injections as much as the long in-the-wild jailbreaks.
+// Within a file, rows weigh in proportion to their group's weight (groupWeight).
 func examples(rows []row) []Example {
-	negPerFile := map[string]int{}
-	posPerFile := map[string]int{}
+	perFile := map[string]float64{}
+	classShares := [2]float64{}
 	for _, r := range rows {
-		if r.Label == 1 {
-			posPerFile[r.file]++
-		} else {
-			negPerFile[r.file]++
+		key := r.file + string(rune('0'+r.Label))
+		if _, ok := perFile[key]; !ok {
+			classShares[r.Label] += share(r.file)
 		}
+		perFile[key] += rowWeight(r)
 	}
 	exs := make([]Example, len(rows))
 	for i, r := range rows {
-		w := float64(len(rows)) / 2 / float64(len(posPerFile)) / float64(posPerFile[r.file])
-		if r.Label == 0 {
-			w = float64(len(rows)) / 2 / float64(len(negPerFile)) / float64(negPerFile[r.file])
+		n := perFile[r.file+string(rune('0'+r.Label))]
+		w := 0.0
+		if n > 0 {
+			w = float64(len(rows)) / 2 * share(r.file) / classShares[r.Label] * rowWeight(r) / n
 		}
 		exs[i] = Example{Text: r.Text, Label: r.Label == 1, Weight: w}
 	}
 	return exs
+}
+
+func rowWeight(r row) float64 {
+	if w, ok := groupWeight[r.Group]; ok && r.Group != "" {
+		return w
+	}
+	return 1
+}
+
+func share(file string) float64 {
+	if s, ok := fileShare[file]; ok {
+		return s
+	}
+	return 1
 }
 
 type rates struct{ flagged, total int }
@@ -83,7 +129,12 @@ func (r rates) rate() float64 {
 	return float64(r.flagged) / float64(r.total)
 }
 
-// tally scores rows with d and returns flagged/total per file and label.
+// everydayGroups are the hard-negative groups of unambiguous everyday traffic, also
+// reported together.
+var everydayGroups = map[string]bool{"rag": true, "editing": true, "idiom": true, "developer": true}
+
+// tally scores rows with d and returns flagged/total per file and label, and per group
+// of the hand-written hard negatives.
 func tally(d *Detector, rows []row, out map[string]*rates) {
 	for _, r := range rows {
 		k := r.file
@@ -92,12 +143,22 @@ func tally(d *Detector, rows []row, out map[string]*rates) {
 		} else {
 			k += " (benign)"
 		}
-		if out[k] == nil {
-			out[k] = &rates{}
+		keys := []string{k}
+		if r.Group != "" {
+			keys = append(keys, r.file+" ["+r.Group+"] (benign)")
+			if everydayGroups[r.Group] {
+				keys = append(keys, r.file+" [rag+editing+idiom+developer] (benign)")
+			}
 		}
-		out[k].total++
-		if d.Score(r.Text).Score >= d.opt.Threshold {
-			out[k].flagged++
+		flagged := d.Score(r.Text).Score >= d.opt.Threshold
+		for _, k := range keys {
+			if out[k] == nil {
+				out[k] = &rates{}
+			}
+			out[k].total++
+			if flagged {
+				out[k].flagged++
+			}
 		}
 	}
 }

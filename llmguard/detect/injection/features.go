@@ -236,6 +236,8 @@ func ruleFeatures(plain []hit, rr ruleResult, starts []uint64, dst []uint32) []u
 			atStart |= 1 << k.class
 		}
 	}
+	present &^= pairOnly
+	atStart &^= pairOnly
 	for i, h := range classFeat {
 		if present&(1<<i) != 0 {
 			dst = append(dst, h)
@@ -246,6 +248,31 @@ func ruleFeatures(plain []hit, rr ruleResult, starts []uint64, dst []uint32) []u
 	}
 	for _, name := range rr.names {
 		dst = append(dst, ruleFeat[name])
+	}
+	// Model-only pair features (see pairFeatures), over the same hits.
+	var lastEnd [64]int32
+	var seen, got uint64
+	for _, h := range plain {
+		k := kwInfos[h.id]
+		if pairFeatClasses&(1<<k.class) == 0 {
+			continue
+		}
+		start := h.end - k.n
+		for i := range compiledPairFeats {
+			pf := &compiledPairFeats[i]
+			if pf.second == k.class && seen&(1<<pf.first) != 0 {
+				if e := lastEnd[pf.first]; start >= e && start-e <= pf.window {
+					got |= 1 << i
+				}
+			}
+		}
+		lastEnd[k.class] = h.end
+		seen |= 1 << k.class
+	}
+	for i := range compiledPairFeats {
+		if got&(1<<i) != 0 {
+			dst = append(dst, compiledPairFeats[i].feat)
+		}
 	}
 	return dst
 }
@@ -260,6 +287,9 @@ func init() {
 	}
 	for n, h := range ruleFeat {
 		featName[h] = "rule:" + n
+	}
+	for i, pf := range pairFeatures {
+		featName[compiledPairFeats[i].feat] = "pair:" + pf.name
 	}
 	for i, n := range flagNames {
 		featName[flagFeat[i]] = n

@@ -29,13 +29,14 @@ const (
 // DefaultThreshold is the score at or above which a text is reported as an injection.
 const DefaultThreshold = 0.5
 
-// modelOffset shifts the model's logit. The model is trained on class-balanced data; -0.5
-// was chosen by 5-fold cross-validation on the public sets: held-out false positives stay
-// at or below about 1.5% on every benign set (with margin under the 3% target on the
-// hardest, adversarial-looking benign prompts) while about 90% of the short deepset
-// injections and over 90% of the in-the-wild jailbreaks are detected. -0.25 gains one
-// deepset row for three more benign ones.
-const modelOffset = -0.5
+// modelOffset shifts the model's logit. The model is trained on class-balanced data; +0.25
+// was chosen by 5-fold cross-validation on the public sets plus the hand-written API-traffic
+// sets (testdata/) as the point where deepset's injections reach 90% (90.6%) while every
+// public benign set stays at or below 2.5% false positives; the hand-written everyday
+// traffic (RAG templates, editing, idioms, developer questions) is then about 4% flagged,
+// role-play requests ("act as …") about 40%. At 0 deepset drops below 90%, at +0.5
+// WildGuard's benign prompts exceed 3%; the trade-off table is in the package README.
+const modelOffset = 0.25
 
 // Options configures a Detector. The zero value means the defaults.
 type Options struct {
@@ -50,8 +51,9 @@ type Options struct {
 
 // Detector is safe for concurrent use.
 type Detector struct {
-	opt   Options
-	model *model
+	opt    Options
+	model  *model
+	offset float64 // added to the model's logit (modelOffset; varied by the CV sweep)
 }
 
 // New returns a detector with the embedded model.
@@ -59,7 +61,7 @@ func New(opt Options) *Detector {
 	if opt.Threshold <= 0 {
 		opt.Threshold = DefaultThreshold
 	}
-	d := &Detector{opt: opt, model: defaultModel}
+	d := &Detector{opt: opt, model: defaultModel, offset: modelOffset}
 	if opt.DisableModel {
 		d.model = nil
 	}
@@ -124,7 +126,7 @@ func (d *Detector) scoreFolded(f *normalize.Folded, source string) Verdict {
 	// not decisive). ROT13 hits count through the rules: a model over rotated text would
 	// read noise.
 	extra := ruleFeatures(plain, plainRR, starts, nil)
-	v.ModelScore = sigmoid(d.model.score(f.Text, extra) + modelOffset)
+	v.ModelScore = sigmoid(d.model.score(f.Text, extra) + d.offset)
 	v.Evidence = d.model.evidence(extra)
 	v.Score = v.ModelScore
 	if source == "rot13" {

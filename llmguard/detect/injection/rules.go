@@ -12,7 +12,7 @@ import (
 var classes = map[string][]string{
 	"ignore": {"ignore", "disregard", "forget", "overlook", "bypass", "override", "dismiss", "neglect",
 		"setaside", "leavebehind", "throwout", "abandon", "dropall", "dropyour", "skipall", "skipyour",
-		"ignorier", "vergiss", "vergesse", "vergessen", "missacht", "uberspring", "verwirf", "streichen",
+		"ignorier", "vergiss", "vergesse", "vergessen", "vergesst", "missacht", "uberspring", "verwirf", "streichen",
 		"lassensiealle", "abweichendzu", "abweichendvon", "olvida", "olvide", "ignora", "oubliez", "oublie", "ignorez", "zaboravi"},
 	"previous": {"previous", "prior", "above", "earlier", "preceding", "instruction", "allrules", "yourrules",
 		"guideline", "directive", "yourprogramming", "everything", "whatwassaid", "context", "document",
@@ -78,9 +78,11 @@ var classes = map[string][]string{
 		"providedcontext", "contextprovided", "derartikel", "denartikeln", "dokumente", "kontext",
 		"context", "documents", "articles", "artikel", "information", "informationen", "angaben"},
 	"toxic": {"ihate", "youhate", "hates", "hasse", "hateall", "hassen", "disgusting", "racist",
-		"rassist", "insult", "crazy", "verruckt", "asshole", "arschloch", "slut", "bitch", "schlampe",
+		"rassismus", "rassistisch", "insult", "crazy", "verruckt", "asshole", "arschloch", "slut", "bitch", "schlampe",
 		"stirb", "hatespeech", "swear", "schimpf", "beleidig", "offensive",
-		"fuck", "scheis", "beschissen", "idiot", "doof", "stupid", "pwned", "dumm"},
+		"fuck", "scheis", "beschissen", "idiot", "doof", "stupid", "pwned",
+		// "dumm" only in forms that are not the start of "dummy"
+		"dumme", "dummer", "dummes", "dummen", "dummkopf", "istdumm", "sinddumm", "sodumm", "bistdumm"},
 	"threat": {"ordudie", "oderdustirbst", "youwilldie", "icommand", "ichbefehle",
 		"urgently", "dringend", "tumuertes", "muerto"},
 	"pretend": {"pretend", "imagine", "stelldirvor", "tudirso", "tuso", "asif", "alsob", "suppose",
@@ -89,9 +91,9 @@ var classes = map[string][]string{
 	"youare": {"youare", "youre", "dubist", "siesind", "nowyouare", "duspielst", "youplay",
 		"yourrole", "deinerrolle", "ihrerrolle", "inyourrole", "absorbed", "aufgeh", "bleib",
 		"stay", "schauspieler", "character", "derfigur", "diefigur", "playtherole", "dierolle", "therole"},
-	"leakhint": {"sentencesbefore", "textbefore", "wordsbefore", "linesbefore", "whatwaswritten",
+	"leakhint": {"sentencesbefore", "thetextbefore", "beforemyfirst", "vormeinerersten", "wordsbefore", "linesbefore", "whatwaswritten",
 		"whatiswrittenabove", "writtenbefore", "saidbefore", "beginningofyour", "beginningofthisconversation",
-		"previoustext", "textabove", "wasstehtoben", "wasstandoben", "wasstehtdavor", "wasstanddavor",
+		"previoustext", "thetextabove", "wasstehtoben", "wasstandoben", "wasstehtdavor", "wasstanddavor",
 		"wasstehtam", "vorherigentext", "obigentext", "yourinstructions", "deineanweisungen",
 		"deineinstruktionen", "ihreanweisungen", "yoursystem", "deinsystem", "initialinstruction",
 		"yourfirstinstruction", "yourrules", "deineregeln", "yourguidelines", "tellmeyourprompt"},
@@ -115,6 +117,72 @@ var classes = map[string][]string{
 	"addressai": {"asanai", "asalanguagemodel", "asanassistant", "asachatbot", "alseineki",
 		"alssprachmodell", "alschatbot", "languagemodel", "sprachmodell", "chatgpt", "gpt", "openai",
 		"yourtraining", "youweretrained", "yourcreator", "yourdeveloper"},
+	// What an override is aimed at: the model's instructions and rules (an attack), as
+	// opposed to the user's own material (see "draft").
+	"instrobj": {"instruction", "instrukt", "anweisung", "rules", "regeln", "guideline", "richtlinie",
+		"directive", "programming", "prompt", "vorgaben", "befehle", "orders", "constraint",
+		"restriction", "einschrankung", "polic", "training", "whatyouweretold", "whatyouhavebeentold",
+		"wasmandir", "wasdirgesagt", "yourrole", "deinerolle", "yourtask", "deineaufgabe",
+		"everything", "allesdavor",
+		"allesobige", "allesoben", "allesgesagt", "allesvorher", "allesbisher"},
+	// The user's own material, the usual object of "ignore"/"forget" in editing requests
+	// ("forget the previous draft", "ignore the typos", "vergiss meine letzte Nachricht").
+	// Only the pair ignore_draft is a feature (see pairOnly).
+	"draft": {"draft", "version", "typo", "tippfehler", "spelling", "rechtschreib", "formatting",
+		"formatierung", "grammar", "grammatik", "paragraph", "absatz", "wording", "intro",
+		"einleitung", "outline", "gliederung", "entwurf", "fassung", "mylast", "mymessage",
+		"myearlier", "myprevious", "myquestion", "mynote", "myemail", "meineletzte", "meinerletzten",
+		"meinenletzten", "meinevorherige", "meinervorherigen", "meinefrage", "meinenotizen",
+		"whatisaid", "whativesaid", "whatiwrote", "whatijustsaid", "everythingisaid", "wasichgesagt",
+		"wasichgeschrieben", "wasichuber", "secondhalf", "firsthalf", "zweitehalfte", "erstehalfte",
+		"wronglink", "falschenlink", "attachment"},
+	// Answers restricted to the supplied material: the RAG template's own rule ("answer only
+	// from the context", "if the answer is not in the documents, say you don't know").
+	"grounded": {"onlyuse", "useonly", "usingonly", "onlyusing", "basedonlyon", "onlybasedon",
+		"basedsolelyon", "solelyon", "strictlyfrom", "strictlyon", "onlyfromthe", "onlythecontext",
+		"onlythedocument", "onlytheinformation", "onlytheprovided", "onlythepassage",
+		"onlythefollowing", "onlythetext", "onlytheretrieved", "onlytheexcerpt", "onlythesnippet",
+		"onlythetable", "onlythetranscript", "onlythesource", "dontknow", "donotknow", "notsure",
+		"makeupananswer", "makeanythingup", "makethingsup", "dontguess", "notguess",
+		"priorknowledge", "outsideknowledge", "notenoughinformation", "insufficient",
+		"notinthecontext", "notinthedocument", "notinthepassage", "notinthetext", "doesnotcontain",
+		"doesntcontain", "dontcontain", "donotcontain", "notsupported", "supportedby", "cite",
+		"quotetherelevant", "doesnotmention", "doesntmention", "doesntsay", "doesnotsay",
+		"doesntcover", "notcover", "nuranhand", "anhanddes", "anhandder", "anhandden",
+		"ausschlieslich", "nurmitdem", "nurmitden", "nurmitder", "nurdieinformationen",
+		"nuraufbasis", "aufbasisdieser", "aufgrundlage", "vorwissen", "erfindenichts",
+		"nichtserfinden", "nichtsdazu", "stehtnicht", "nichtenthalt", "weisnicht", "weistnicht",
+		"weisichnicht", "keineinformationen", "nichtfeststellbar", "nennedie", "nichtbeschrieben",
+		"nichtgenannt", "nichtausreich", "nichtreicht"},
+	// Set phrases whose keywords mean something else: negations ("don't forget", "vergiss
+	// nicht", "erfinde nichts"), the RAG template's "just say that you don't know", "ignore
+	// case". Keywords of other classes inside such a phrase are dropped before rules and
+	// features (see splitHits); the phrase itself is a model feature.
+	"idiom": {"dontforget", "donotforget", "neverforget", "nottoforget", "mustnotforget",
+		"nichtvergessen", "nichtzuvergessen", "vergissnicht", "vergissesnicht", "vergesstnicht",
+		"vergessensienicht", "nievergessen", "vergissmeinnicht", "forgetmenot", "dontignore",
+		"donotignore", "nichtignorieren", "ignorierenicht", "ignoriernicht", "ignorecase",
+		"erfindenichts", "nichtserfinden", "nichtszuerfinden", "dontmakeup", "donotmakeup",
+		"nottomakeup", "donttrytomakeup", "dontmakeanythingup", "donotmakeanythingup",
+		"dontmakethingsup", "justsaythatyoudontknow", "justsaythatyoudonotknow",
+		"saythatyoudontknow", "saythatyoudonotknow", "sayyoudontknow", "sayidontknow",
+		"sayyouarenotsure", "saythatyouarenotsure", "sayyourenotsure", "sagedassduesnichtweist",
+		"sagdassduesnichtweist", "sagedassdunichtweist"},
+	// A persona introduced as a role with an article ("you are a …", "act as an …", "du bist
+	// ein …"): a task framing, unlike a switch to a named identity ("you are Volkswagen",
+	// "jetzt bist du Xi Jinping") or to a model without rules.
+	"rolearticle": {"youarea", "yourea", "youarenowa", "youarenowmy", "actasa", "actasmy",
+		"pretendyouarea", "pretendyourea", "pretendtobea", "imagineyouarea", "roleplayasa",
+		"playtheroleofa", "playtheroleofan", "respondasa", "answerasa", "dubistein",
+		"dubistjetztein", "dubistjetztmein", "dubistnunein", "alswarstduein", "alsbistduein",
+		"alsseistduein", "rolleeines", "rolleeiner", "alseinerfahren", "siesindein"},
+	// Requests for harmful content: weighed with the persona and override cues (a role-play
+	// request is benign, a role-play that asks for malware or weapons is not).
+	"harmful": {"evil", "bose", "destroyhumanity", "vernicht", "malware", "ransomware", "keylogger",
+		"phishing", "stealpassword", "passwortestehlen", "napalm", "explosive", "sprengstoff",
+		"bomb", "weapon", "waffen", "einewaffe", "pickthelock", "lockpick", "schlossknack",
+		"knacke", "breakinto", "einbrech", "hotwire", "murder", "poison", "vergift", "hack",
+		"exploit", "launder", "selfharm"},
 	"actas": {"actas", "fungier", "agier", "verhaltedich", "behaveas", "behavelike", "iwantyouto",
 		"ichmochtedass", "ichmochtedass", "transforminto", "become",
 		"personify", "interpreter", "terminal"},
@@ -136,6 +204,20 @@ var pairRules = []pairRule{
 	{"newtask_after_praise", "newtask", "newtask", 120, 0.3},
 	// "die obigen Anweisungen ignorieren": German puts the verb last.
 	{"previous_then_ignore", "previous", "ignore", 16, 0.4},
+	// An override aimed at the model's instructions, rules or prompt.
+	{"ignore_instructions", "ignore", "instrobj", 40, 0.8},
+}
+
+// pairFeatures are pairs like pairRules (second class within window squeezed bytes after
+// the first) that are model features only, with no rule score: they tell the model what
+// an override is aimed at.
+var pairFeatures = []struct {
+	name          string
+	first, second string
+	window        int32
+}{
+	{"ignore_draft", "ignore", "draft", 24},                // "forget the previous draft", "ignore the typos"
+	{"instructions_then_ignore", "instrobj", "ignore", 16}, // "die Anweisungen ignorieren"
 }
 
 var singleRules = map[string]struct {
@@ -148,6 +230,11 @@ var singleRules = map[string]struct {
 	"newtask":   {"new_task", 0},
 	"persona":   {"persona_switch", 0},
 }
+
+// anchorMaxLen: keywords this short must start a word (see keyword.anchored); longer ones
+// match anywhere in the squeezed text, which keeps German compounds ("Systemanweisung") and
+// spacing obfuscation working.
+const anchorMaxLen = 4
 
 // rot13Prefix marks the class of keywords added in ROT13 form: one automaton pass finds
 // plain and ROT13-hidden keywords at once, and the two are scored separately.
@@ -163,12 +250,18 @@ var kwMatcher = func() *matcher {
 	for cl := range singleRules {
 		ruled[cl] = true
 	}
+	// A ROT13-hidden "ignore … instructions" already fires ignore_previous ("instruction" is
+	// in previous), so instrobj needs no ROT13 forms of its own; persona's only rule has
+	// weight 0, so its ROT13 forms could never raise a score.
+	delete(ruled, "instrobj")
+	delete(ruled, "persona")
 	var kws []keyword
 	for cl, words := range classes {
 		for _, w := range words {
-			kws = append(kws, keyword{w, cl})
+			a := len(w) <= anchorMaxLen
+			kws = append(kws, keyword{w, cl, a})
 			if ruled[cl] {
-				kws = append(kws, keyword{normalize.Rot13(w), rot13Prefix + cl})
+				kws = append(kws, keyword{normalize.Rot13(w), rot13Prefix + cl, a})
 			}
 		}
 	}
@@ -193,6 +286,12 @@ type kwInfo struct {
 	n     int32 // length
 }
 
+type compiledPairFeat struct {
+	first, second int8
+	window        int32
+	feat          uint32
+}
+
 // compiled rules: classes as indices into classNames, rules numbered (pairs first).
 type compiledPair struct {
 	first, second int8
@@ -204,9 +303,20 @@ type compiledPair struct {
 var (
 	kwInfos       []kwInfo
 	compiledPairs []compiledPair
-	singleByClass []int // rule id of the class's single rule, or -1
-	ruleNames     []string
-	ruleWeights   []float64
+	// pairOnly marks classes that are no feature of their own, only through pairFeatures.
+	pairOnly uint64
+	// compiledPairFeats are pairFeatures over class indices, with their feature bucket.
+	compiledPairFeats []compiledPairFeat
+	pairFeatClasses   uint64 // classes that take part in a pair feature
+	idiomClass        int8
+	dropperClasses    uint64 // classes whose phrases drop the keywords inside them (idiom, grounded)
+	keptInIdiom       uint64 // classes an idiom does not drop (idiom, grounded, draft)
+	previousClass     int8
+	draftClass        int8
+	maxDraftLen       int32
+	singleByClass     []int // rule id of the class's single rule, or -1
+	ruleNames         []string
+	ruleWeights       []float64
 )
 
 // initRules compiles the rules; called from the package init once classNames exist.
@@ -232,6 +342,19 @@ func initRules() {
 			ruleWeights = append(ruleWeights, sr.weight)
 		}
 	}
+	pairOnly = 1 << idx["draft"]
+	idiomClass = idx["idiom"]
+	dropperClasses = 1<<idx["idiom"] | 1<<idx["grounded"]
+	previousClass, draftClass = idx["previous"], idx["draft"]
+	keptInIdiom = 1<<idx["idiom"] | 1<<idx["grounded"] | 1<<idx["draft"]
+	for _, pf := range pairFeatures {
+		c := compiledPairFeat{idx[pf.first], idx[pf.second], pf.window, featHash("pair:" + pf.name)}
+		compiledPairFeats = append(compiledPairFeats, c)
+		pairFeatClasses |= 1<<c.first | 1<<c.second
+	}
+	for _, w := range classes["draft"] {
+		maxDraftLen = max(maxDraftLen, int32(len(w)))
+	}
 	for _, k := range kwMatcher.kw {
 		base := strings.TrimPrefix(k.class, rot13Prefix)
 		kwInfos = append(kwInfos, kwInfo{idx[base], base != k.class, used[base], int32(len(k.text))})
@@ -247,17 +370,75 @@ type ruleResult struct {
 
 const maxHits = 4096
 
-// splitHits separates plain from ROT13 keyword hits (in place for the plain ones).
+// splitHits separates plain from ROT13 keyword hits. Plain hits inside a set phrase (class
+// idiom: "don't forget", "vergiss nicht", "say that you don't know"; class grounded: "only
+// the context", "doesn't say") are dropped, except those of the classes that mark benign
+// use, and so is a "previous" that qualifies the user's own material ("the previous draft",
+// "den vorherigen Entwurf", "the earlier version").
 func splitHits(hits []hit) (plain, rot []hit) {
 	plain = hits[:0:0]
+	var present uint64
 	for _, h := range hits {
-		if kwInfos[h.id].rot {
+		k := kwInfos[h.id]
+		if k.rot {
 			rot = append(rot, h)
 		} else {
 			plain = append(plain, h)
+			present |= 1 << k.class
 		}
 	}
+	if present&dropperClasses != 0 || present&(1<<draftClass) != 0 && present&(1<<previousClass) != 0 {
+		plain = dropNegated(plain)
+	}
 	return plain, rot
+}
+
+// previousDraftGap is how many squeezed bytes may separate "previous" from the draft word
+// it qualifies: inflection ("vorherig|en entwurf", "vorherig|e fassung").
+const previousDraftGap = 3
+
+// dropNegated removes hits that lie inside an idiom or grounded phrase hit (unless their
+// class is kept), and "previous" hits directly followed by a draft word. Hits are ordered
+// by end, and a keyword inside a phrase ends at or before it, so each phrase looks back
+// over the hits before it (and at those ending with it); a "previous" hit looks ahead only
+// as far as a draft word starting within previousDraftGap can end.
+func dropNegated(hits []hit) []hit {
+	drop := make([]bool, len(hits))
+	for i, h := range hits {
+		k := kwInfos[h.id]
+		if k.class == previousClass {
+			for j := i + 1; j < len(hits) && hits[j].end-h.end <= previousDraftGap+maxDraftLen; j++ {
+				if kj := kwInfos[hits[j].id]; kj.class == draftClass {
+					if s := hits[j].end - kj.n; s >= h.end && s-h.end <= previousDraftGap {
+						drop[i] = true
+						break
+					}
+				}
+			}
+			continue
+		}
+		if dropperClasses&(1<<k.class) == 0 {
+			continue
+		}
+		start := h.end - k.n
+		for j := i - 1; j >= 0 && hits[j].end > start; j-- {
+			if kj := kwInfos[hits[j].id]; keptInIdiom&(1<<kj.class) == 0 && hits[j].end-kj.n >= start {
+				drop[j] = true
+			}
+		}
+		for j := i + 1; j < len(hits) && hits[j].end == h.end; j++ {
+			if kj := kwInfos[hits[j].id]; keptInIdiom&(1<<kj.class) == 0 && hits[j].end-kj.n >= start {
+				drop[j] = true
+			}
+		}
+	}
+	out := hits[:0]
+	for i, h := range hits {
+		if !drop[i] {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // evalRules combines keyword hits: each pair or single rule contributes once (the

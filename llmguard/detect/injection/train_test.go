@@ -5,12 +5,13 @@ import (
 	"flag"
 	"os"
 	"sort"
+	"strings"
 	"testing"
 )
 
 var update = flag.Bool("update", false, "rewrite model.bin from the public data")
 
-// TestRegenerateModel retrains the model on all public rows. Without -update it checks
+// TestRegenerateModel retrains the model on all public and hand-written rows. Without -update it checks
 // that training reproduces the embedded model byte for byte, which proves the shipped
 // weights come from this code and data. Regenerate with:
 //
@@ -32,8 +33,8 @@ func TestRegenerateModel(t *testing.T) {
 	}
 }
 
-// TestCrossValidation trains on four fifths of the public rows and scores the held-out
-// fifth (rules + model, default threshold), five times, so the figures estimate how the
+// TestCrossValidation trains on four fifths of the public and hand-written rows and scores
+// the held-out fifth (rules + model, default threshold), five times, so the figures estimate how the
 // detector does on rows it has not seen. Folds are stratified by file and label.
 func TestCrossValidation(t *testing.T) {
 	if testing.Short() {
@@ -64,19 +65,52 @@ func TestCrossValidation(t *testing.T) {
 		tally(d, te, out)
 	}
 	// Regression floors just under the measured CV level (see the package README figures):
-	// deepset attacks 90.6%, jailbreaks 92.2%, benign sets 0.6%, 0% and 1.4%.
-	report(t, "5-fold CV", out, 0.90, 0.02)
-	if r := out["inthewild_jailbreaks_dev.jsonl (attacks)"]; r == nil || r.rate() < 0.91 {
-		t.Errorf("5-fold CV: jailbreak detection below 0.91: %+v", r)
+	// deepset attacks 90.6%, jailbreaks 93.0%, hand-written attacks 95.0%; false positives
+	// 2.3%, 0%, 2.3% on the public benign sets; on the hand-written hard negatives 13.1%
+	// overall: RAG 3.1%, editing 4.3%, idioms 4.5%, developer questions 4.3% (4.1% together),
+	// texts quoting instructions 23.8%, role-play requests (not trained on) 38.5%.
+	report(t, "5-fold CV", out, 0.90, 0.025)
+	floors := map[string]float64{
+		"inthewild_jailbreaks_dev.jsonl (attacks)": 0.92,
+		"hard_attacks.jsonl (attacks)":             0.93,
+	}
+	for k, floor := range floors {
+		if r := out[k]; r == nil || r.rate() < floor {
+			t.Errorf("5-fold CV: %s below %.2f: %+v", k, floor, r)
+		}
+	}
+	for _, k := range []string{"rag", "editing", "idiom", "developer", "rag+editing+idiom+developer", "quoted", "persona"} {
+		if out["hard_negatives.jsonl ["+k+"] (benign)"] == nil {
+			t.Errorf("5-fold CV: no hard negatives in group %s", k)
+		}
 	}
 }
 
-// TestShippedModel scores all public rows with the shipped detector. These rows were
-// used for training, so the figures are optimistic; the CV figures are the honest ones.
+// TestShippedModel scores all public and hand-written rows with the shipped detector. These
+// rows were used for training, so the figures are optimistic; the CV figures are the honest
+// ones.
 func TestShippedModel(t *testing.T) {
 	out := map[string]*rates{}
 	tally(New(Options{}), loadRows(t), out)
 	report(t, "shipped (in-sample)", out, 0.90, 0.03)
+}
+
+// maxHardFP are the false-positive ceilings on the hand-written hard negatives, overall and
+// per group (held out: 13.1% overall; RAG 3.1%, editing 4.3%, idioms 4.5%, developer 4.3%,
+// together 4.1%; quoted instructions 23.8%; role-play 38.5%; the three-row groups newtask
+// and other 1/3). Role-play requests are the gray zone the public deepset set labels as
+// attacks, so they are not trained on and most stay flagged.
+var maxHardFP = map[string]float64{
+	"hard_negatives.jsonl (benign)":                               0.14,
+	"hard_negatives.jsonl [rag] (benign)":                         0.05,
+	"hard_negatives.jsonl [editing] (benign)":                     0.05,
+	"hard_negatives.jsonl [idiom] (benign)":                       0.05,
+	"hard_negatives.jsonl [developer] (benign)":                   0.05,
+	"hard_negatives.jsonl [rag+editing+idiom+developer] (benign)": 0.045,
+	"hard_negatives.jsonl [quoted] (benign)":                      0.25,
+	"hard_negatives.jsonl [persona] (benign)":                     0.42,
+	"hard_negatives.jsonl [newtask] (benign)":                     0.34,
+	"hard_negatives.jsonl [other] (benign)":                       0.34,
 }
 
 func report(t *testing.T, what string, out map[string]*rates, minDetect, maxFP float64) {
@@ -88,13 +122,19 @@ func report(t *testing.T, what string, out map[string]*rates, minDetect, maxFP f
 	sort.Strings(keys)
 	for _, k := range keys {
 		r := out[k]
-		t.Logf("%s %-45s flagged %4d/%4d = %.3f", what, k, r.flagged, r.total, r.rate())
+		t.Logf("%s %-60s flagged %4d/%4d = %.3f", what, k, r.flagged, r.total, r.rate())
 		attack := bytes.HasSuffix([]byte(k), []byte("(attacks)"))
 		if attack && r.rate() < minDetect {
 			t.Errorf("%s: detection %.3f < %.2f", k, r.rate(), minDetect)
 		}
-		if !attack && r.rate() > maxFP {
-			t.Errorf("%s: false positives %.3f > %.2f", k, r.rate(), maxFP)
+		limit := maxFP
+		if l, ok := maxHardFP[k]; ok {
+			limit = max(l, maxFP)
+		} else if strings.HasPrefix(k, "hard_negatives.jsonl [") {
+			t.Errorf("%s: no false-positive ceiling for this group", k)
+		}
+		if !attack && r.rate() > limit {
+			t.Errorf("%s: false positives %.3f > %.3f", k, r.rate(), limit)
 		}
 	}
 }

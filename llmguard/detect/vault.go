@@ -23,6 +23,17 @@ func NewVault() *Vault {
 	return &Vault{byValue: map[string]string{}, byHolder: map[string]string{}, counts: map[string]int{}}
 }
 
+// Sibling returns a vault with its own values that numbers placeholders together with v
+// (and avoids what v reserved), so that the two never hand out the same placeholder: a
+// request's redactions and its reversible pseudonyms live in two such vaults, and only
+// the second is ever restored.
+func (v *Vault) Sibling() *Vault {
+	if v.taken == nil {
+		v.taken = map[string]bool{}
+	}
+	return &Vault{byValue: map[string]string{}, byHolder: map[string]string{}, counts: v.counts, taken: v.taken}
+}
+
 // Placeholder returns the placeholder for value of the given type, creating it on first
 // use. Types are expected to be upper snake case; other bytes are replaced by '_' so a
 // placeholder always matches [A-Z0-9_]+ between the brackets.
@@ -48,6 +59,11 @@ func (v *Vault) Placeholder(typ, value string) string {
 	return p
 }
 
+// SafeType returns typ as it appears in placeholders and redaction markers: upper snake
+// case, every other byte replaced by '_', so an operator's type name can never break the
+// JSON or the text it is written into.
+func SafeType(typ string) string { return sanitizeType(typ) }
+
 func sanitizeType(typ string) string {
 	if typ == "" {
 		return "REDACTED"
@@ -65,9 +81,6 @@ func sanitizeType(typ string) string {
 	return string(b)
 }
 
-// maxReserved bounds the placeholder-shaped tokens Reserve looks at, in bytes.
-const maxReserved = 128
-
 // Reserve marks every placeholder-shaped token in text ("[" + [A-Z0-9_]+ + "]") as
 // taken, so the vault never hands it out. Call it with the client's own text before
 // redacting: a prompt that already contains "[EMAIL_ADDRESS_1]" must not have that
@@ -80,7 +93,7 @@ func (v *Vault) Reserve(text string) {
 		}
 		i += j
 		k := i + 1
-		for k < len(text) && k-i < maxReserved && isHolderByte(text[k]) {
+		for k < len(text) && isHolderByte(text[k]) {
 			k++
 		}
 		if k < len(text) && text[k] == ']' && k > i+1 {

@@ -229,3 +229,47 @@ func TestPseudonymsInToolArgsStayJSON(t *testing.T) {
 	}
 	check(m.Choices[0].Message.ToolCalls[0].Function.Arguments)
 }
+
+// TestRedactionInToolArgsStaysJSON: a value found right after an escape in streamed or
+// whole tool call arguments is redacted without splitting the escape; and a decoded
+// Anthropic tool input that merely has a field named "arguments" is not treated as JSON
+// text.
+func TestRedactionInToolArgsStaysJSON(t *testing.T) {
+	p := testPolicy(t)
+	args := `{"to":"x\nalice@example.com","cc":"\u00e9bob@example.org"}`
+	check := func(got string) {
+		t.Helper()
+		var m map[string]string
+		if err := json.Unmarshal([]byte(got), &m); err != nil || m["to"] != "x\n[REDACTED:EMAIL_ADDRESS]" || m["cc"] != "é[REDACTED:EMAIL_ADDRESS]" {
+			t.Fatalf("arguments %q: %v", got, err)
+		}
+	}
+	for seed := uint64(0); seed < 10; seed++ {
+		r := rand.New(rand.NewPCG(seed, 11))
+		var b strings.Builder
+		b.WriteString(chatEvent(map[string]any{"role": "assistant", "tool_calls": []any{map[string]any{"index": 0, "id": "call_1", "type": "function", "function": map[string]any{"name": "send", "arguments": ""}}}}, nil))
+		for _, c := range split(r, args, 4) {
+			b.WriteString(chatEvent(map[string]any{"tool_calls": []any{map[string]any{"index": 0, "function": map[string]any{"arguments": c}}}}, nil))
+		}
+		b.WriteString(chatEvent(map[string]any{}, "tool_calls"))
+		out, _ := run(t, NewStream(p, request.KindChat), b.String(), r, 30)
+		check(collect(t, request.KindChat, out).args)
+	}
+	got, _ := p.JSONText(args, &Report{})
+	check(got)
+
+	v := detect.NewVault()
+	ph := v.Placeholder("COMPANY", `Acme "Rocket"`)
+	p.Vault = v
+	body := `{"type":"message","content":[{"type":"tool_use","id":"t","name":"f","input":{"arguments":"` + ph + `","other":"` + ph + `"}}]}`
+	out, _, err := p.JSON(request.KindMessages, []byte(body), &Report{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Content []struct{ Input map[string]string }
+	}
+	if err := json.Unmarshal(out, &m); err != nil || m.Content[0].Input["arguments"] != `Acme "Rocket"` || m.Content[0].Input["other"] != `Acme "Rocket"` {
+		t.Fatalf("tool input %s: %v", out, err)
+	}
+}

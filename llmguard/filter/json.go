@@ -37,14 +37,14 @@ func (p *Policy) JSON(kind request.Kind, body []byte, rep *Report) (out []byte, 
 	return encode(m), false, nil
 }
 
-// str filters the string at m[key], if there is one.
-func (p *Policy) str(m map[string]any, key string, rep *Report) bool {
+// str filters the string at m[key], if there is one; inJSON marks JSON text (tool call
+// arguments).
+func (p *Policy) str(m map[string]any, key string, inJSON bool, rep *Report) bool {
 	s, ok := m[key].(string)
 	if !ok || s == "" {
 		return false
 	}
-	// "arguments" (OpenAI tool and function calls) holds JSON text inside the string.
-	out, bl := p.text(s, key == "arguments", rep)
+	out, bl := p.text(s, inJSON, rep)
 	m[key] = out
 	return bl
 }
@@ -56,7 +56,7 @@ func (p *Policy) walkChat(m map[string]any, rep *Report) bool {
 		if cm == nil {
 			continue
 		}
-		if p.str(cm, "text", rep) {
+		if p.str(cm, "text", false, rep) {
 			return true
 		}
 		msg, _ := cm["message"].(map[string]any)
@@ -64,7 +64,7 @@ func (p *Policy) walkChat(m map[string]any, rep *Report) bool {
 			continue
 		}
 		for _, f := range chatTextFields {
-			if p.str(msg, f, rep) {
+			if p.str(msg, f, false, rep) {
 				return true
 			}
 		}
@@ -77,7 +77,7 @@ func (p *Policy) walkChat(m map[string]any, rep *Report) bool {
 		}
 		for _, tc := range calls {
 			tm, _ := tc.(map[string]any)
-			if fn, ok := tm["function"].(map[string]any); ok && p.str(fn, "arguments", rep) {
+			if fn, ok := tm["function"].(map[string]any); ok && p.str(fn, "arguments", true, rep) {
 				return true
 			}
 		}
@@ -89,7 +89,7 @@ func (p *Policy) walkChat(m map[string]any, rep *Report) bool {
 func (p *Policy) walkParts(parts []any, rep *Report) bool {
 	for _, x := range parts {
 		pm, _ := x.(map[string]any)
-		if pm != nil && (p.str(pm, "text", rep) || p.str(pm, "refusal", rep)) {
+		if pm != nil && (p.str(pm, "text", false, rep) || p.str(pm, "refusal", false, rep)) {
 			return true
 		}
 	}
@@ -103,7 +103,7 @@ func (p *Policy) walkOutput(items []any, rep *Report) bool {
 		if im == nil {
 			continue
 		}
-		if p.str(im, "arguments", rep) || p.str(im, "input", rep) {
+		if p.str(im, "arguments", true, rep) || p.str(im, "input", false, rep) {
 			return true
 		}
 		for _, f := range []string{"content", "summary"} {
@@ -124,7 +124,7 @@ func (p *Policy) walkAnthropic(content any, rep *Report) bool {
 		if bm == nil {
 			continue
 		}
-		if p.str(bm, "text", rep) || p.str(bm, "thinking", rep) {
+		if p.str(bm, "text", false, rep) || p.str(bm, "thinking", false, rep) {
 			return true
 		}
 		if in, ok := bm["input"]; ok && p.walkValue(in, rep) {
@@ -140,7 +140,7 @@ func (p *Policy) walkValue(v any, rep *Report) bool {
 	case map[string]any:
 		for k := range t {
 			if _, ok := t[k].(string); ok {
-				if p.str(t, k, rep) {
+				if p.str(t, k, false, rep) {
 					return true
 				}
 			} else if p.walkValue(t[k], rep) {

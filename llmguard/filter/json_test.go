@@ -2,6 +2,7 @@ package filter
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -174,5 +175,35 @@ func TestResponsesReasoningAndSequence(t *testing.T) {
 		if w, _ := p.Text(text, &Report{}); lanes[typ] != w {
 			t.Errorf("%s: %q, want %q", typ, lanes[typ], w)
 		}
+	}
+}
+
+// TestResponsesErrorEventRenumbered: text released before an upstream error event takes
+// the error's place in the sequence, and the error follows it.
+func TestResponsesErrorEventRenumbered(t *testing.T) {
+	var b strings.Builder
+	for i, v := range []map[string]any{
+		{"type": "response.output_text.delta", "output_index": 0, "content_index": 0, "delta": "held bob"},
+		{"type": "error", "code": "server_error", "message": "boom"},
+	} {
+		v["sequence_number"] = i
+		d, _ := json.Marshal(v)
+		b.Write(sse.AppendEvent(nil, sse.NewEvent(v["type"].(string), d)))
+	}
+	out, _ := run(t, NewStream(testPolicy(t), request.KindResponses), b.String(), rand.New(rand.NewPCG(1, 1)), 1000)
+	var seqs []int
+	for _, block := range strings.Split(strings.TrimSpace(out), "\n\n") {
+		for _, line := range strings.Split(block, "\n") {
+			if d, ok := strings.CutPrefix(line, "data: "); ok {
+				var m struct {
+					Seq int `json:"sequence_number"`
+				}
+				json.Unmarshal([]byte(d), &m)
+				seqs = append(seqs, m.Seq)
+			}
+		}
+	}
+	if fmt.Sprint(seqs) != "[0 1 2]" || !strings.Contains(out, "boom") {
+		t.Fatalf("sequence %v in %s", seqs, out)
 	}
 }

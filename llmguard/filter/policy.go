@@ -70,13 +70,18 @@ func (p *Policy) window() int {
 }
 
 // detect returns the findings in text whose action is not allow, sorted by start.
-func (p *Policy) detect(text string, dst []detect.Finding) []detect.Finding {
+// detect runs the detectors over text; in JSON text (tool call arguments) findings are
+// fitted so that replacing them cannot split an escape sequence.
+func (p *Policy) detect(text string, dst []detect.Finding, inJSON bool) []detect.Finding {
 	dst = dst[:0]
 	if p.Set != nil {
 		dst = p.Set.Detect(text, dst)
 	}
 	for _, d := range p.Extra {
 		dst = d.Detect(text, dst)
+	}
+	if inJSON {
+		dst = detect.FitJSONTextAll(text, dst)
 	}
 	kept := dst[:0]
 	for _, f := range dst {
@@ -97,8 +102,9 @@ func (p *Policy) action(f detect.Finding) string {
 
 // Marker returns the text that replaces a redacted value of type typ. It deliberately
 // differs from the vault's "[TYPE_n]" pseudonyms so that a redaction is never "restored"
-// into some prompt value.
-func Marker(typ string) string { return "[REDACTED:" + typ + "]" }
+// into some prompt value. The type is sanitised like a placeholder's (an operator's type
+// name could hold a quote, which would break tool call arguments).
+func Marker(typ string) string { return "[REDACTED:" + detect.SafeType(typ) + "]" }
 
 // apply redacts, records and decides the findings fs of text (all of which are final).
 // blocked is true when one of them must block the response.
@@ -145,7 +151,7 @@ func (p *Policy) Text(text string, rep *Report) (string, bool) { return p.text(t
 func (p *Policy) JSONText(text string, rep *Report) (string, bool) { return p.text(text, true, rep) }
 
 func (p *Policy) text(text string, inJSON bool, rep *Report) (string, bool) {
-	out, blocked := p.apply(text, p.detect(text, nil), rep)
+	out, blocked := p.apply(text, p.detect(text, nil, inJSON), rep)
 	if blocked {
 		return "", true
 	}
@@ -195,7 +201,7 @@ func (l *lane) write(p *Policy, s string, rep *Report) (string, bool) {
 	if cut == 0 {
 		return "", false
 	}
-	l.fs = p.detect(l.buf, l.fs)
+	l.fs = p.detect(l.buf, l.fs, l.json)
 	// No finding may straddle the cut: it could still grow. Nor may its context (the
 	// identifier of an assignment, the digit groups before it…), so the cut moves to
 	// where the tail starting at the finding would be held. Moving the cut left can make
@@ -253,7 +259,7 @@ func (l *lane) write(p *Policy, s string, rep *Report) (string, bool) {
 // tailAgrees reports whether scanning buf[cut:] alone finds the findings that the scan
 // of the whole buf (l.fs) finds there.
 func (l *lane) tailAgrees(p *Policy, cut int) bool {
-	l.tail = p.detect(l.buf[cut:], l.tail)
+	l.tail = p.detect(l.buf[cut:], l.tail, l.json)
 	i := 0
 	for _, f := range l.fs {
 		if f.Start < cut {
@@ -275,7 +281,7 @@ func (l *lane) tailAgrees(p *Policy, cut int) bool {
 func (l *lane) flush(p *Policy, rep *Report) (string, bool) {
 	s := l.buf
 	l.buf = ""
-	out, blocked := p.apply(s, p.detect(s, l.fs), rep)
+	out, blocked := p.apply(s, p.detect(s, l.fs, l.json), rep)
 	if blocked {
 		return "", true
 	}

@@ -101,9 +101,17 @@ func (s *Stream) Event(ev *sse.Event, out []byte) ([]byte, bool) {
 	if _, isErr := m["error"]; isErr || m["type"] == "error" {
 		// The upstream ends the stream with an error: release what was held first, so
 		// the client has all the text it would have had without the filter.
+		if s.kind == request.KindResponses {
+			s.beginSeq(m)
+		}
 		pre, blocked = s.flushAll()
 		if blocked {
 			return s.block(), true
+		}
+		if s.kind == request.KindResponses && s.endSeq(m) {
+			c := *ev
+			c.Data = encode(m)
+			out = sse.AppendEvent(nil, &c)
 		}
 		return append(pre, out...), false
 	}

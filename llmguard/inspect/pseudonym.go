@@ -4,15 +4,14 @@ import (
 	"strings"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/detect"
-	"github.com/llmguard/caddy-llmguard/llmguard/request"
 )
 
 // replace substitutes placeholders for the findings fs of text: pseudonymised findings
-// take theirs from v.Pseudonyms, redacted ones from vault. Actions are per finding type
-// and placeholders are numbered per type, so the two vaults never hand out the same
-// placeholder for different values, and a redaction is never restored. Overlapping
-// findings become one span, named after the first, as in detect.Redact.
-func (d *Detection) replace(text string, fs []detect.Finding, vault *detect.Vault, v *Verdict, r *request.Request) (string, int) {
+// take theirs from v.Pseudonyms, redacted ones from vault. The two are sibling vaults that
+// number placeholders together, so they never hand out the same placeholder and a
+// redaction is never restored. Overlapping findings become one span, named after the
+// first, as in detect.Redact.
+func (d *Detection) replace(text string, fs []detect.Finding, vault *detect.Vault, v *Verdict) (string, int) {
 	detect.SortFindings(fs)
 	var b strings.Builder
 	pos, n := 0, 0
@@ -30,8 +29,7 @@ func (d *Detection) replace(text string, fs []detect.Finding, vault *detect.Vaul
 		target := vault
 		if d.Action(f) == detect.ActionPseudonymize {
 			if v.Pseudonyms == nil {
-				v.Pseudonyms = detect.NewVault()
-				reserve(v.Pseudonyms, r)
+				v.Pseudonyms = vault.Sibling()
 			}
 			target = v.Pseudonyms
 		}

@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -46,5 +47,23 @@ func TestClientPlaceholdersAreNotIssued(t *testing.T) {
 	back := v.Pseudonyms.Restore("[EMAIL_ADDRESS_1] [EMAIL_ADDRESS_2] [EMAIL_ADDRESS_3]")
 	if back != "[EMAIL_ADDRESS_1] [EMAIL_ADDRESS_2] bob@example.org" {
 		t.Fatalf("restored %q", back)
+	}
+}
+
+// TestRedactionKeepsToolArgumentsJSON: an address right after an escape in tool call
+// arguments (JSON text) is redacted without splitting the escape.
+func TestRedactionKeepsToolArgumentsJSON(t *testing.T) {
+	d := detection(t, defaults.Config{})
+	r := parse(t, `{"model":"gpt-4o","messages":[{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"send","arguments":"{\"to\":\"x\\nalice@example.com\",\"cc\":\"\\u00e9bob@example.org\"}"}}]},{"role":"tool","tool_call_id":"c","content":"ok"}]}`)
+	v := d.Scan(r, detect.NewVault())
+	var args string
+	for i, seg := range r.Segments {
+		if strings.HasSuffix(seg.Path, ".arguments") {
+			args = v.Redactions[i]
+		}
+	}
+	var m map[string]string
+	if err := json.Unmarshal([]byte(args), &m); err != nil || m["to"] != "x\n[EMAIL_ADDRESS_1]" || m["cc"] != "é[EMAIL_ADDRESS_2]" {
+		t.Fatalf("arguments %q: %v %v", args, m, err)
 	}
 }

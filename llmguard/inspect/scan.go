@@ -59,6 +59,10 @@ func (d *Detection) Scan(r *request.Request, vault *detect.Vault) Verdict {
 			continue
 		}
 		buf = d.Set.Detect(seg.Text, buf[:0])
+		if seg.Source == request.SourceToolCall && strings.HasSuffix(seg.Path, ".arguments") {
+			// The arguments are JSON text: a redaction must not split an escape.
+			buf = detect.FitJSONTextAll(seg.Text, buf)
+		}
 		var redact []detect.Finding
 		for _, f := range buf {
 			act := d.Action(f)
@@ -84,7 +88,7 @@ func (d *Detection) Scan(r *request.Request, vault *detect.Vault) Verdict {
 				reserve(vault, r)
 				reserved = true
 			}
-			out, n := d.replace(seg.Text, redact, vault, &v, r)
+			out, n := d.replace(seg.Text, redact, vault, &v)
 			if n > 0 {
 				if v.Redactions == nil {
 					v.Redactions = map[int]string{}

@@ -85,8 +85,8 @@ func ParseCaddyfile(d *caddyfile.Dispenser, defaults []string) (*Config, error) 
 			case len(args) == 1 && args[0] == "off":
 				err = set(name, false)
 			case name == "injection" && len(args) == 1:
-				t, err := strconv.ParseFloat(args[0], 64)
-				if err != nil || t <= 0 || t > 1 {
+				t, perr := strconv.ParseFloat(args[0], 64)
+				if perr != nil || t <= 0 || t > 1 {
 					return nil, d.Errf("injection threshold must be a number in (0, 1], not '%s'", args[0])
 				}
 				err = set(name, &Injection{Threshold: t})

@@ -116,6 +116,7 @@ func TestParseCaddyfile(t *testing.T) {
 		"x {\n detect {\n injection 2\n }\n}",
 		"x {\n detect {\n pii off\n pii off\n }\n}",
 		"x {\n detect {\n pii EMAIL_ADDRESS\n detector pii\n }\n}",
+		"x {\n detect {\n detector injection {\n threshold 0.9\n }\n injection 0.7\n }\n}",
 		"x {\n detect {\n deny literal X y\n detector patterns {\n deny a b\n }\n }\n}",
 		"x {\n detect {\n deny onlyone\n }\n}",
 		"x {\n detect {\n action X\n }\n}",

@@ -102,7 +102,12 @@ func (a AdminAPI) usage(w http.ResponseWriter, r *http.Request) error {
 		}
 		for _, c := range h.rules {
 			id := fmt.Sprintf("%p|%s", h.store, c.rule.ID())
-			lim, limited := c.rule.LimitFor(tier, model)
+			lim, limited := c.rule.Limit, true
+			if model != "" {
+				lim, limited = c.rule.LimitFor(tier, model)
+			} else if v, ok := c.rule.Tiers[tier]; ok && tier != "" {
+				lim, limited = v, v != limit.Unlimited
+			}
 			if seen[id] || !limited || lim <= 0 {
 				continue
 			}

@@ -205,6 +205,9 @@ func TestPseudonymsInToolArgsStayJSON(t *testing.T) {
 		b.WriteString("data: [DONE]\n\n")
 		out, _ := run(t, NewStream(p, request.KindChat), b.String(), r, 30)
 		check(collect(t, request.KindChat, out).args)
+		// Anthropic's input_json_delta lane is JSON text too.
+		out, _ = run(t, NewStream(p, request.KindMessages), anthropicStream([]string{"ok"}, split(r, args, 3)), r, 30)
+		check(collect(t, request.KindMessages, out).args)
 	}
 	body, _ := json.Marshal(map[string]any{"choices": []any{map[string]any{"index": 0, "message": map[string]any{
 		"role": "assistant", "content": "Sent to " + ph,

@@ -486,11 +486,12 @@ func TestRateLimitTwoInstances(t *testing.T) {
 	}
 }
 
-// BenchmarkRoute compares a full Caddy route (gateway → reverse_proxy → llm_mock) with
-// and without llm_rate_limit (three rules, memory store) in one run. Load generator,
-// Caddy and the mock share the machine, so the ratio is what counts.
+// BenchmarkRoute compares a full Caddy route (gateway → reverse_proxy → llm_mock) without
+// llm_* handlers, with llm_rate_limit (three rules, memory store) and with llm_inspect
+// (default detectors) in one run. Load generator, Caddy and the mock share the machine,
+// so the ratios are what counts.
 func BenchmarkRoute(b *testing.B) {
-	ports := make([]int, 4)
+	ports := make([]int, 5)
 	for i := range ports {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -520,8 +521,12 @@ http://localhost:%d {
 	reverse_proxy localhost:%d
 }
 http://localhost:%d {
+	llm_inspect
+	reverse_proxy localhost:%d
+}
+http://localhost:%d {
 	llm_mock
-}`, ports[3], ports[0], ports[2], ports[1], ports[2], ports[2])
+}`, ports[3], ports[0], ports[2], ports[1], ports[2], ports[4], ports[2], ports[2])
 	js, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), nil)
 	if err != nil {
 		b.Fatal(err)
@@ -536,7 +541,7 @@ http://localhost:%d {
 	for _, c := range []struct {
 		name string
 		port int
-	}{{"without", ports[0]}, {"with_llm_rate_limit", ports[1]}} {
+	}{{"without", ports[0]}, {"with_llm_rate_limit", ports[1]}, {"with_llm_inspect", ports[4]}} {
 		url := fmt.Sprintf("http://localhost:%d/v1/chat/completions", c.port)
 		b.Run(c.name, func(b *testing.B) {
 			b.SetParallelism(8)

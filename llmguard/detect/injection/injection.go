@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/detect"
 	"github.com/llmguard/caddy-llmguard/llmguard/detect/normalize"
@@ -84,10 +85,17 @@ type Verdict struct {
 	Source     string // "text", "base64", "hex" or "rot13"
 }
 
+// foldPool recycles the folded copies of prompts (five bytes per input byte), which would
+// otherwise dominate the detector's allocations on large prompts. Nothing derived from a
+// folded text outlives the call that folded it: verdicts hold offsets and rule names.
+var foldPool = sync.Pool{New: func() any { return new(normalize.Folded) }}
+
 // Score evaluates text, including decoded payloads and a ROT13 reading, and returns the
 // strongest verdict.
 func (d *Detector) Score(text string) Verdict {
-	f := normalize.Fold(text)
+	f := foldPool.Get().(*normalize.Folded)
+	defer foldPool.Put(f)
+	normalize.FoldInto(f, text)
 	v := d.scoreFolded(f, "text")
 	for _, p := range normalize.Payloads(text) {
 		pv := d.scoreFolded(normalize.Fold(p.Text), p.Encoding)
@@ -139,7 +147,9 @@ func (d *Detector) scoreFolded(f *normalize.Folded, source string) Verdict {
 
 // Detect implements detect.Detector.
 func (d *Detector) Detect(text string, dst []detect.Finding) []detect.Finding {
-	f := normalize.Fold(text)
+	f := foldPool.Get().(*normalize.Folded)
+	defer foldPool.Put(f)
+	normalize.FoldInto(f, text)
 	if !d.opt.DisableInvisible {
 		for _, sp := range f.Invisible {
 			dst = append(dst, detect.Finding{Detector: "injection", Type: TypeInvisible, Start: sp[0], End: sp[1], Score: 1, Rule: "invisible_characters"})

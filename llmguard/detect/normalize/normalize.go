@@ -13,6 +13,7 @@ package normalize
 import (
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -27,6 +28,8 @@ type Folded struct {
 	// Invisible lists spans of the original made of invisible, zero-width, bidi-control
 	// or tag characters, merged when adjacent.
 	Invisible [][2]int
+
+	buf []byte // backs Text; reused by FoldInto
 }
 
 // Orig maps a byte offset in Text back to the original text.
@@ -59,8 +62,23 @@ func IsInvisible(r rune) bool {
 // dropped from the folded text).
 func Fold(text string) *Folded {
 	f := &Folded{}
-	b := make([]byte, 0, len(text))
-	m := make([]int32, 0, len(text)+1)
+	FoldInto(f, text)
+	return f
+}
+
+// FoldInto folds text into f, reusing f's buffers, so that a caller that folds many texts
+// (a detector, through a sync.Pool) does not allocate five bytes per input byte each time.
+// f.Text aliases those buffers: it and f.Map are valid only until the next FoldInto on f.
+func FoldInto(f *Folded, text string) {
+	b := f.buf[:0]
+	if cap(b) < len(text) {
+		b = make([]byte, 0, len(text))
+	}
+	m := f.Map[:0]
+	if cap(m) < len(text)+1 {
+		m = make([]int32, 0, len(text)+1)
+	}
+	f.Invisible = f.Invisible[:0]
 	lastSpace := true
 	emit := func(c byte, at int) {
 		b = append(b, c)
@@ -162,9 +180,9 @@ func Fold(text string) *Folded {
 	}
 	m = append(m, int32(len(text)))
 	deLeet(b)
-	f.Text = string(b)
+	f.buf = b
+	f.Text = unsafe.String(unsafe.SliceData(b), len(b))
 	f.Map = m
-	return f
 }
 
 func (f *Folded) addInvisible(s, e int) {

@@ -19,8 +19,12 @@ var dataFiles = []string{"deepset_train.jsonl", "inthewild_jailbreaks_dev.jsonl"
 // (hard_attacks.jsonl), so the model learns the difference rather than a lower score.
 var handFiles = []string{"hard_negatives.jsonl", "hard_attacks.jsonl"}
 
-// fileShare is a file's share of its class's weight relative to a public file (1).
-var fileShare = map[string]float64{"hard_negatives.jsonl": 1, "hard_attacks.jsonl": 1}
+// fileShare is a file's share of its class's weight relative to a public file (1). The
+// hand-written attacks weigh 0.3: they cover many styles the public sets lack (secret
+// games, indirect injections, leaks, delimiters, payload splitting, FR/ES/IT overrides,
+// refusal suppression) in ordinary words, and at a full share those words cost the
+// everyday hard negatives and wildguard about a point of false positives each.
+var fileShare = map[string]float64{"hard_negatives.jsonl": 1, "hard_attacks.jsonl": 0.3}
 
 // groupWeight scales the training weight of a hand-written row by its group (rows without
 // a group weigh 1); a file's share is spread over its rows in proportion. The persona group
@@ -35,7 +39,9 @@ type row struct {
 	Text  string `json:"text"`
 	Label int    `json:"label"`
 	// Group classifies a hand-written hard negative: rag, editing, idiom, developer, quoted,
-	// persona, newtask or other.
+	// persona, newtask or other; or the style of a hand-written attack: secret, indirect,
+	// leak, delimiter, split, translate, multilingual, refusal (reported per group and
+	// together as "styles"; the first 60 attacks have no group).
 	Group string `json:"group"`
 	file  string
 }
@@ -144,7 +150,10 @@ func tally(d *Detector, rows []row, out map[string]*rates) {
 			k += " (benign)"
 		}
 		keys := []string{k}
-		if r.Group != "" {
+		if r.Group != "" && r.Label == 1 {
+			// Attack styles the public sets lack (secret games, indirect, leaks, …).
+			keys = append(keys, r.file+" ["+r.Group+"] (attacks)", r.file+" [styles] (attacks)")
+		} else if r.Group != "" {
 			keys = append(keys, r.file+" ["+r.Group+"] (benign)")
 			if everydayGroups[r.Group] {
 				keys = append(keys, r.file+" [rag+editing+idiom+developer] (benign)")

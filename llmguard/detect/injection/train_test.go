@@ -65,16 +65,16 @@ func TestCrossValidation(t *testing.T) {
 		tally(d, te, out)
 	}
 	// Regression floors just under the measured CV level (see the package README figures):
-	// deepset attacks 91.1%, jailbreaks 93.3%, hand-written attacks 91.2% (the 76 of the
-	// styles the public sets lack: 86.8%); false positives 2.0%, 1.8%, 2.5% on the public
-	// benign sets; on the hand-written hard negatives 12.5% overall: RAG 0%, editing 7.0%,
-	// idioms 0%, developer questions 6.6% (4.4% together), texts quoting instructions 25.9%,
-	// role-play requests (not trained on) 38.5%.
-	report(t, "5-fold CV", out, 0.90, 0.025)
+	// deepset attacks 91.1%, jailbreaks 93.9%, hand-written attacks 93.4% (the 76 of the
+	// styles the public sets lack: 90.8%); false positives 2.0%, 1.8%, 2.7% on the public
+	// benign sets (the requirement: at most 3% each); on the hand-written hard negatives
+	// 12.5% overall: RAG 0%, editing 7.0%, idioms 0%, developer questions 6.6% (4.4%
+	// together), texts quoting instructions 25.9%, role-play requests (not trained on) 38.5%.
+	report(t, "5-fold CV", out, 0.90, 0.03)
 	floors := map[string]float64{
-		"inthewild_jailbreaks_dev.jsonl (attacks)": 0.92,
-		"hard_attacks.jsonl (attacks)":             0.91,
-		"hard_attacks.jsonl [styles] (attacks)":    0.86,
+		"inthewild_jailbreaks_dev.jsonl (attacks)": 0.93,
+		"hard_attacks.jsonl (attacks)":             0.92,
+		"hard_attacks.jsonl [styles] (attacks)":    0.89,
 	}
 	for k, floor := range floors {
 		if r := out[k]; r == nil || r.rate() < floor {

@@ -35,7 +35,7 @@ func FuzzFitJSONText(f *testing.F) {
 	f.Add(`x\nalice@example.com`, 3, 10)
 	f.Add(`\u00e9\\\"`, 1, 7)
 	f.Fuzz(func(t *testing.T, s string, start, end int) {
-		if !json.Valid([]byte(`"` + s + `"`)) || start < 0 || end > len(s) || start >= end {
+		if !json.Valid([]byte(`"`+s+`"`)) || start < 0 || end > len(s) || start >= end {
 			return
 		}
 		fd, ok := FitJSONText(s, Finding{Start: start, End: end})

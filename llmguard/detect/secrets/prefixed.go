@@ -67,6 +67,16 @@ func (c charset) has(b byte) bool {
 	return false
 }
 
+// all reports whether every byte of s is in the charset.
+func (c charset) all(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !c.has(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 // prefixRule is a provider key: a literal prefix, then min..max body bytes of a charset.
 type prefixRule struct {
 	prefix   string
@@ -155,12 +165,7 @@ func openAIBody(b string) bool {
 	if strings.Contains(b, "T3BlbkFJ") {
 		return true
 	}
-	letters, digits := false, false
-	for i := 0; i < len(b); i++ {
-		letters = letters || isUpper(b[i]) || isLower(b[i])
-		digits = digits || isDigit(b[i])
-	}
-	return letters && digits
+	return mixedBody(b)
 }
 
 func notExample(b string) bool { return !strings.HasSuffix(b, "EXAMPLE") }

@@ -160,30 +160,12 @@ func sendgridBody(b string) bool { return b[22] == '.' && strings.Count(b, ".") 
 
 // sendinblueBody: xkeysib-<64 lower hex>-<16 alnum>.
 func sendinblueBody(b string) bool {
-	if b[64] != '-' {
-		return false
-	}
-	for i := 0; i < 64; i++ {
-		if !(isDigit(b[i]) || b[i] >= 'a' && b[i] <= 'f') {
-			return false
-		}
-	}
-	for i := 65; i < len(b); i++ {
-		if !isAlnum(b[i]) {
-			return false
-		}
-	}
-	return true
+	return b[64] == '-' && lowerHex.all(b[:64]) && alnum.all(b[65:])
 }
 
 // databricksBody: dapi<32 lower hex>, optionally -<digit>.
 func databricksBody(b string) bool {
-	for i := 0; i < 32; i++ {
-		if !(isDigit(b[i]) || b[i] >= 'a' && b[i] <= 'f') {
-			return false
-		}
-	}
-	return len(b) == 32 || len(b) == 34 && b[32] == '-' && isDigit(b[33])
+	return lowerHex.all(b[:32]) && (len(b) == 32 || len(b) == 34 && b[32] == '-' && isDigit(b[33]))
 }
 
 // bech32Upper: the bech32 alphabet in upper case (age secret keys).
@@ -241,25 +223,12 @@ func harnessBody(b string) bool {
 
 // airtableBody: pat<14 alnum>.<64 lower hex>.
 func airtableBody(b string) bool {
-	if b[14] != '.' || strings.Count(b, ".") != 1 {
-		return false
-	}
-	for i := 15; i < len(b); i++ {
-		if !(isDigit(b[i]) || b[i] >= 'a' && b[i] <= 'f') {
-			return false
-		}
-	}
-	return true
+	return b[14] == '.' && strings.Count(b, ".") == 1 && lowerHex.all(b[15:])
 }
 
 // awsA3T: A3T<one of A-Z0-9><16 of A-Z2-7>.
 func awsA3T(b string) bool {
-	for i := 1; i < len(b); i++ {
-		if !upper32.has(b[i]) {
-			return false
-		}
-	}
-	return true
+	return upper32.all(b[1:])
 }
 
 // onePasswordKey: A3-<6>-<11>-<5>-<5>-<5> or A3-<6>-<6>-<5>-<5>-<5>-<5>.

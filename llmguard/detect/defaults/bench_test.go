@@ -2,31 +2,12 @@ package defaults
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/detect"
+	"github.com/llmguard/caddy-llmguard/llmguard/detect/internal/benchtext"
 )
-
-// corpus builds n bytes of mixed prompt-like text: prose (English and German), code with
-// assignments, numbers, an e-mail address and an IP now and then, so every scanner path
-// is exercised.
-func corpus(n int) string {
-	parts := []string{
-		"Please summarise the following meeting notes and list the action items for the team. ",
-		"Bitte fasse die folgenden Notizen zusammen und nenne die nächsten Schritte für das Team. ",
-		"Contact jane.doe@example.com or call +1 415 555 0132 about invoice 2024-117. ",
-		"config: timeout = 30; retries: 5; host = \"10.0.0.12\"; user_name = \"svc-report\"\n",
-		"func add(a, b int) int { return a + b } // ignore the linter warning here\n",
-		"The quarterly revenue grew by 12.5% to EUR 1,204,000 according to the report. ",
-	}
-	var b strings.Builder
-	for i := 0; b.Len() < n; i++ {
-		b.WriteString(parts[i%len(parts)])
-	}
-	return b.String()[:n]
-}
 
 func BenchmarkDefaultSet(b *testing.B) {
 	set, err := New(Config{})
@@ -34,7 +15,7 @@ func BenchmarkDefaultSet(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, kb := range []int{1, 32, 512} {
-		text := corpus(kb << 10)
+		text := benchtext.Corpus(kb << 10)
 		b.Run(fmt.Sprintf("%dKB", kb), func(b *testing.B) {
 			b.SetBytes(int64(len(text)))
 			b.ReportAllocs()
@@ -74,7 +55,7 @@ func BenchmarkAdversarial(b *testing.B) {
 	}
 	for name, unit := range inputs {
 		for _, kb := range []int{1, 32, 512} {
-			text := strings.Repeat(unit, (kb<<10)/len(unit)+1)[:kb<<10]
+			text := benchtext.Repeat(unit, kb<<10)
 			for len(text) > 0 && text[len(text)-1] >= 0x80 {
 				text = text[:len(text)-1]
 			}
@@ -97,7 +78,7 @@ func BenchmarkPerDetector(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	text := corpus(32 << 10)
+	text := benchtext.Corpus(32 << 10)
 	for _, d := range set.Detectors {
 		b.Run(d.Name(), func(b *testing.B) {
 			b.SetBytes(int64(len(text)))

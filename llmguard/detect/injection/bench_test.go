@@ -1,30 +1,18 @@
 package injection
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/detect"
+	"github.com/llmguard/caddy-llmguard/llmguard/detect/internal/benchtext"
 )
 
 // benchInputs are ordinary prompt-like prose and code, and inputs that stress the
 // detector's worst cases (many tiny tokens and sentences, keyword spam).
 func benchInputs() map[string]string {
-	parts := []string{
-		"Please summarise the following meeting notes and list the action items for the team. ",
-		"Bitte fasse die folgenden Notizen zusammen und nenne die nächsten Schritte für das Team. ",
-		"Contact jane.doe@example.com or call +1 415 555 0132 about invoice 2024-117. ",
-		"config: timeout = 30; retries: 5; host = \"10.0.0.12\"; user_name = \"svc-report\"\n",
-		"func add(a, b int) int { return a + b } // ignore the linter warning here\n",
-		"The quarterly revenue grew by 12.5% to EUR 1,204,000 according to the report. ",
-	}
-	var b strings.Builder
-	for i := 0; b.Len() < 32<<10; i++ {
-		b.WriteString(parts[i%len(parts)])
-	}
-	rep := func(u string) string { return strings.Repeat(u, (32<<10)/len(u)+1)[:32<<10] }
+	rep := func(u string) string { return benchtext.Repeat(u, 32<<10) }
 	return map[string]string{
-		"corpus":   b.String()[:32<<10],
+		"corpus":   benchtext.Corpus(32 << 10),
 		"digits":   rep("1 2-3."),
 		"colon":    rep("1:"),
 		"keywords": rep("ignore previous ignore previous reveal system prompt "),

@@ -1,5 +1,7 @@
 package detect
 
+import "slices"
+
 // Actions, from weakest to strongest. Pseudonymize ranks with redact: the upstream sees a
 // typed placeholder either way; only the response side differs (the placeholder is mapped
 // back to the original value).
@@ -15,14 +17,7 @@ const (
 var Actions = []string{ActionAllow, ActionLog, ActionRedact, ActionPseudonymize, ActionBlock}
 
 // ValidAction reports whether a is one of Actions.
-func ValidAction(a string) bool {
-	for _, x := range Actions {
-		if x == a {
-			return true
-		}
-	}
-	return false
-}
+func ValidAction(a string) bool { return slices.Contains(Actions, a) }
 
 // Strongest returns the stronger of two actions.
 func Strongest(a, b string) string {

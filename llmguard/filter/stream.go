@@ -109,9 +109,7 @@ func (s *Stream) Event(ev *sse.Event, out []byte) ([]byte, bool) {
 			return s.block(), true
 		}
 		if s.kind == request.KindResponses && s.endSeq(m) {
-			c := *ev
-			c.Data = encode(m)
-			out = sse.AppendEvent(nil, &c)
+			out = reencode(ev, m)
 		}
 		return append(pre, out...), false
 	}
@@ -130,9 +128,7 @@ func (s *Stream) Event(ev *sse.Event, out []byte) ([]byte, bool) {
 	}
 	s.trackHeld()
 	if changed {
-		c := *ev
-		c.Data = encode(m)
-		out = sse.AppendEvent(nil, &c)
+		out = reencode(ev, m)
 	}
 	if len(pre) > 0 {
 		return append(pre, out...), false
@@ -233,6 +229,13 @@ func (s *Stream) flushAll() ([]byte, bool) {
 		pre = append(pre, b...)
 	}
 	return pre, false
+}
+
+// reencode writes ev again with m, the filtered form of its data.
+func reencode(ev *sse.Event, m map[string]any) []byte {
+	c := *ev
+	c.Data = encode(m)
+	return sse.AppendEvent(nil, &c)
 }
 
 func decode(data []byte) (map[string]any, bool) {

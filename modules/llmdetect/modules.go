@@ -2,6 +2,7 @@ package llmdetect
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/caddyserver/caddy/v2"
 
@@ -63,7 +64,7 @@ func (PII) CaddyModule() caddy.ModuleInfo {
 // builds the detector.
 func (m *PII) Provision(caddy.Context) error {
 	for _, e := range m.Entities {
-		if !contains(pii.AllEntities, e) {
+		if !slices.Contains(pii.AllEntities, e) {
 			return fmt.Errorf("unknown PII entity %q (known: %v)", e, pii.AllEntities)
 		}
 	}
@@ -135,15 +136,6 @@ func (m *Secrets) Unwrap() detect.Detector { return m.Detector }
 
 // Unwrap returns the core detector.
 func (m *Patterns) Unwrap() detect.Detector { return m.List }
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
 
 // Interface guards
 var (

@@ -59,8 +59,7 @@ func (d *Detection) Scan(r *request.Request, vault *detect.Vault) Verdict {
 			continue
 		}
 		buf = d.Set.Detect(seg.Text, buf[:0])
-		if seg.Source == request.SourceToolCall && strings.HasSuffix(seg.Path, ".arguments") {
-			// The arguments are JSON text: a redaction must not split an escape.
+		if seg.JSONText() { // a redaction must not split an escape
 			buf = detect.FitJSONTextAll(seg.Text, buf)
 		}
 		var redact []detect.Finding

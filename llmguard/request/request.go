@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Source says what a text segment is, so that policies can treat instructions, user input,
@@ -44,6 +45,13 @@ type Segment struct {
 	Text string
 
 	start, end int // span of the JSON string literal (with quotes) in the body
+}
+
+// JSONText reports whether the segment's text is itself JSON: the arguments of an OpenAI
+// tool or function call (chat and Responses), which the API carries as a string. Edits
+// of such text must not split its escape sequences.
+func (s *Segment) JSONText() bool {
+	return s.Source == SourceToolCall && strings.HasSuffix(s.Path, ".arguments")
 }
 
 // Request is a parsed LLM API request.

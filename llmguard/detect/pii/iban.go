@@ -53,25 +53,35 @@ func scanIBANs(text string, dst []detect.Finding) []detect.Finding {
 	// digits: the scan jumps from run to run, skipping prose eight bytes at a time.
 	for j := nextDigit(text, 2); j+2 < len(text); j = nextDigit(text, runEnd(text, j)+1) {
 		i := j - 2
-		if !isUpper(text[i]) || !isUpper(text[i+1]) || !isDigit(text[i+3]) {
-			continue
-		}
-		if i > 0 && isAlnum(text[i-1]) {
-			continue
-		}
-		classes, ok := ibanClasses[text[i:i+2]]
+		end, ok := ibanAt(text, i)
 		if !ok {
-			continue
-		}
-		var buf [40]byte
-		end, compact, ok := readIBAN(text, i, classes, &buf)
-		if !ok || !ibanChecksum(compact) {
 			continue
 		}
 		dst = append(dst, finding(IBAN, i, end, 1.0, "iban_mod97"))
 		j = end // the next candidate starts at end or later (runEnd(text, end) == end)
 	}
 	return dst
+}
+
+// ibanAt reports whether a valid IBAN starts at text[i] (country code, two check digits,
+// a country's BBAN layout, mod-97) and where it ends.
+func ibanAt(text string, i int) (int, bool) {
+	if i+3 >= len(text) || !isUpper(text[i]) || !isUpper(text[i+1]) || !isDigit(text[i+2]) || !isDigit(text[i+3]) {
+		return 0, false
+	}
+	if i > 0 && isAlnum(text[i-1]) {
+		return 0, false
+	}
+	classes, ok := ibanClasses[text[i:i+2]]
+	if !ok {
+		return 0, false
+	}
+	var buf [40]byte
+	end, compact, ok := readIBAN(text, i, classes, &buf)
+	if !ok || !ibanChecksum(compact) {
+		return 0, false
+	}
+	return end, true
 }
 
 // readIBAN returns the end offset and the compact form (without separators, in buf) of

@@ -158,23 +158,10 @@ func TestScanEquivalence(t *testing.T) {
 // refScanIBANs tries every position; scanIBANs jumps from digit to digit.
 func refScanIBANs(text string, dst []detect.Finding) []detect.Finding {
 	for i := 0; i+4 < len(text); i++ {
-		if !isUpper(text[i]) || !isUpper(text[i+1]) || !isDigit(text[i+2]) || !isDigit(text[i+3]) {
-			continue
+		if end, ok := ibanAt(text, i); ok {
+			dst = append(dst, finding(IBAN, i, end, 1.0, "iban_mod97"))
+			i = end - 1
 		}
-		if i > 0 && isAlnum(text[i-1]) {
-			continue
-		}
-		classes, ok := ibanClasses[text[i:i+2]]
-		if !ok {
-			continue
-		}
-		var buf [40]byte
-		end, compact, ok := readIBAN(text, i, classes, &buf)
-		if !ok || !ibanChecksum(compact) {
-			continue
-		}
-		dst = append(dst, finding(IBAN, i, end, 1.0, "iban_mod97"))
-		i = end - 1
 	}
 	return dst
 }

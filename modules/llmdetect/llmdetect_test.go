@@ -146,7 +146,7 @@ func TestLoadDefaultsAndActions(t *testing.T) {
 		t.Fatal("off loaded detectors")
 	}
 	for typ, want := range map[detect.Finding]string{
-		{Detector: "injection", Type: "PROMPT_INJECTION"}: detect.ActionBlock,
+		{Detector: "injection", Type: "PROMPT_INJECTION"}: detect.ActionLog,
 		{Detector: "injection", Type: "INVISIBLE_TEXT"}:   detect.ActionLog,
 		{Detector: "pii", Type: "EMAIL_ADDRESS"}:          detect.ActionRedact,
 		{Detector: "secrets", Type: "OPENAI_API_KEY"}:     detect.ActionBlock,

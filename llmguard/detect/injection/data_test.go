@@ -1,17 +1,12 @@
+//go:build eval
+
 package injection
 
 import (
-	"bufio"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 )
 
 const dataDir = "../../../../shared/data/prompt-injection"
-
-// dataFiles are the public sets; the sealed evaluation set is never read.
-var dataFiles = []string{"deepset_train.jsonl", "inthewild_jailbreaks_dev.jsonl", "notinject_one.jsonl", "wildguard_benign_dev.jsonl"}
 
 // handFiles are hand-written sets in testdata/ with the surface of ordinary LLM API
 // traffic: benign RAG templates, task framing, editing instructions and developer
@@ -46,40 +41,17 @@ type row struct {
 	file  string
 }
 
-func loadRows(t testing.TB) []row {
+// loadRows returns the training rows: every public source (publicSources, without
+// BIPIA's off-task "attacks") and the hand-written sets. The everyday gate
+// (testdata/everyday.jsonl) is never trained on.
+func loadRows(t *testing.T) []row {
 	t.Helper()
+	all := loadAll(t)
 	var rows []row
-	paths := map[string]string{}
-	var names []string
-	for _, name := range dataFiles {
-		paths[name] = filepath.Join(dataDir, name)
-		names = append(names, name)
+	for _, name := range sourceOrder() {
+		rows = append(rows, trainable(all[name])...)
 	}
-	for _, name := range handFiles {
-		paths[name] = filepath.Join("testdata", name)
-		names = append(names, name)
-	}
-	for _, name := range names {
-		f, err := os.Open(paths[name])
-		if err != nil {
-			t.Fatalf("test data missing: %v", err)
-		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(nil, 4<<20)
-		for sc.Scan() {
-			var r row
-			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			r.file = name
-			rows = append(rows, r)
-		}
-		f.Close()
-		if err := sc.Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if len(rows) < 1700 {
+	if len(rows) < 6000 {
 		t.Fatalf("only %d rows read", len(rows))
 	}
 	return rows
@@ -124,50 +96,4 @@ func share(file string) float64 {
 		return s
 	}
 	return 1
-}
-
-type rates struct{ flagged, total int }
-
-func (r rates) rate() float64 {
-	if r.total == 0 {
-		return 0
-	}
-	return float64(r.flagged) / float64(r.total)
-}
-
-// everydayGroups are the hard-negative groups of unambiguous everyday traffic, also
-// reported together.
-var everydayGroups = map[string]bool{"rag": true, "editing": true, "idiom": true, "developer": true}
-
-// tally scores rows with d and returns flagged/total per file and label, and per group
-// of the hand-written hard negatives.
-func tally(d *Detector, rows []row, out map[string]*rates) {
-	for _, r := range rows {
-		k := r.file
-		if r.Label == 1 {
-			k += " (attacks)"
-		} else {
-			k += " (benign)"
-		}
-		keys := []string{k}
-		if r.Group != "" && r.Label == 1 {
-			// Attack styles the public sets lack (secret games, indirect, leaks, …).
-			keys = append(keys, r.file+" ["+r.Group+"] (attacks)", r.file+" [styles] (attacks)")
-		} else if r.Group != "" {
-			keys = append(keys, r.file+" ["+r.Group+"] (benign)")
-			if everydayGroups[r.Group] {
-				keys = append(keys, r.file+" [rag+editing+idiom+developer] (benign)")
-			}
-		}
-		flagged := d.Score(r.Text).Score >= d.opt.Threshold
-		for _, k := range keys {
-			if out[k] == nil {
-				out[k] = &rates{}
-			}
-			out[k].total++
-			if flagged {
-				out[k].flagged++
-			}
-		}
-	}
 }

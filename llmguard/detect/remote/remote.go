@@ -1,7 +1,9 @@
 // Package remote asks an external classifier whether a prompt is unsafe: an
 // OpenAI-compatible moderation endpoint (/v1/moderations, as served by OpenAI or by a
 // self-hosted guard model) or a guard model behind a chat-completions endpoint that
-// answers "safe" / "unsafe …" (Llama Guard served by vLLM, for example). It is for teams
+// answers "safe" / "unsafe …" (Llama Guard served by vLLM, for example), or a text
+// classifier behind Hugging Face text-embeddings-inference's POST /predict (Prompt Guard,
+// DeBERTa- and ModernBERT-style injection classifiers). It is for teams
 // that want an ML classifier beside the in-process detectors.
 //
 // It must never log or cache prompt text (the cache is keyed by a SHA-256 of the text),
@@ -18,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -28,7 +31,19 @@ import (
 const (
 	ModeModeration = "moderation" // POST {url} {"model","input":[…]} → {"results":[{"flagged","categories"}]}
 	ModeChat       = "chat"       // POST {url} chat completion; reply starting with "unsafe" flags
+	// ModeTEI: POST {url} {"inputs":"…","raw_scores":false} → [{"label","score"},…] (or the
+	// batched [[…]] form): a label in Labels with a score at or above Threshold flags.
+	ModeTEI = "tei"
 )
+
+// DefaultTEILabels are the labels that flag in tei mode when Config.Labels is empty: the
+// attack labels of the common injection classifiers (Prompt Guard's INJECTION and
+// JAILBREAK, protectai/deberta-v3-base-prompt-injection's INJECTION, label-index models'
+// LABEL_1).
+var DefaultTEILabels = []string{"INJECTION", "JAILBREAK", "LABEL_1", "MALICIOUS", "UNSAFE"}
+
+// DefaultTEIThreshold is the score a flagging label needs in tei mode by default.
+const DefaultTEIThreshold = 0.5
 
 // Config configures a Classifier.
 type Config struct {
@@ -41,6 +56,11 @@ type Config struct {
 	CacheSize int
 	CacheTTL  time.Duration // default 10m
 	Client    *http.Client  // default: a client with Timeout
+	// Labels (tei mode) are the classifier labels that flag, compared case-insensitively;
+	// default DefaultTEILabels.
+	Labels []string
+	// Threshold (tei mode) is the score a flagging label needs; default DefaultTEIThreshold.
+	Threshold float64
 }
 
 // Verdict is a classifier's answer.
@@ -71,8 +91,17 @@ func New(cfg Config) (*Classifier, error) {
 	if cfg.Mode == "" {
 		cfg.Mode = ModeModeration
 	}
-	if cfg.Mode != ModeModeration && cfg.Mode != ModeChat {
-		return nil, fmt.Errorf("remote classifier mode must be %s or %s", ModeModeration, ModeChat)
+	if cfg.Mode != ModeModeration && cfg.Mode != ModeChat && cfg.Mode != ModeTEI {
+		return nil, fmt.Errorf("remote classifier mode must be %s, %s or %s", ModeModeration, ModeChat, ModeTEI)
+	}
+	if cfg.Threshold < 0 || cfg.Threshold > 1 {
+		return nil, fmt.Errorf("remote classifier threshold must be in [0,1], not %g", cfg.Threshold)
+	}
+	if cfg.Threshold == 0 {
+		cfg.Threshold = DefaultTEIThreshold
+	}
+	if len(cfg.Labels) == 0 {
+		cfg.Labels = DefaultTEILabels
 	}
 	if cfg.Mode == ModeChat && cfg.Model == "" {
 		return nil, fmt.Errorf("remote classifier in chat mode needs a model")
@@ -103,9 +132,12 @@ func (c *Classifier) Classify(ctx context.Context, text string, now time.Time) (
 	defer cancel()
 	var v Verdict
 	var err error
-	if c.cfg.Mode == ModeChat {
+	switch c.cfg.Mode {
+	case ModeChat:
 		v, err = c.chat(ctx, text)
-	} else {
+	case ModeTEI:
+		v, err = c.tei(ctx, text)
+	default:
 		v, err = c.moderation(ctx, text)
 	}
 	if err != nil {
@@ -258,4 +290,40 @@ func (c *Classifier) chat(ctx context.Context, text string) (Verdict, error) {
 		return Verdict{}, nil
 	}
 	return Verdict{}, fmt.Errorf("remote classifier reply is neither safe nor unsafe")
+}
+
+// teiScore is one entry of text-embeddings-inference's /predict answer.
+type teiScore struct {
+	Label string  `json:"label"`
+	Score float64 `json:"score"`
+}
+
+// tei asks a text-classification model served by text-embeddings-inference. One input
+// yields a flat list of label scores; servers that always batch answer a list of lists,
+// of which the first is ours.
+func (c *Classifier) tei(ctx context.Context, text string) (Verdict, error) {
+	var raw json.RawMessage
+	if err := c.post(ctx, map[string]any{"inputs": text, "raw_scores": false}, &raw); err != nil {
+		return Verdict{}, err
+	}
+	var scores []teiScore
+	if err := json.Unmarshal(raw, &scores); err != nil {
+		var batch [][]teiScore
+		if err := json.Unmarshal(raw, &batch); err != nil || len(batch) == 0 {
+			return Verdict{}, fmt.Errorf("remote classifier response is not a list of label scores")
+		}
+		scores = batch[0]
+	}
+	if len(scores) == 0 {
+		return Verdict{}, fmt.Errorf("remote classifier returned no label scores")
+	}
+	var v Verdict
+	for _, s := range scores {
+		if s.Score >= c.cfg.Threshold && slices.ContainsFunc(c.cfg.Labels, func(l string) bool { return strings.EqualFold(l, s.Label) }) {
+			v.Flagged = true
+			v.Categories = append(v.Categories, s.Label)
+		}
+	}
+	sort.Strings(v.Categories)
+	return v, nil
 }

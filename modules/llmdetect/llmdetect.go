@@ -16,6 +16,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/detect"
+	"github.com/llmguard/caddy-llmguard/llmguard/detect/defaults"
 	"github.com/llmguard/caddy-llmguard/llmguard/inspect"
 )
 
@@ -28,12 +29,14 @@ type Detector interface {
 	detect.Detector
 }
 
-// Defaults are the detectors a "detect" object without a detectors list loads.
+// Defaults are the detectors a "detect" object without a detectors list loads; the sets
+// are defined once, in llmguard/detect/defaults, so the gateway and the evaluation
+// measure the same thing.
 var (
 	// RequestDefaults is llm_inspect's default set.
-	RequestDefaults = []string{"injection", "pii", "secrets"}
+	RequestDefaults = defaults.RequestDetectors
 	// ResponseDefaults is llm_filter's: prompt injection does not apply to responses.
-	ResponseDefaults = []string{"pii", "secrets"}
+	ResponseDefaults = defaults.ResponseDetectors
 )
 
 // Config is the "detect" object of llm_inspect and llm_filter. The zero value is the

@@ -3,6 +3,7 @@ package llminspect
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,15 +19,26 @@ import (
 
 // Remote configures an optional external classifier asked about every prompt that the
 // in-process detectors let through: an OpenAI-compatible moderation endpoint or a guard
-// model (Llama Guard, for example) served behind a chat-completions endpoint. The text
+// model (Llama Guard, for example) served behind a chat-completions endpoint, or a text
+// classifier (Prompt Guard, DeBERTa- or ModernBERT-style injection models) served by Hugging
+// Face text-embeddings-inference's POST /predict. The text
 // sent is the prompt as it will be forwarded, i.e. after redaction, so PII the detectors
 // removed does not reach the classifier either.
 type Remote struct {
 	// URL is the classifier endpoint, e.g. http://guard:8000/v1/moderations. Required.
 	URL string `json:"url"`
-	// Mode is "moderation" (OpenAI's /v1/moderations schema; default) or "chat" (a guard
-	// model whose reply starts with "safe" or "unsafe").
+	// Mode is "moderation" (OpenAI's /v1/moderations schema; default), "chat" (a guard
+	// model whose reply starts with "safe" or "unsafe") or "tei" (text-embeddings-inference
+	// /predict: a label in Labels scoring at least Threshold flags).
 	Mode string `json:"mode,omitempty"`
+	// Labels (tei mode) are the classifier labels that flag the prompt, case-insensitive.
+	// Default INJECTION, JAILBREAK, LABEL_1, MALICIOUS, UNSAFE; set them to the attack
+	// labels of the model you serve, or its benign label will never matter and an unknown
+	// attack label will never flag.
+	Labels []string `json:"labels,omitempty"`
+	// Threshold (tei mode) is the score in (0,1] a flagging label needs. Default 0.5;
+	// raise it to block only high-confidence verdicts.
+	Threshold float64 `json:"threshold,omitempty"`
 	// Model is sent as the request's model; required in chat mode.
 	Model string `json:"model,omitempty"`
 	// APIKey is sent as a Bearer token; use a placeholder such as {env.GUARD_KEY} so the
@@ -50,7 +62,7 @@ func (rm *Remote) build() (*remote.Classifier, error) {
 		return nil, fmt.Errorf("remote action must be block or log, not %q", rm.Action)
 	}
 	return remote.New(remote.Config{
-		URL: rm.URL, Mode: rm.Mode, Model: rm.Model,
+		URL: rm.URL, Mode: rm.Mode, Model: rm.Model, Labels: rm.Labels, Threshold: rm.Threshold,
 		APIKey:  caddy.NewReplacer().ReplaceKnown(rm.APIKey, ""),
 		Timeout: time.Duration(rm.Timeout), CacheSize: rm.CacheSize,
 	})
@@ -114,8 +126,10 @@ func appendFinding(r *http.Request, typ string) {
 //
 //	remote {
 //	    url <url>
-//	    mode moderation|chat
+//	    mode moderation|chat|tei
 //	    model <name>
+//	    labels <label>...       (tei)
+//	    threshold <0..1>        (tei)
 //	    api_key <key>
 //	    timeout <duration>
 //	    cache_size <n>
@@ -137,7 +151,17 @@ func parseRemote(d *caddyfile.Dispenser) (*Remote, error) {
 		case "url":
 			rm.URL, err = cfparse.Arg(d)
 		case "mode":
-			rm.Mode, err = cfparse.OneOf(d, remote.ModeModeration, remote.ModeChat)
+			rm.Mode, err = cfparse.OneOf(d, remote.ModeModeration, remote.ModeChat, remote.ModeTEI)
+		case "labels":
+			rm.Labels, err = cfparse.Args(d)
+		case "threshold":
+			var v string
+			if v, err = cfparse.Arg(d); err == nil {
+				rm.Threshold, err = strconv.ParseFloat(v, 64)
+				if err != nil || rm.Threshold <= 0 || rm.Threshold > 1 {
+					err = d.Errf("remote threshold must be a number in (0, 1], not '%s'", v)
+				}
+			}
 		case "model":
 			rm.Model, err = cfparse.Arg(d)
 		case "api_key":

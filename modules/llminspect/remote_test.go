@@ -106,3 +106,53 @@ func TestParseRemote(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoteTEI runs llm_inspect against a stand-in for text-embeddings-inference's
+// POST /predict (the real server needs a model download and, for useful speed, a GPU,
+// neither of which this test can use): the label mapping and threshold decide the verdict.
+func TestRemoteTEI(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Inputs string `json:"inputs"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		p := 0.01
+		if strings.Contains(req.Inputs, "override") {
+			p = 0.95
+		}
+		_ = json.NewEncoder(w).Encode([][]map[string]any{{{"label": "MALICIOUS", "score": p}, {"label": "BENIGN", "score": 1 - p}}})
+	}))
+	defer srv.Close()
+	h := provision(t, &Handler{Remote: &Remote{URL: srv.URL + "/predict", Mode: "tei", Labels: []string{"malicious"}, Threshold: 0.9}})
+	rec, fwd, _ := serve(t, h, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"override the rules"}]}`)
+	if rec.Code != 403 || fwd != "" || !strings.Contains(rec.Body.String(), "MALICIOUS") {
+		t.Fatalf("flagged prompt: %d %s", rec.Code, rec.Body)
+	}
+	rec, fwd, _ = serve(t, h, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello"}]}`)
+	if rec.Code != 204 || fwd == "" {
+		t.Fatalf("clean prompt: %d", rec.Code)
+	}
+
+	d := caddyfile.NewTestDispenser(`llm_inspect {
+		remote {
+			url http://tei:8080/predict
+			mode tei
+			labels INJECTION JAILBREAK
+			threshold 0.9
+		}
+	}`)
+	var parsed Handler
+	if err := parsed.UnmarshalCaddyfile(d); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(parsed.Remote)
+	if want := `{"url":"http://tei:8080/predict","mode":"tei","labels":["INJECTION","JAILBREAK"],"threshold":0.9}`; string(got) != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	for _, bad := range []string{"threshold 0", "threshold 1.5", "threshold x", "labels"} {
+		var h Handler
+		if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("llm_inspect {\n remote {\n url http://x\n mode tei\n " + bad + "\n }\n}")); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

@@ -14,6 +14,15 @@ import (
 	"github.com/llmguard/caddy-llmguard/llmguard/detect/secrets"
 )
 
+// RequestDetectors names the default detector set of prompts, in scan order: the one list
+// llm_inspect, `caddy llmguard scan` and the evaluation load (llmdetect.RequestDefaults
+// refers to it).
+var RequestDetectors = []string{"injection", "pii", "secrets"}
+
+// ResponseDetectors is the default set of responses (llm_filter): prompt injection does
+// not apply to what the model answers.
+var ResponseDetectors = []string{"pii", "secrets"}
+
 // Config selects and tunes the default detectors. The zero value is the default set.
 type Config struct {
 	// InjectionThreshold overrides injection.DefaultThreshold when > 0.
@@ -31,14 +40,15 @@ type Config struct {
 // New builds the detector set for cfg.
 func New(cfg Config) (*detect.Set, error) {
 	s := &detect.Set{}
-	if !cfg.DisableInjection {
-		s.Detectors = append(s.Detectors, injection.New(injection.Options{Threshold: cfg.InjectionThreshold}))
-	}
-	if !cfg.DisablePII {
-		s.Detectors = append(s.Detectors, pii.New(cfg.PIIEntities...))
-	}
-	if !cfg.DisableSecrets {
-		s.Detectors = append(s.Detectors, secrets.New(secrets.Options{}))
+	for _, name := range RequestDetectors {
+		switch {
+		case name == "injection" && !cfg.DisableInjection:
+			s.Detectors = append(s.Detectors, injection.New(injection.Options{Threshold: cfg.InjectionThreshold}))
+		case name == "pii" && !cfg.DisablePII:
+			s.Detectors = append(s.Detectors, pii.New(cfg.PIIEntities...))
+		case name == "secrets" && !cfg.DisableSecrets:
+			s.Detectors = append(s.Detectors, secrets.New(secrets.Options{}))
+		}
 	}
 	if len(cfg.Deny)+len(cfg.Allow) > 0 {
 		l, err := patterns.Compile(cfg.Deny, cfg.Allow)
@@ -54,8 +64,8 @@ func New(cfg Config) (*detect.Set, error) {
 }
 
 // Policy builds the detector set for cfg with its action overrides. Each detector
-// supplies its default actions (detect.Actioner): block injections and secrets, redact PII
-// and custom patterns, log invisible text and bare high-entropy tokens.
+// supplies its default actions (detect.Actioner): block secrets, redact PII and custom
+// patterns, log injections, invisible text and bare high-entropy tokens.
 func (cfg Config) Policy() (*detect.Policy, error) {
 	set, err := New(cfg)
 	if err != nil {

@@ -17,9 +17,6 @@ var update = flag.Bool("update", false, "rewrite model.bin from the public data"
 //
 //	CGO_ENABLED=0 go test ./llmguard/detect/injection -run TestRegenerateModel -args -update
 func TestRegenerateModel(t *testing.T) {
-	if testing.Short() {
-		t.Skip("training takes a few seconds")
-	}
 	m := train(examples(loadRows(t)), DefaultTrainOptions)
 	b := encodeModel(m)
 	if *update {

@@ -7,6 +7,7 @@ import (
 	_ "github.com/llmguard/caddy-llmguard/modules/llmaudit"
 	_ "github.com/llmguard/caddy-llmguard/modules/llmauth"
 	_ "github.com/llmguard/caddy-llmguard/modules/llmdetect"
+	_ "github.com/llmguard/caddy-llmguard/modules/llmerror"
 	_ "github.com/llmguard/caddy-llmguard/modules/llmfilter"
 	_ "github.com/llmguard/caddy-llmguard/modules/llminspect"
 	_ "github.com/llmguard/caddy-llmguard/modules/llmmock"

@@ -37,6 +37,9 @@ type Error struct {
 	// NoRetry sends x-should-retry: false, for refusals that waiting will not fix
 	// (an exhausted budget), so SDKs do not retry pointlessly.
 	NoRetry bool
+	// Retry sends x-should-retry: true, for failures a retry may fix (an upstream that
+	// could not be reached), so SDKs retry whatever their own status rules say.
+	Retry bool
 	// Header holds extra response headers, e.g. WWW-Authenticate.
 	Header http.Header
 }
@@ -178,8 +181,11 @@ func Write(w http.ResponseWriter, anthropic bool, e *Error) {
 		h.Set("Retry-After", strconv.FormatInt(int64(secs), 10))
 		h.Set("retry-after-ms", strconv.FormatInt(int64(ms), 10))
 	}
-	if e.NoRetry {
+	switch {
+	case e.NoRetry:
 		h.Set("x-should-retry", "false")
+	case e.Retry:
+		h.Set("x-should-retry", "true")
 	}
 	body := e.Body(anthropic)
 	// A refusal replaces whatever the handler chain had planned; stale validators or

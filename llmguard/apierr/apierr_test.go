@@ -110,3 +110,11 @@ func TestHeadersCopied(t *testing.T) {
 		t.Errorf("headers = %v", rec.Header())
 	}
 }
+
+func TestRetryHeader(t *testing.T) {
+	rec := httptest.NewRecorder()
+	Write(rec, false, &Error{Status: http.StatusBadGateway, Message: "m", Retry: true})
+	if got := rec.Header().Get("x-should-retry"); got != "true" {
+		t.Errorf("x-should-retry = %q, want true", got)
+	}
+}

@@ -126,6 +126,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			}
 		}
 	}
+	// Caddy logs a copy of every request taken before this handler runs; the headers
+	// stripped here must be hidden there too.
+	if err := llmhttp.ProtectServerLogs(ctx, h.strip); err != nil {
+		return fmt.Errorf("llm_auth: %v", err)
+	}
 	h.missingMessage = missingCredentialMessage(h.sources)
 	h.policy = auth.Policy{Roles: h.Roles, DefaultRoles: h.DefaultRoles}
 	if err := h.policy.Validate(); err != nil {
@@ -168,6 +173,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		}
 	}
 	id, err := h.authenticate(r, now)
+	// The credential has been read: nothing after this (a refusal, handle_errors, the
+	// proxy and the logs of each) may see it.
+	for _, hd := range h.strip {
+		r.Header.Del(hd)
+	}
 	if err != nil {
 		return h.refuse(w, r, client, now, err)
 	}
@@ -206,9 +216,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	id.Tier = grant.Tier
 	ex.Identity = id
 	h.publish(r, id)
-	for _, hd := range h.strip {
-		r.Header.Del(hd)
-	}
 	if h.logger != nil {
 		if ce := h.logger.Check(zap.DebugLevel, "authenticated"); ce != nil {
 			ce.Write(zap.String("id", id.ID), zap.String("source", id.Source), zap.Strings("roles", id.Roles))

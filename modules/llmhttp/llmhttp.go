@@ -172,6 +172,12 @@ func readBody(r *http.Request, maxBody int64) ([]byte, *apierr.Error) {
 		return nil, nil
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		// Caddy's request_body max_size, a tighter limit than ours.
+		tooLarge.Message = fmt.Sprintf("The request body is larger than the gateway's limit of %s; send a shorter prompt.", humanize.IBytes(uint64(mbe.Limit)))
+		return nil, tooLarge
+	}
 	if err != nil {
 		return nil, apierr.BadRequest("", "invalid_request_error", "The request body could not be read completely.")
 	}

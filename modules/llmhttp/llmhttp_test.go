@@ -129,3 +129,16 @@ func TestCompressedBodyRefused(t *testing.T) {
 		t.Fatalf("got %+v", e)
 	}
 }
+
+// TestCaddyBodyLimitIs413: a body cut off by Caddy's request_body max_size (a
+// MaxBytesReader) is refused as too large, not as unreadable.
+func TestCaddyBodyLimitIs413(t *testing.T) {
+	body := `{"model":"m","messages":[{"role":"user","content":"` + strings.Repeat("x", 200) + `"}]}`
+	r, _ := newRequest("POST", "/v1/chat/completions", "application/json", body)
+	r.ContentLength = -1
+	r.Body = http.MaxBytesReader(httptest.NewRecorder(), r.Body, 100)
+	_, _, e := Load(r, 0)
+	if e == nil || e.Status != http.StatusRequestEntityTooLarge || !strings.Contains(e.Message, "100 B") {
+		t.Fatalf("got %+v", e)
+	}
+}

@@ -73,6 +73,17 @@ func PositiveInt(d *caddyfile.Dispenser) (int, error) {
 	return n, nil
 }
 
+// Threshold parses v, a score threshold, as a number in (0, 1]; what names it in the
+// error ("injection threshold"). It takes the value rather than reading it because
+// thresholds also stand as inline arguments of a line that has others.
+func Threshold(d *caddyfile.Dispenser, what, v string) (float64, error) {
+	t, err := strconv.ParseFloat(v, 64)
+	if err != nil || t <= 0 || t > 1 {
+		return 0, d.Errf("%s must be a number in (0, 1], not '%s'", what, v)
+	}
+	return t, nil
+}
+
 // Duration reads one non-negative duration in Caddy's syntax (500ms, 1m30s, 2d).
 func Duration(d *caddyfile.Dispenser) (caddy.Duration, error) {
 	name := d.Val()

@@ -85,9 +85,9 @@ func ParseCaddyfile(d *caddyfile.Dispenser, defaults []string) (*Config, error) 
 			case len(args) == 1 && args[0] == "off":
 				err = set(name, false)
 			case name == "injection" && len(args) == 1:
-				t, perr := strconv.ParseFloat(args[0], 64)
-				if perr != nil || t <= 0 || t > 1 {
-					return nil, d.Errf("injection threshold must be a number in (0, 1], not '%s'", args[0])
+				t, perr := cfparse.Threshold(d, "injection threshold", args[0])
+				if perr != nil {
+					return nil, perr
 				}
 				err = set(name, &Injection{Threshold: t})
 			case name == "pii" && len(args) > 0:
@@ -226,9 +226,9 @@ func (m *Injection) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 }
 
 func (m *Injection) threshold(d *caddyfile.Dispenser) error {
-	t, err := strconv.ParseFloat(d.Val(), 64)
-	if err != nil || t <= 0 || t > 1 {
-		return d.Errf("injection threshold must be a number in (0, 1], not '%s'", d.Val())
+	t, err := cfparse.Threshold(d, "injection threshold", d.Val())
+	if err != nil {
+		return err
 	}
 	m.Threshold = t
 	return nil

@@ -3,7 +3,6 @@ package llminspect
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -157,10 +156,7 @@ func parseRemote(d *caddyfile.Dispenser) (*Remote, error) {
 		case "threshold":
 			var v string
 			if v, err = cfparse.Arg(d); err == nil {
-				rm.Threshold, err = strconv.ParseFloat(v, 64)
-				if err != nil || rm.Threshold <= 0 || rm.Threshold > 1 {
-					err = d.Errf("remote threshold must be a number in (0, 1], not '%s'", v)
-				}
+				rm.Threshold, err = cfparse.Threshold(d, "remote threshold", v)
 			}
 		case "model":
 			rm.Model, err = cfparse.Arg(d)

@@ -163,10 +163,8 @@ func readBody(r *http.Request, maxBody int64) ([]byte, *apierr.Error) {
 	if maxBody <= 0 {
 		maxBody = DefaultMaxBodySize
 	}
-	tooLarge := &apierr.Error{Status: http.StatusRequestEntityTooLarge, Code: "request_too_large",
-		Message: fmt.Sprintf("The request body is larger than the gateway's limit of %s; send a shorter prompt.", humanize.IBytes(uint64(maxBody)))}
 	if r.ContentLength > maxBody {
-		return nil, tooLarge
+		return nil, tooLarge(maxBody)
 	}
 	if r.Body == nil {
 		return nil, nil
@@ -175,16 +173,22 @@ func readBody(r *http.Request, maxBody int64) ([]byte, *apierr.Error) {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		// Caddy's request_body max_size, a tighter limit than ours.
-		tooLarge.Message = fmt.Sprintf("The request body is larger than the gateway's limit of %s; send a shorter prompt.", humanize.IBytes(uint64(mbe.Limit)))
-		return nil, tooLarge
+		return nil, tooLarge(mbe.Limit)
 	}
 	if err != nil {
 		return nil, apierr.BadRequest("", "invalid_request_error", "The request body could not be read completely.")
 	}
 	if int64(len(body)) > maxBody {
-		return nil, tooLarge
+		return nil, tooLarge(maxBody)
 	}
 	return body, nil
+}
+
+// tooLarge is the refusal of a body over limit bytes; built only when one is refused,
+// not on every request.
+func tooLarge(limit int64) *apierr.Error {
+	return &apierr.Error{Status: http.StatusRequestEntityTooLarge, Code: "request_too_large",
+		Message: fmt.Sprintf("The request body is larger than the gateway's limit of %s; send a shorter prompt.", humanize.IBytes(uint64(limit)))}
 }
 
 func publish(r *http.Request, ex *exchange.Exchange) {

@@ -11,7 +11,7 @@ import (
 // panics, never buffers more than MaxEventSize, and gives the same result as feeding the
 // input whole (events, error, and Raw bytes that add up to the input).
 func FuzzParser(f *testing.F) {
-	paths, _ := filepath.Glob(filepath.Join(fixtureDir, "*.sse"))
+	paths, _ := filepath.Glob(filepath.Join("testdata", "*.sse"))
 	for _, p := range paths {
 		if b, err := os.ReadFile(p); err == nil && len(b) < 4096 {
 			f.Add(b, uint16(len(b)/2), uint8(0))

@@ -13,7 +13,7 @@ var allKinds = []request.Kind{request.KindUnknown, request.KindChat, request.Kin
 	request.KindResponses, request.KindMessages, request.KindModels}
 
 func addFixtures(f *testing.F, pattern string) {
-	paths, _ := filepath.Glob(filepath.Join(fixtureDir, pattern))
+	paths, _ := filepath.Glob(filepath.Join("..", "sse", "testdata", pattern))
 	for _, p := range paths {
 		if b, err := os.ReadFile(p); err == nil && len(b) < 20000 {
 			f.Add(b, uint8(len(b)))

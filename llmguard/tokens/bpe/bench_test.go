@@ -27,7 +27,7 @@ func truncate(s string, n int) string {
 }
 
 func benchProse(b *testing.B) string {
-	return truncate(strings.Join(sharedTexts(b), "\n\n"), benchSize)
+	return truncate(strings.Join(ownTexts(b), "\n\n"), benchSize)
 }
 
 func benchGoCode(b *testing.B) string {

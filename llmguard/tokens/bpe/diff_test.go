@@ -54,7 +54,7 @@ var diffCorpus = []string{
 
 func TestDifferentialCorpus(t *testing.T) {
 	texts := append([]string(nil), diffCorpus...)
-	texts = append(texts, sharedTexts(t)...)
+	texts = append(texts, ownTexts(t)...)
 	src, err := os.ReadFile("counter.go") // Go code with comments
 	if err != nil {
 		t.Fatal(err)

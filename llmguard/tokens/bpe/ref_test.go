@@ -1,20 +1,16 @@
 package bpe
 
 import (
-	"bufio"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/pkoukk/tiktoken-go"
 	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
 )
-
-// sharedDir is the read-only test material that lives beside the repository
-// root (<repo>/../shared), seen from this package directory.
-var sharedDir = filepath.Join("..", "..", "..", "..", "shared", "data")
 
 var testEncodings = []string{"cl100k_base", "o200k_base"}
 
@@ -60,46 +56,36 @@ func mustGet(tb testing.TB, name string) *Counter {
 	return c
 }
 
-// readJSONL decodes every line of a shared data file into a fresh T. A
-// missing file fails the test: silently skipping would hide the vectors.
-func readJSONL[T any](tb testing.TB, rel string) []T {
+// ownTexts returns text the project wrote itself, in several styles: the README
+// (prose, Caddyfile, JSON and shell), the example Caddyfiles, and the everyday prompt
+// gate of the injection detector (short prompts in several languages and scripts). The
+// eval build adds the public prompt corpora (shared_eval_test.go).
+func ownTexts(tb testing.TB) []string {
 	tb.Helper()
-	f, err := os.Open(filepath.Join(sharedDir, rel))
-	if err != nil {
-		tb.Fatalf("test data missing (expected <repo>/../shared/data/%s): %v", rel, err)
-	}
-	defer f.Close()
-	var out []T
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 16<<20)
-	for sc.Scan() {
-		var v T
-		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
-			tb.Fatalf("%s line %d: %v", rel, len(out)+1, err)
-		}
-		out = append(out, v)
-	}
-	if err := sc.Err(); err != nil {
-		tb.Fatalf("%s: %v", rel, err)
-	}
-	if len(out) == 0 {
-		tb.Fatalf("%s: no rows", rel)
-	}
-	return out
-}
-
-// sharedTexts returns every text of the prompt-injection files, which mix
-// English, German, code, markup and long jailbreak prompts.
-func sharedTexts(tb testing.TB) []string {
-	tb.Helper()
+	root := filepath.Join("..", "..", "..")
+	paths, _ := filepath.Glob(filepath.Join(root, "examples", "*", "Caddyfile"))
+	paths = append(paths, filepath.Join(root, "README.md"))
 	var out []string
-	for _, f := range []string{
-		"deepset_train.jsonl", "notinject_one.jsonl",
-		"wildguard_benign_dev.jsonl", "inthewild_jailbreaks_dev.jsonl",
-	} {
-		for _, row := range readJSONL[struct{ Text string }](tb, filepath.Join("prompt-injection", f)) {
-			out = append(out, row.Text)
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			tb.Fatal(err)
 		}
+		out = append(out, string(b))
+	}
+	b, err := os.ReadFile(filepath.Join(root, "llmguard", "detect", "injection", "testdata", "everyday.jsonl"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var row struct{ Text string }
+		if err := json.Unmarshal([]byte(line), &row); err != nil {
+			tb.Fatalf("everyday.jsonl: %v", err)
+		}
+		out = append(out, row.Text)
+	}
+	if len(out) < 300 {
+		tb.Fatalf("only %d own texts", len(out))
 	}
 	return out
 }

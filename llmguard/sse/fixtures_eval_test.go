@@ -1,11 +1,9 @@
+//go:build eval
+
 package sse
 
 import (
 	"bytes"
-	"fmt"
-	"math/rand"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -14,27 +12,11 @@ import (
 // repository root, which is two levels above this package.
 const fixtureDir = "../../../shared/data/api-fixtures"
 
-// loadFixtures returns every .sse fixture. It fails (never skips) when they are missing,
-// because a green run without them would prove nothing.
+// loadFixtures returns every public .sse recording. It fails (never skips) when they are
+// missing, because a green run without them would prove nothing.
 func loadFixtures(t testing.TB) map[string][]byte {
-	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(fixtureDir, "*.sse"))
-	if err != nil || len(paths) < 10 {
-		t.Fatalf("SSE fixtures missing in %s (found %d, err %v)", fixtureDir, len(paths), err)
-	}
-	out := make(map[string][]byte, len(paths))
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[filepath.Base(p)] = b
-	}
-	return out
+	return loadStreams(t, fixtureDir, 10)
 }
-
-func toCRLF(b []byte) []byte { return bytes.ReplaceAll(b, []byte("\n"), []byte("\r\n")) }
-func toCR(b []byte) []byte   { return bytes.ReplaceAll(b, []byte("\n"), []byte("\r")) }
 
 func TestFixtures(t *testing.T) {
 	fx := loadFixtures(t)
@@ -118,42 +100,8 @@ func TestFixtures(t *testing.T) {
 	}
 }
 
-// TestRandomSplits is the property test: any split of any fixture (also in CRLF and CR
-// form, also one byte at a time) gives the same events as feeding it whole, and the Raw
-// bytes still add up to the input.
+// TestRandomSplits runs the split property test (testdata_test.go) over the public
+// provider recordings.
 func TestRandomSplits(t *testing.T) {
-	fx := loadFixtures(t)
-	rng := rand.New(rand.NewSource(1))
-	for name, body := range fx {
-		for variant, in := range map[string][]byte{"LF": body, "CRLF": toCRLF(body), "CR": toCR(body)} {
-			whole := feedChunks(new(Parser), in)
-			if whole.err != nil {
-				t.Fatalf("%s/%s: %v", name, variant, whole.err)
-			}
-			check := func(desc string, chunks [][]byte) {
-				r := feedChunks(new(Parser), chunks...)
-				if r.err != nil {
-					t.Fatalf("%s/%s/%s: %v", name, variant, desc, r.err)
-				}
-				if err := sameEvents(whole.events, r.events); err != nil {
-					t.Fatalf("%s/%s/%s: %v", name, variant, desc, err)
-				}
-				if !bytes.Equal(concatRaw(r), in) {
-					t.Fatalf("%s/%s/%s: raw bytes do not reproduce the input", name, variant, desc)
-				}
-			}
-			ones := make([][]byte, len(in))
-			for i := range in {
-				ones[i] = in[i : i+1]
-			}
-			check("1-byte", ones)
-			for trial := 0; trial < 30; trial++ {
-				var cuts []int
-				for c := rng.Intn(40); c < len(in); c += 1 + rng.Intn(1+rng.Intn(300)) {
-					cuts = append(cuts, c)
-				}
-				check(fmt.Sprintf("trial %d", trial), splitAt(in, cuts...))
-			}
-		}
-	}
+	checkRandomSplits(t, loadFixtures(t))
 }

@@ -51,14 +51,18 @@ type Report struct {
 	Errors int
 }
 
-func (r *Report) add(f detect.Finding, action string) {
+func (r *Report) add(f detect.Finding, action string) { r.Add(f.Type, action) }
+
+// Add records a finding of type typ and the action taken on it; callers with their own
+// findings (moderation) use it so that one report covers the response.
+func (r *Report) Add(typ, action string) {
 	if r.Counts == nil {
 		r.Counts = map[string]int{}
 	}
-	r.Counts[f.Type]++
+	r.Counts[typ]++
 	r.Action = detect.Strongest(r.Action, action)
 	if action == detect.ActionBlock && r.Blocked == "" {
-		r.Blocked = f.Type
+		r.Blocked = typ
 	}
 }
 

@@ -31,6 +31,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    on_error      pass|block
 //	    canary
 //	    system_prompt_runs <bytes>
+//	    moderate      { … see parseModerate … }
 //	    detect        off | {
 //	        pii off|<ENTITY>...
 //	        secrets off
@@ -66,6 +67,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			h.Canary = true
 		case "system_prompt_runs":
 			h.SystemPromptRuns, err = cfparse.PositiveInt(d)
+		case "moderate":
+			h.Moderate, err = parseModerate(d)
 		case "detect":
 			h.Detect, err = llmdetect.ParseCaddyfile(d, llmdetect.ResponseDefaults)
 		default:

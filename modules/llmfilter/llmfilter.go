@@ -26,6 +26,7 @@ import (
 	"github.com/llmguard/caddy-llmguard/llmguard/filter"
 	"github.com/llmguard/caddy-llmguard/llmguard/inspect"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
+	"github.com/llmguard/caddy-llmguard/llmguard/sse"
 	"github.com/llmguard/caddy-llmguard/modules/llmdetect"
 	"github.com/llmguard/caddy-llmguard/modules/llmhttp"
 )
@@ -84,6 +85,9 @@ type Handler struct {
 	// exceed the window, or a run split across events could slip through; 64 catches
 	// copied instructions while letting short common phrases pass. Default 0 (off).
 	SystemPromptRuns int `json:"system_prompt_runs,omitempty"`
+	// Moderate, when set, asks a moderation or guard model about the generated text
+	// (after redaction) and blocks or logs harmful categories; see Moderation.
+	Moderate *Moderation `json:"moderate,omitempty"`
 
 	detection *inspect.Detection
 	logger    *zap.Logger
@@ -117,6 +121,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	if h.OnError == "" {
 		h.OnError = "pass"
+	}
+	if h.Moderate != nil {
+		if err := h.Moderate.provision(); err != nil {
+			return fmt.Errorf("moderate: %v", err)
+		}
 	}
 	return nil
 }
@@ -192,8 +201,35 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	tap, tw, r := llmhttp.InstallTap(w, r)
 	s := filter.NewStream(p, ex.Kind)
 	s.BlockOnError = h.OnError == "block"
-	tap.AddHook(s.Event)
-	tap.OnClose(s.Close)
+	ms := h.moderationStream(r, ex.Kind)
+	if ms == nil {
+		tap.AddHook(s.Event)
+		tap.OnClose(s.Close)
+	} else {
+		// Moderation sees what the filter releases (redacted text) and holds it back
+		// until it is classified; one hook and one closer keep that order.
+		anthropic := ex.Anthropic()
+		tap.AddHook(func(ev *sse.Event, out []byte) ([]byte, bool) {
+			out, end := s.Event(ev, out)
+			if end {
+				return out, true // the filter's own cut; held unclassified text is dropped
+			}
+			if rel, ok := ms.Write(out); ok {
+				return rel, false
+			}
+			return moderationCut(ms, anthropic), true
+		})
+		tap.OnClose(func() []byte {
+			tail := s.Close()
+			if s.Blocked() {
+				return tail
+			}
+			if rel, ok := ms.Close(tail); ok {
+				return rel
+			}
+			return moderationCut(ms, anthropic)
+		})
+	}
 	jb := &jsonBuffer{ResponseWriter: tw, max: h.MaxBodySize, refuse: h.OnError == "block"}
 	defer func() {
 		// A stream this handler ended makes the proxy abort (ErrStreamCut); the response
@@ -212,7 +248,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	var rep *filter.Report
 	switch {
 	case jb.buffering:
-		rep = h.finishJSON(jb, p, ex.Kind, ex.Anthropic())
+		rep = h.finishJSON(r, jb, p, ex.Kind, ex.Anthropic())
 	case jb.discarding:
 		jb.Header().Del("Content-Length")
 		jb.Header().Del("Content-Encoding")
@@ -221,6 +257,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	default:
 		tap.Close()
 		rep = &s.Report
+		if ms != nil {
+			h.recordModeration(r, ms.Decision, ms.Failed, rep)
+		}
 	}
 	rep.Errors += jb.unreadable
 	h.record(r, rep)
@@ -228,9 +267,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 }
 
 // finishJSON filters a buffered JSON body and sends it.
-func (h *Handler) finishJSON(jb *jsonBuffer, p *filter.Policy, kind request.Kind, anthropic bool) *filter.Report {
+func (h *Handler) finishJSON(r *http.Request, jb *jsonBuffer, p *filter.Policy, kind request.Kind, anthropic bool) *filter.Report {
 	rep := &filter.Report{}
 	out, blocked, err := p.JSON(kind, jb.buf.Bytes(), rep)
+	if !blocked && err == nil && h.Moderate != nil && jb.status < 300 {
+		if refusal := h.moderateJSON(r, kind, out, rep); refusal != nil {
+			jb.Header().Del("Content-Length")
+			apierr.Write(jb.ResponseWriter, anthropic, refusal)
+			return rep
+		}
+	}
 	switch {
 	case blocked:
 		jb.Header().Del("Content-Length")

@@ -196,3 +196,27 @@ func TestCanaryHolds(t *testing.T) {
 		}
 	}
 }
+
+func TestParseModerate(t *testing.T) {
+	var h Handler
+	good := "llm_filter {\n moderate {\n classifier {\n url http://127.0.0.1:1/v1/moderations\n }\n category violence block 0.8\n category hate log\n default log\n }\n}"
+	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(good)); err != nil {
+		t.Fatal(err)
+	}
+	if m := h.Moderate; m.Categories["violence"].Threshold != 0.8 || m.Categories["hate"].Action != "log" || m.Default.Action != "log" {
+		t.Fatalf("%+v", m)
+	}
+	provision(t, &h)
+	for _, bad := range []string{
+		"llm_filter {\n moderate {\n window 10\n }\n}",
+		"llm_filter {\n moderate {\n classifier {\n url http://x\n }\n category gore block\n }\n}",
+		"llm_filter {\n moderate {\n classifier {\n url http://x\n }\n category hate redact\n }\n}",
+		"llm_filter {\n moderate {\n classifier {\n url http://x\n }\n category hate block 2\n }\n}",
+		"llm_filter {\n moderate {\n classifier {\n url http://x\n }\n category hate block\n category hate log\n }\n}",
+	} {
+		var h Handler
+		if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(bad)); err == nil {
+			t.Errorf("%q: want an error", bad)
+		}
+	}
+}

@@ -41,7 +41,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    stream            allow|deny
 //	    tools             allow|deny
 //	    detect            off | { … see llmdetect.ParseCaddyfile … }
-//	    remote            { … see parseRemote … }
+//	    remote            { … see ParseRemote … }
 //	}
 //
 // Every subdirective is optional and may appear once.
@@ -105,7 +105,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "detect":
 			h.Detect, err = llmdetect.ParseCaddyfile(d, llmdetect.RequestDefaults)
 		case "remote":
-			h.Remote, err = parseRemote(d)
+			h.Remote, err = ParseRemote(d)
 		default:
 			return d.Errf("unrecognized subdirective '%s'", d.Val())
 		}

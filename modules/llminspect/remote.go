@@ -56,7 +56,8 @@ type Remote struct {
 	Action string `json:"action,omitempty"`
 }
 
-func (rm *Remote) build() (*remote.Classifier, error) {
+// Build returns the classifier client; llm_filter's moderation uses the same one.
+func (rm *Remote) Build() (*remote.Classifier, error) {
 	if rm.Action != "" && rm.Action != "block" && rm.Action != "log" {
 		return nil, fmt.Errorf("remote action must be block or log, not %q", rm.Action)
 	}
@@ -121,7 +122,7 @@ func appendFinding(r *http.Request, typ string) {
 	repl.Set(PlaceholderFindings, typ)
 }
 
-// parseRemote reads
+// ParseRemote reads (llm_filter's moderate block reuses it)
 //
 //	remote {
 //	    url <url>
@@ -135,7 +136,7 @@ func appendFinding(r *http.Request, typ string) {
 //	    fail open|closed
 //	    action block|log
 //	}
-func parseRemote(d *caddyfile.Dispenser) (*Remote, error) {
+func ParseRemote(d *caddyfile.Dispenser) (*Remote, error) {
 	rm := &Remote{}
 	if d.NextArg() {
 		return nil, d.ArgErr()

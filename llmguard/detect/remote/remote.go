@@ -67,6 +67,9 @@ type Config struct {
 type Verdict struct {
 	Flagged    bool
 	Categories []string // flagged categories (moderation) or codes (guard model), sorted
+	// Scores are the classifier's scores by its own label, when it gives them
+	// (moderation's category_scores, tei's label scores); a guard model gives none.
+	Scores map[string]float64
 }
 
 // Classifier calls the remote endpoint with a bounded cache.
@@ -228,7 +231,8 @@ func (c *Classifier) moderation(ctx context.Context, text string) (Verdict, erro
 	var resp struct {
 		Results []struct {
 			Flagged    bool            `json:"flagged"`
-			Categories map[string]bool `json:"categories"`
+			Categories map[string]bool    `json:"categories"`
+			Scores     map[string]float64 `json:"category_scores"`
 		} `json:"results"`
 	}
 	if err := c.post(ctx, req, &resp); err != nil {
@@ -240,6 +244,12 @@ func (c *Classifier) moderation(ctx context.Context, text string) (Verdict, erro
 	var v Verdict
 	for _, r := range resp.Results {
 		v.Flagged = v.Flagged || r.Flagged
+		for cat, sc := range r.Scores {
+			if v.Scores == nil {
+				v.Scores = map[string]float64{}
+			}
+			v.Scores[cat] = max(v.Scores[cat], sc)
+		}
 		for cat, on := range r.Categories {
 			if on {
 				v.Categories = append(v.Categories, cat)
@@ -317,8 +327,9 @@ func (c *Classifier) tei(ctx context.Context, text string) (Verdict, error) {
 	if len(scores) == 0 {
 		return Verdict{}, fmt.Errorf("remote classifier returned no label scores")
 	}
-	var v Verdict
+	v := Verdict{Scores: make(map[string]float64, len(scores))}
 	for _, s := range scores {
+		v.Scores[s.Label] = s.Score
 		if s.Score >= c.cfg.Threshold && slices.ContainsFunc(c.cfg.Labels, func(l string) bool { return strings.EqualFold(l, s.Label) }) {
 			v.Flagged = true
 			v.Categories = append(v.Categories, s.Label)

@@ -1,0 +1,208 @@
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/anthropics/anthropic-sdk-go/v2"
+	aoption "github.com/anthropics/anthropic-sdk-go/v2/option"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+)
+
+// harmful is what the stand-in classifiers flag.
+const harmful = "kill"
+
+// standIns serves the three classifier APIs on loopback, speaking their wire formats:
+// OpenAI's POST /v1/moderations, a Llama Guard model behind POST /v1/chat/completions
+// ("safe" or "unsafe\nS1"), and text-embeddings-inference's POST /predict. Any text with
+// the word "kill" is violent. calls counts requests.
+func standIns(t *testing.T, calls *atomic.Int64) *httptest.Server {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/moderations", func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		var req struct {
+			Model string   `json:"model"`
+			Input []string `json:"input"`
+		}
+		if json.NewDecoder(r.Body).Decode(&req) != nil || len(req.Input) != 1 {
+			http.Error(w, `{"error":{"message":"bad request"}}`, 400)
+			return
+		}
+		bad := strings.Contains(req.Input[0], harmful)
+		score := 0.01
+		if bad {
+			score = 0.97
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"id": "modr-1", "model": "omni-moderation-latest",
+			"results": []any{map[string]any{"flagged": bad,
+				"categories":      map[string]bool{"violence": bad, "hate": false, "self-harm": false},
+				"category_scores": map[string]float64{"violence": score, "hate": 0.001, "self-harm": 0.002}}}})
+	})
+	mux.HandleFunc("POST /v1/chat/completions", func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		var req struct {
+			Messages []struct{ Content string } `json:"messages"`
+		}
+		if json.NewDecoder(r.Body).Decode(&req) != nil || len(req.Messages) == 0 {
+			http.Error(w, `{"error":{"message":"bad request"}}`, 400)
+			return
+		}
+		answer := "safe"
+		if strings.Contains(req.Messages[len(req.Messages)-1].Content, harmful) {
+			answer = "unsafe\nS1"
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"id": "chatcmpl-g", "object": "chat.completion", "model": "llama-guard-3-8b",
+			"choices": []any{map[string]any{"index": 0, "finish_reason": "stop", "message": map[string]any{"role": "assistant", "content": answer}}}})
+	})
+	mux.HandleFunc("POST /predict", func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		var req struct {
+			Inputs string `json:"inputs"`
+		}
+		if json.NewDecoder(r.Body).Decode(&req) != nil {
+			http.Error(w, `{"error":"bad request"}`, 422)
+			return
+		}
+		toxic := 0.02
+		if strings.Contains(req.Inputs, harmful) {
+			toxic = 0.93
+		}
+		_ = json.NewEncoder(w).Encode([]map[string]any{{"label": "toxic", "score": toxic}, {"label": "neutral", "score": 1 - toxic}})
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestModeration: llm_filter's moderate block in a real Caddy, against stand-ins of each
+// classifier API, consumed by the official SDKs.
+func TestModeration(t *testing.T) {
+	var calls atomic.Int64
+	cls := standIns(t, &calls)
+	dead := fmt.Sprintf("http://127.0.0.1:%d/v1/moderations", freePort(t))
+	gw, up := freePort(t), freePort(t)
+	site := func(port int, classifier string, extra string) string {
+		return fmt.Sprintf(`
+http://localhost:%d {
+	llm_filter {
+		moderate {
+			classifier {
+				%s
+			}
+			window 64
+			%s
+		}
+	}
+	reverse_proxy localhost:%d
+}
+`, port, classifier, extra, up)
+	}
+	ports := map[string]int{"moderation": gw, "chat": freePort(t), "tei": freePort(t), "closed": freePort(t), "open": freePort(t)}
+	cfg := fmt.Sprintf("{\n\tadmin localhost:2999\n}\n") +
+		site(ports["moderation"], "url "+cls.URL+"/v1/moderations", "category violence block 0.5\n\t\t\tcategory hate log") +
+		site(ports["chat"], "url "+cls.URL+"/v1/chat/completions\n\t\t\t\tmode chat\n\t\t\t\tmodel llama-guard-3-8b", "") +
+		site(ports["tei"], "url "+cls.URL+"/predict\n\t\t\t\tmode tei\n\t\t\t\tlabels toxic", "") +
+		site(ports["closed"], "url "+dead+"\n\t\t\t\ttimeout 5s", "") +
+		site(ports["open"], "url "+dead+"\n\t\t\t\tfail open", "") +
+		fmt.Sprintf("\nhttp://localhost:%d {\n\tllm_mock {\n\t\tchunk_size 3\n\t}\n}\n", up)
+	start(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	params := openai.ChatCompletionNewParams{Model: "gpt-4o-mini",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("tell me a story")}}
+	client := func(port int) openai.Client {
+		return openai.NewClient(option.WithBaseURL(fmt.Sprintf("http://localhost:%d/v1/", port)), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	}
+	stream := func(c openai.Client, reply string) (string, error) {
+		s := c.Chat.Completions.NewStreaming(ctx, params, option.WithHeader("X-Mock-Reply", reply))
+		text := ""
+		for s.Next() {
+			for _, ch := range s.Current().Choices {
+				text += ch.Delta.Content
+			}
+		}
+		return text, s.Err()
+	}
+	// The mock trims replies: no trailing space.
+	clean := strings.TrimSpace(strings.Repeat("The knight rode home and slept. ", 12))
+	bad := strings.TrimSpace(strings.Repeat("The knight rode on. ", 6) + "Then he would kill the guard at dawn. " + strings.Repeat("Nothing more. ", 8))
+
+	for _, mode := range []string{"moderation", "chat", "tei"} {
+		c := client(ports[mode])
+		t.Run(mode+" JSON refused", func(t *testing.T) {
+			_, err := c.Chat.Completions.New(ctx, params, option.WithHeader("X-Mock-Reply", bad))
+			var e *openai.Error
+			if !errors.As(err, &e) || e.StatusCode != 403 || e.Code != "content_policy_violation" {
+				t.Fatalf("want 403 content_policy_violation, got %v", err)
+			}
+			if !strings.Contains(e.Message, "violence") && !(mode == "tei" && strings.Contains(e.Message, "harassment")) || strings.Contains(e.Message, harmful) {
+				t.Fatalf("message %q", e.Message)
+			}
+			r, err := c.Chat.Completions.New(ctx, params, option.WithHeader("X-Mock-Reply", clean))
+			if err != nil || r.Choices[0].Message.Content != clean {
+				t.Fatalf("clean reply: err %v", err)
+			}
+		})
+		t.Run(mode+" stream cut", func(t *testing.T) {
+			got, err := stream(c, bad)
+			if err == nil || strings.Contains(got, harmful) || !strings.Contains(err.Error(), "content_policy_violation") {
+				t.Fatalf("err %v text %q", err, got)
+			}
+			if !strings.HasPrefix(bad, got) {
+				t.Fatalf("released text is not a prefix of the reply: %q", got)
+			}
+			got, err = stream(c, clean)
+			if err != nil || got != clean {
+				t.Fatalf("clean stream: err %v text %q", err, got)
+			}
+		})
+	}
+
+	t.Run("anthropic stream cut", func(t *testing.T) {
+		ant := anthropic.NewClient(aoption.WithBaseURL(fmt.Sprintf("http://localhost:%d", ports["chat"])), aoption.WithAPIKey("unused"), aoption.WithMaxRetries(0))
+		s := ant.Messages.NewStreaming(ctx, anthropic.MessageNewParams{Model: "claude-sonnet-4-5", MaxTokens: 200,
+			Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))}},
+			aoption.WithHeader("X-Mock-Reply", bad))
+		text := ""
+		for s.Next() {
+			if d, ok := s.Current().AsAny().(anthropic.ContentBlockDeltaEvent); ok {
+				text += d.Delta.Text
+			}
+		}
+		if err := s.Err(); err == nil || strings.Contains(text, harmful) || !strings.Contains(err.Error(), "content policy") || !strings.Contains(err.Error(), "violence") {
+			t.Fatalf("err %v text %q", err, text)
+		}
+	})
+
+	t.Run("dead classifier", func(t *testing.T) {
+		closed, open := client(ports["closed"]), client(ports["open"])
+		_, err := closed.Chat.Completions.New(ctx, params, option.WithHeader("X-Mock-Reply", clean))
+		var e *openai.Error
+		if !errors.As(err, &e) || e.StatusCode != 503 || e.Code != "classifier_unavailable" {
+			t.Fatalf("fail closed: want 503, got %v", err)
+		}
+		if got, err := stream(closed, clean); err == nil || got != "" {
+			t.Fatalf("fail closed stream: err %v text %q", err, got)
+		}
+		r, err := open.Chat.Completions.New(ctx, params, option.WithHeader("X-Mock-Reply", bad))
+		if err != nil || r.Choices[0].Message.Content != bad {
+			t.Fatalf("fail open: %v %+v", err, r)
+		}
+		if got, err := stream(open, clean); err != nil || got != clean {
+			t.Fatalf("fail open stream: err %v text %q", err, got)
+		}
+	})
+	if calls.Load() == 0 {
+		t.Fatal("no classifier calls")
+	}
+}

@@ -2,8 +2,11 @@ package llmauth
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -28,15 +31,23 @@ var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$`)
 func newKeyCommand() *cobra.Command {
 	var o KeyOptions
 	c := &cobra.Command{
-		Use:   "new --id ID [--scopes …] [--models …] [--tier T] [--expires DATE]",
+		Use:   "new --id ID [--scopes …] [--models …] [--tier T] [--expires DATE] [--file keys.json]",
 		Short: "Generate a gateway API key and its key-file entry",
 		Long: `Generates a gateway API key (sk-llmg-…, 256 random bits) and prints it once on the
 first line, followed by the key-file entry as JSON. Only the entry, which holds the key's
 SHA-256 hash and never the key, goes into the key file or the Caddyfile; hand the key to
-its user and do not store it.`,
+its user and do not store it.
+
+With --file, the entry is appended to that key file instead (created, as a JSON array with
+mode 0600, if it does not exist; replaced atomically, so a running gateway that watches it
+picks up the new key within a second), and only the key is printed. An id already in the
+file is refused.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Now = time.Now()
+			if o.File != "" {
+				return AppendKey(cmd.OutOrStdout(), o)
+			}
 			return NewKeyEntry(cmd.OutOrStdout(), o)
 		},
 	}
@@ -48,6 +59,7 @@ its user and do not store it.`,
 	f.StringSliceVar(&o.Models, "models", nil, "allowed model globs, comma-separated")
 	f.StringVar(&o.Tier, "tier", "", "tier")
 	f.StringVar(&o.Expires, "expires", "", "expiry: YYYY-MM-DD (midnight UTC) or RFC 3339 time")
+	f.StringVar(&o.File, "file", "", "key file to append the entry to (created if missing)")
 	_ = c.MarkFlagRequired("id")
 	return c
 }
@@ -55,6 +67,7 @@ its user and do not store it.`,
 // KeyOptions are the attributes of a new key.
 type KeyOptions struct {
 	ID, Name, Tier, Expires string
+	File                    string // key file to append to; "" prints the entry
 	Roles, Scopes, Models   []string
 	Now                     time.Time
 	Rand                    io.Reader // nil: crypto/rand
@@ -62,34 +75,74 @@ type KeyOptions struct {
 
 // NewKeyEntry generates a key and writes it, then its entry as indented JSON, to w.
 func NewKeyEntry(w io.Writer, o KeyOptions) error {
-	if !keyIDPattern.MatchString(o.ID) {
-		return fmt.Errorf("--id must be 1–128 characters of letters, digits and . _ @ -, starting with a letter or digit")
-	}
-	e := &auth.Entry{ID: o.ID, Name: o.Name, Roles: o.Roles, Scopes: o.Scopes, Tier: o.Tier, Models: o.Models}
-	for _, m := range o.Models {
-		if err := glob.Valid(strings.TrimSpace(m)); err != nil {
-			return err
-		}
-	}
-	if o.Expires != "" {
-		t, err := ParseExpiry(o.Expires)
-		if err != nil {
-			return fmt.Errorf("--expires: %v", err)
-		}
-		if !t.After(o.Now) {
-			return fmt.Errorf("--expires %s is in the past", o.Expires)
-		}
-		e.Expires = &t
-	}
-	key, err := auth.NewKey(o.Rand)
+	key, e, err := generateKey(o)
 	if err != nil {
 		return err
 	}
-	e.Hash = auth.HashKey(key)
 	entry, err := json.MarshalIndent(e, "", "  ")
 	if err != nil {
 		return err
 	}
 	_, err = fmt.Fprintf(w, "%s\n%s\n", key, entry)
 	return err
+}
+
+// AppendKey generates a key, appends its entry to the key file o.File (creating it) and
+// writes only the key to w. The file is checked before the key is made: a malformed file
+// or a duplicate id changes nothing.
+func AppendKey(w io.Writer, o KeyOptions) error {
+	var entries []*auth.Entry
+	data, err := os.ReadFile(o.File)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return err
+	default:
+		if entries, err = auth.ParseKeyFile(data); err != nil {
+			return fmt.Errorf("%s: %v", o.File, err)
+		}
+	}
+	for _, e := range entries {
+		if e.ID == o.ID {
+			return fmt.Errorf("%s already holds a key with id %q; revoke it or choose another id", o.File, o.ID)
+		}
+	}
+	key, e, err := generateKey(o)
+	if err != nil {
+		return err
+	}
+	if err := auth.WriteKeyFile(o.File, append(entries, e)); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", key)
+	return err
+}
+
+// generateKey validates o and generates a key and its entry.
+func generateKey(o KeyOptions) (string, *auth.Entry, error) {
+	if !keyIDPattern.MatchString(o.ID) {
+		return "", nil, fmt.Errorf("--id must be 1–128 characters of letters, digits and . _ @ -, starting with a letter or digit")
+	}
+	e := &auth.Entry{ID: o.ID, Name: o.Name, Roles: o.Roles, Scopes: o.Scopes, Tier: o.Tier, Models: o.Models}
+	for _, m := range o.Models {
+		if err := glob.Valid(strings.TrimSpace(m)); err != nil {
+			return "", nil, err
+		}
+	}
+	if o.Expires != "" {
+		t, err := ParseExpiry(o.Expires)
+		if err != nil {
+			return "", nil, fmt.Errorf("--expires: %v", err)
+		}
+		if !t.After(o.Now) {
+			return "", nil, fmt.Errorf("--expires %s is in the past", o.Expires)
+		}
+		e.Expires = &t
+	}
+	key, err := auth.NewKey(o.Rand)
+	if err != nil {
+		return "", nil, err
+	}
+	e.Hash = auth.HashKey(key)
+	return key, e, nil
 }

@@ -48,14 +48,6 @@ func readVector(t *testing.T, name string) (cookbook, jose.JSONWebKey) {
 	return v, k.Public()
 }
 
-func jwksOf(t *testing.T, k jose.JSONWebKey) []byte {
-	b, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{k}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // TestRFC7520Signatures verifies the cookbook's compact signatures with both key paths the
 // gateway uses (the static JWKS set and go-oidc's remote set served over HTTP), and checks
 // that a one-character change and the HMAC vector are refused.

@@ -2,6 +2,8 @@ package request
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -126,6 +128,41 @@ func TestParseTokenInputs(t *testing.T) {
 	if err != nil || r.TokenInputs != 3 {
 		t.Fatalf("flat token prompt: %v %v", r, err)
 	}
+}
+
+// parseCase is a request body in a file and what Parse must make of it.
+type parseCase struct {
+	file  string
+	check func(*Request) bool
+}
+
+func checkParseFiles(t *testing.T, dir string, cases []parseCase) {
+	t.Helper()
+	for _, tc := range cases {
+		body, err := os.ReadFile(filepath.Join(dir, tc.file))
+		if err != nil {
+			t.Fatalf("fixture missing: %v", err)
+		}
+		r, err := Parse(KindChat, body)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.file, err)
+		}
+		if !tc.check(r) {
+			t.Errorf("%s: unexpected parse %+v", tc.file, r)
+		}
+	}
+}
+
+// Our own request bodies, written from the OpenAI API reference.
+func TestParseFixtures(t *testing.T) {
+	checkParseFiles(t, "testdata", []parseCase{
+		{"openai-chat-request-tools.json", func(r *Request) bool {
+			return r.Model == "gpt-4.1-mini" && r.Tools == 1 && len(r.Segments) == 2 && r.Segments[0].Text == "What time is it in Tokyo?"
+		}},
+		{"openai-chat-request-stream-include-usage.json", func(r *Request) bool {
+			return r.Stream && r.IncludeUsage && r.MaxOutputTokens == 80 && r.Roles[0] == "developer" && r.Segments[0].Role == "system"
+		}},
+	})
 }
 
 func TestParseErrors(t *testing.T) {

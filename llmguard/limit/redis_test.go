@@ -3,6 +3,7 @@ package limit
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,8 +19,11 @@ func newRedisB(b *testing.B, srv *limittest.Redis) *RedisStore {
 }
 
 func newRedis(t *testing.T, srv *limittest.Redis, prefix string, cluster bool) *RedisStore {
-	c := redis.NewClient(&redis.Options{Addr: srv.Addr, DialTimeout: 300 * time.Millisecond,
-		ReadTimeout: 300 * time.Millisecond, WriteTimeout: 300 * time.Millisecond, MaxRetries: -1})
+	// Generous timeouts: a freshly started redis-server on a loaded machine can take
+	// hundreds of milliseconds to answer, while a stopped one on loopback refuses the
+	// connection at once, so the outage tests do not wait on them.
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr, DialTimeout: 5 * time.Second,
+		ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, MaxRetries: -1})
 	t.Cleanup(func() { c.Close() })
 	return NewRedisStore(c, prefix, cluster)
 }
@@ -68,12 +72,10 @@ func TestRedisOutage(t *testing.T) {
 	if _, _, _, err := Reserve(ctx, s, now, c); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("want ErrUnavailable, got %v", err)
 	}
-	start := time.Now()
-	if _, _, _, err := Reserve(ctx, s, now.Add(100*time.Millisecond), c); !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("want ErrUnavailable, got %v", err)
-	}
-	if el := time.Since(start); el > 50*time.Millisecond {
-		t.Fatalf("breaker open but the call took %v", el)
+	// Within RetryInterval the store answers from its breaker without asking Redis
+	// (checked by the reason, not by timing, which a busy machine would break).
+	if _, _, _, err := Reserve(ctx, s, now.Add(100*time.Millisecond), c); !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "redis failed recently") {
+		t.Fatalf("want ErrUnavailable from the open breaker, got %v", err)
 	}
 	srv.Start()
 	if _, d, _, err := Reserve(ctx, s, now.Add(2*time.Second), c); err != nil || d != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/llmguard/caddy-llmguard/llmguard/audit"
 	"github.com/llmguard/caddy-llmguard/llmguard/glob"
+	"github.com/llmguard/caddy-llmguard/llmguard/limit"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
 	"github.com/llmguard/caddy-llmguard/llmguard/sse"
 	"github.com/llmguard/caddy-llmguard/llmguard/usage"
@@ -166,6 +167,11 @@ func (h *Handler) cost(model string, in, out int64) float64 {
 	for _, p := range h.Prices {
 		if glob.Match(p.Model, model) {
 			return (float64(in)*p.Input + float64(out)*p.Output) / 1e6
+		}
+	}
+	if h.listPrices != nil {
+		if p := h.listPrices.Lookup(model); p != nil {
+			return p.Cost(limit.Usage{Input: in, Output: out})
 		}
 	}
 	return 0

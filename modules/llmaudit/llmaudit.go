@@ -25,6 +25,7 @@ import (
 	"github.com/llmguard/caddy-llmguard/llmguard/apierr"
 	"github.com/llmguard/caddy-llmguard/llmguard/audit"
 	"github.com/llmguard/caddy-llmguard/llmguard/glob"
+	"github.com/llmguard/caddy-llmguard/llmguard/limit"
 	"github.com/llmguard/caddy-llmguard/modules/llmhttp"
 )
 
@@ -77,7 +78,10 @@ type Handler struct {
 	StripResponseFields []string `json:"strip_response_fields,omitempty"`
 
 	// Prices turn token usage into cost (caddy_llmguard_cost_total and the event's
-	// cost). The first entry whose model pattern matches applies. Default none (no cost).
+	// cost). The first entry whose model pattern matches applies; a model no entry
+	// matches is priced from the built-in list that llm_rate_limit's budgets use
+	// (limit.DefaultPrices), so both report the same cost by default. A model in neither
+	// has no cost.
 	Prices []Price `json:"prices,omitempty"`
 
 	// MetricsModels are glob patterns of model names that get their own metrics label;
@@ -95,6 +99,7 @@ type Handler struct {
 	stripReq   map[string]bool
 	stripResp  map[string]bool
 	now        func() time.Time
+	listPrices *limit.PriceTable // the built-in list, for models no Prices entry matches
 }
 
 // Consent is a required consent or purpose signal.
@@ -132,6 +137,8 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
 	h.now = time.Now
+	// The built-in list has no overrides, so it cannot fail.
+	h.listPrices, _ = limit.NewPriceTable(nil, false)
 	if h.Privacy == "" {
 		h.Privacy = audit.PrivacyNone
 	}

@@ -115,6 +115,26 @@ func serve(t *testing.T, h *Handler, u *upstream, body string, hdr map[string]st
 
 const secretPrompt = `{"model":"gpt-4o-mini","user":"alice@example.com","metadata":{"crm":"42"},"messages":[{"role":"user","content":"my card 4111 1111 1111 1111"}]}`
 
+// TestCostFromListPrices: without price lines, cost comes from the built-in list that
+// llm_rate_limit's budgets use (gpt-4o-mini: 0.15 in, 0.60 out per 1M); a price line
+// overrides it.
+func TestCostFromListPrices(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  string
+		want float64
+	}{
+		{"llm_audit", 12*0.15/1e6 + 3*0.60/1e6},
+		{"llm_audit {\n\tprice gpt-4o-mini* 1 2\n}", 12*1/1e6 + 3*2/1e6},
+	} {
+		h, logs := newHandler(t, tc.cfg)
+		serve(t, h, &upstream{reply: chatReply}, secretPrompt, nil)
+		ev := onlyEvent(t, logs)
+		if c, _ := ev["cost"].(float64); c < tc.want*0.999 || c > tc.want*1.001 {
+			t.Errorf("%q: cost %v, want %v", tc.cfg, ev["cost"], tc.want)
+		}
+	}
+}
+
 func TestEventAllowAndMinimisation(t *testing.T) {
 	h, logs := newHandler(t, `llm_audit {
 		strip_request user metadata

@@ -248,6 +248,15 @@ func (v *JWTVerifier) checkClaims(tok *oidc.IDToken, claims map[string]any) erro
 	if !slices.ContainsFunc(tok.Audience, func(a string) bool { return slices.Contains(v.cfg.Audiences, a) }) {
 		return refuse("The access token was not issued for this gateway.", "audience %q not accepted", tok.Audience)
 	}
+	// RFC 7519 NumericDate: a number. go-oidc also reads a quoted number as exp and iat,
+	// and a string nbf would otherwise skip the not-before check.
+	for _, name := range []string{"exp", "nbf", "iat"} {
+		if c, ok := claims[name]; ok {
+			if _, num := c.(float64); !num {
+				return refuse(msgInvalidToken, "%s claim is not a number (%T)", name, c)
+			}
+		}
+	}
 	now := v.cfg.Now()
 	skew := v.cfg.Skew
 	if tok.Expiry.IsZero() {

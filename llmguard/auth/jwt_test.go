@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -72,10 +73,16 @@ func TestJWTDiscoveryAndNegatives(t *testing.T) {
 	stranger, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 
 	cases := map[string]string{
-		"expired":       iss.Token(t, mod(func(c map[string]any) { c["exp"] = now.Add(-time.Minute).Unix() })),
-		"no exp":        iss.Token(t, mod(func(c map[string]any) { delete(c, "exp") })),
-		"future nbf":    iss.Token(t, mod(func(c map[string]any) { c["nbf"] = now.Add(time.Hour).Unix() })),
-		"future iat":    iss.Token(t, mod(func(c map[string]any) { c["iat"] = now.Add(time.Hour).Unix() })),
+		"expired":    iss.Token(t, mod(func(c map[string]any) { c["exp"] = now.Add(-time.Minute).Unix() })),
+		"no exp":     iss.Token(t, mod(func(c map[string]any) { delete(c, "exp") })),
+		"future nbf": iss.Token(t, mod(func(c map[string]any) { c["nbf"] = now.Add(time.Hour).Unix() })),
+		"future iat": iss.Token(t, mod(func(c map[string]any) { c["iat"] = now.Add(time.Hour).Unix() })),
+		// NumericDate claims must be numbers (RFC 7519): a quoted future nbf used to skip
+		// the not-before check, a quoted exp or iat was read as a number.
+		"string exp":    iss.Token(t, mod(func(c map[string]any) { c["exp"] = fmt.Sprint(now.Add(time.Hour).Unix()) })),
+		"string nbf":    iss.Token(t, mod(func(c map[string]any) { c["nbf"] = fmt.Sprint(now.Add(time.Hour).Unix()) })),
+		"string iat":    iss.Token(t, mod(func(c map[string]any) { c["iat"] = fmt.Sprint(now.Add(-time.Minute).Unix()) })),
+		"bool nbf":      iss.Token(t, mod(func(c map[string]any) { c["nbf"] = true })),
 		"wrong aud":     iss.Token(t, mod(func(c map[string]any) { c["aud"] = "urn:other" })),
 		"wrong iss":     iss.Token(t, mod(func(c map[string]any) { c["iss"] = "https://evil.example" })),
 		"missing sub":   iss.Token(t, mod(func(c map[string]any) { delete(c, "sub") })),

@@ -230,7 +230,7 @@ func (c *Classifier) moderation(ctx context.Context, text string) (Verdict, erro
 	}
 	var resp struct {
 		Results []struct {
-			Flagged    bool            `json:"flagged"`
+			Flagged    bool               `json:"flagged"`
 			Categories map[string]bool    `json:"categories"`
 			Scores     map[string]float64 `json:"category_scores"`
 		} `json:"results"`

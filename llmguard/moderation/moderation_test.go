@@ -173,22 +173,7 @@ func TestStreamFailMode(t *testing.T) {
 	}
 }
 
-func TestText(t *testing.T) {
-	for _, tc := range []struct {
-		kind request.Kind
-		body string
-		want string
-	}{
-		{request.KindChat, `{"choices":[{"message":{"content":"hi","tool_calls":[{"function":{"arguments":"{\"a\":1}"}}]}}]}`, "hi\n{\"a\":1}\n"},
-		{request.KindCompletions, `{"choices":[{"text":"done"}]}`, "done\n"},
-		{request.KindMessages, `{"content":[{"type":"text","text":"yo"},{"type":"thinking","thinking":"hm"}]}`, "yo\nhm\n"},
-		{request.KindResponses, `{"output":[{"type":"message","content":[{"type":"output_text","text":"ok"}]}]}`, "ok\n"},
-		{request.KindChat, `not json`, ""},
-	} {
-		if got := BodyText(tc.kind, []byte(tc.body)); got != tc.want {
-			t.Errorf("%s %s: %q", tc.kind, tc.body, got)
-		}
-	}
+func TestEventText(t *testing.T) {
 	for _, tc := range []struct {
 		kind request.Kind
 		data string
@@ -212,7 +197,6 @@ func FuzzText(f *testing.F) {
 	f.Add(`[]`)
 	f.Fuzz(func(t *testing.T, s string) {
 		for k := request.KindChat; k <= request.KindMessages; k++ {
-			_ = BodyText(k, []byte(s))
 			_ = EventText(k, []byte(s))
 		}
 	})

@@ -213,3 +213,23 @@ func TestTapSlotsBounded(t *testing.T) {
 		t.Fatalf("%d slots, %d bytes", len(tap.slots), tap.textBytes)
 	}
 }
+
+// TestOutputTextShapes pins the generated text of hand-written bodies of each API (the
+// public recordings are checked by the eval build); llm_filter's moderation classifies it.
+func TestOutputTextShapes(t *testing.T) {
+	for _, tc := range []struct {
+		kind request.Kind
+		body string
+		want string
+	}{
+		{request.KindChat, `{"choices":[{"message":{"content":"hi","tool_calls":[{"function":{"arguments":"{\"a\":1}"}}]}}]}`, "hi\n{\"a\":1}"},
+		{request.KindCompletions, `{"choices":[{"text":"done"}]}`, "done"},
+		{request.KindMessages, `{"content":[{"type":"text","text":"yo"},{"type":"thinking","thinking":"hm"}]}`, "yo\nhm"},
+		{request.KindResponses, `{"output":[{"type":"message","content":[{"type":"output_text","text":"ok"}]}]}`, "ok"},
+		{request.KindChat, `not json`, ""},
+	} {
+		if got := OutputText(tc.kind, []byte(tc.body)); got != tc.want {
+			t.Errorf("%s %s: %q", tc.kind, tc.body, got)
+		}
+	}
+}

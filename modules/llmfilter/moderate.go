@@ -19,6 +19,7 @@ import (
 	"github.com/llmguard/caddy-llmguard/llmguard/filter"
 	"github.com/llmguard/caddy-llmguard/llmguard/moderation"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
+	"github.com/llmguard/caddy-llmguard/llmguard/usage"
 	"github.com/llmguard/caddy-llmguard/modules/llminspect"
 )
 
@@ -244,7 +245,8 @@ func moderationCut(ms *moderation.Stream, anthropic bool) []byte {
 
 // moderateJSON classifies a complete reply; it returns the refusal to send instead, or nil.
 func (h *Handler) moderateJSON(r *http.Request, kind request.Kind, body []byte, rep *filter.Report) *apierr.Error {
-	text := moderation.BodyText(kind, body)
+	// The same generated text the audit and the token count read from a reply.
+	text := usage.OutputText(kind, body)
 	if text == "" {
 		return nil
 	}

@@ -42,29 +42,7 @@ func TestGeneratedSignatures(t *testing.T) {
 			}
 			compact, _ := obj.CompactSerialize()
 			set := jwksOf(t, jose.JSONWebKey{Key: c.pub, KeyID: "k1", Algorithm: string(c.alg), Use: "sig"})
-			static, err := NewStaticKeySet(set)
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(set) }))
-			defer srv.Close()
-			remote := oidc.NewRemoteKeySet(context.Background(), srv.URL)
-			for ksName, ks := range map[string]oidc.KeySet{"static": static, "remote": remote} {
-				got, err := ks.VerifySignature(context.Background(), compact)
-				if err != nil || string(got) != payload {
-					t.Fatalf("%s: %q %v", ksName, got, err)
-				}
-				b := []byte(compact)
-				i := strings.LastIndexByte(compact, '.') + 5
-				if b[i] == 'A' {
-					b[i] = 'B'
-				} else {
-					b[i] = 'A'
-				}
-				if _, err := ks.VerifySignature(context.Background(), string(b)); err == nil {
-					t.Fatalf("%s: tampered signature accepted", ksName)
-				}
-			}
+			verifyWithKeySets(t, set, compact, payload)
 			// A private key is refused in a key set.
 			priv, _ := json.Marshal(jose.JSONWebKey{Key: c.priv, KeyID: "k1"})
 			if _, err := NewStaticKeySet([]byte(`{"keys":[` + string(priv) + `]}`)); err == nil {
@@ -94,4 +72,34 @@ func jwksOf(t *testing.T, k jose.JSONWebKey) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// verifyWithKeySets checks compact against the JWKS set through both key-set kinds llm_auth
+// uses, a static set and a remote one served over HTTP: each must return payload, and
+// must refuse the token with one character of its signature changed.
+func verifyWithKeySets(t *testing.T, set []byte, compact, payload string) {
+	t.Helper()
+	static, err := NewStaticKeySet(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(set) }))
+	defer srv.Close()
+	remote := oidc.NewRemoteKeySet(context.Background(), srv.URL)
+	for ksName, ks := range map[string]oidc.KeySet{"static": static, "remote": remote} {
+		got, err := ks.VerifySignature(context.Background(), compact)
+		if err != nil || string(got) != payload {
+			t.Fatalf("%s: %q %v", ksName, got, err)
+		}
+		b := []byte(compact)
+		i := strings.LastIndexByte(compact, '.') + 5
+		if b[i] == 'A' {
+			b[i] = 'B'
+		} else {
+			b[i] = 'A'
+		}
+		if _, err := ks.VerifySignature(context.Background(), string(b)); err == nil {
+			t.Fatalf("%s: tampered signature accepted", ksName)
+		}
+	}
 }

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the tests need inside the repository and checks what they need outside it:
 # the OIDC provider's npm packages (integration/oidc, pinned by its package-lock.json), and
-# node ≥ 20, curl and redis-server on the PATH. Run by scripts/test.sh; .ci/run installs
+# node ≥ 20, curl, redis-server and openssl on the PATH. Run by scripts/test.sh; .ci/run installs
 # the system packages first on a fresh Debian machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=()
 command -v curl >/dev/null || missing+=("curl (Debian package curl)")
 command -v redis-server >/dev/null || missing+=("redis-server (Debian package redis-server)")
+command -v openssl >/dev/null || missing+=("openssl (Debian package openssl; examples/mtls/make-certs.sh uses it)")
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 	missing+=("Node.js ≥ 20 with npm")
 else

@@ -8,14 +8,7 @@ cd "$(dirname "$0")/.."
 bin=${1:-bin/caddy}
 "$bin" list-modules | grep -q '^http.handlers.llm_mock$' || { echo "llm_mock not in $bin" >&2; exit 1; }
 
-# freeport prints a loopback port nothing listens on.
-freeport() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 20000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-	done
-}
+. scripts/lib.sh
 gw=$(freeport) up=$(freeport) admin=$(freeport)
 dir=$(mktemp -d)
 sed -e "s/localhost:8080/localhost:$gw/g; s/localhost:8081/localhost:$up/g; s/localhost:2019/localhost:$admin/g" \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's whole test suite (README command 2): vet, unit and fuzz-seed tests,
 # Caddyfile golden tests, integration tests through a real in-process Caddy with the
-# official SDKs, and the reference build from xcaddy.json with a smoke test of the binary.
+# official SDKs, and the reference build from xcaddy.json with a smoke test of the binary
+# and a run of every example exactly as its header says.
 # It needs nothing beside the repository: tests use fixtures we wrote. The evaluation on
 # public corpora is scripts/eval.sh.
 # Any failing or skipped test fails the run: a skipped integration test is a broken harness.
@@ -37,4 +38,5 @@ if ! go run ./cmd/xbuild -config xcaddy.json -o bin/caddy >"$buildlog" 2>&1 || !
 fi
 rm -f "$buildlog"
 ./scripts/smoke.sh bin/caddy
+./scripts/examples.sh bin/caddy
 echo "all tests passed"

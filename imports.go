@@ -11,5 +11,6 @@ import (
 	_ "github.com/llmguard/caddy-llmguard/modules/llmfilter"
 	_ "github.com/llmguard/caddy-llmguard/modules/llminspect"
 	_ "github.com/llmguard/caddy-llmguard/modules/llmmock"
+	_ "github.com/llmguard/caddy-llmguard/modules/llmprices"
 	_ "github.com/llmguard/caddy-llmguard/modules/llmratelimit"
 )

@@ -259,6 +259,46 @@ func TestPrices(t *testing.T) {
 	}
 }
 
+// TestPriceTableWith checks that a handler's overrides layer over a shared table without
+// changing it (two handlers share the llm_prices table).
+func TestPriceTableWith(t *testing.T) {
+	shared, err := NewPriceTable(map[string]Price{"house": {Input: 7}}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, err := shared.With(map[string]Price{"House": {Input: 9}, "extra": {Input: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := mine.Lookup("house-2026"); p == nil || p.Input != 9 {
+		t.Errorf("override: %+v", p)
+	}
+	if p := shared.Lookup("house"); p == nil || p.Input != 7 || shared.Lookup("extra") != nil {
+		t.Errorf("With changed the shared table: %+v", p)
+	}
+	if mine.Lookup("gpt-4o") != nil {
+		t.Error("no_default_prices of the shared table lost")
+	}
+	if _, err := shared.With(map[string]Price{"x": {Output: -1}}); err == nil {
+		t.Error("negative override accepted")
+	}
+	if DefaultPrices["gpt-4o"].Input != 2.50 {
+		t.Error("a table changed DefaultPrices")
+	}
+}
+
+func TestParsePrice(t *testing.T) {
+	p, err := ParsePrice("1.5", "0", "6e0")
+	if err != nil || p != (Price{Input: 1.5, Output: 6}) {
+		t.Fatalf("%+v %v", p, err)
+	}
+	for _, bad := range [][3]string{{"-1", "0", "0"}, {"1", "NaN", "0"}, {"1", "0", "Inf"}, {"", "0", "0"}, {"1", "0", "x"}} {
+		if _, err := ParsePrice(bad[0], bad[1], bad[2]); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
 type failingStore struct{}
 
 func (failingStore) Apply(context.Context, time.Time, []Op, Mode) ([]float64, bool, error) {

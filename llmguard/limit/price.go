@@ -2,6 +2,8 @@ package limit
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 )
 
@@ -68,19 +70,51 @@ type PriceTable struct {
 
 // NewPriceTable returns DefaultPrices (unless noDefaults) overridden by overrides.
 func NewPriceTable(overrides map[string]Price, noDefaults bool) (*PriceTable, error) {
-	t := &PriceTable{prices: map[string]Price{}}
+	base := &PriceTable{}
 	if !noDefaults {
-		for k, v := range DefaultPrices {
-			t.prices[k] = v
-		}
+		base.prices = DefaultPrices
+	}
+	return base.With(overrides)
+}
+
+// With returns a copy of t in which overrides replace or add entries; t is unchanged, so
+// one shared table can underlie several handlers' own overrides.
+func (t *PriceTable) With(overrides map[string]Price) (*PriceTable, error) {
+	out := &PriceTable{prices: make(map[string]Price, len(t.prices)+len(overrides))}
+	for k, v := range t.prices {
+		out.prices[k] = v
 	}
 	for k, v := range overrides {
 		if v.Input < 0 || v.CachedInput < 0 || v.Output < 0 {
 			return nil, fmt.Errorf("price of %s: prices must not be negative", k)
 		}
-		t.prices[strings.ToLower(k)] = v
+		out.prices[strings.ToLower(k)] = v
 	}
-	return t, nil
+	return out, nil
+}
+
+// ParsePrice reads a price given as its three amounts (USD per 1M tokens: input, cached
+// input, output), the form of the Caddyfile's `price <model> <input> <cached_input>
+// <output>` lines.
+func ParsePrice(input, cachedInput, output string) (Price, error) {
+	var v [3]float64
+	for i, a := range []string{input, cachedInput, output} {
+		f, err := ParseAmount(a)
+		if err != nil {
+			return Price{}, fmt.Errorf("%q is not a non-negative amount", a)
+		}
+		v[i] = f
+	}
+	return Price{Input: v[0], CachedInput: v[1], Output: v[2]}, nil
+}
+
+// ParseAmount parses a finite, non-negative decimal amount (a price, a limit).
+func ParseAmount(s string) (float64, error) {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, strconv.ErrSyntax
+	}
+	return f, nil
 }
 
 // Lookup returns the price of model, or nil when it has none.

@@ -27,6 +27,7 @@ import (
 	"github.com/llmguard/caddy-llmguard/llmguard/glob"
 	"github.com/llmguard/caddy-llmguard/llmguard/limit"
 	"github.com/llmguard/caddy-llmguard/modules/llmhttp"
+	"github.com/llmguard/caddy-llmguard/modules/llmprices"
 )
 
 func init() {
@@ -79,9 +80,9 @@ type Handler struct {
 
 	// Prices turn token usage into cost (caddy_llmguard_cost_total and the event's
 	// cost). The first entry whose model pattern matches applies; a model no entry
-	// matches is priced from the built-in list that llm_rate_limit's budgets use
-	// (limit.DefaultPrices), so both report the same cost by default. A model in neither
-	// has no cost.
+	// matches is priced from the config's table that llm_rate_limit's budgets use (the
+	// llm_prices app, else the built-in list), so both report the same cost. A model in
+	// neither has no cost. Prefer llm_prices: one table for both.
 	Prices []Price `json:"prices,omitempty"`
 
 	// MetricsModels are glob patterns of model names that get their own metrics label;
@@ -99,7 +100,7 @@ type Handler struct {
 	stripReq   map[string]bool
 	stripResp  map[string]bool
 	now        func() time.Time
-	listPrices *limit.PriceTable // the built-in list, for models no Prices entry matches
+	listPrices *limit.PriceTable // the config's table, for models no Prices entry matches
 }
 
 // Consent is a required consent or purpose signal.
@@ -137,8 +138,10 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
 	h.now = time.Now
-	// The built-in list has no overrides, so it cannot fail.
-	h.listPrices, _ = limit.NewPriceTable(nil, false)
+	var err error
+	if h.listPrices, err = llmprices.Table(ctx); err != nil {
+		return fmt.Errorf("llm_audit: %v", err)
+	}
 	if h.Privacy == "" {
 		h.Privacy = audit.PrivacyNone
 	}
@@ -154,7 +157,6 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.stripReq = set(h.StripRequestFields)
 	h.stripResp = set(h.StripResponseFields)
-	var err error
 	h.metrics, h.metricsKey, err = loadMetrics(ctx, h.MetricsModels, h.MaxModelLabels)
 	if err != nil {
 		return fmt.Errorf("registering metrics: %v", err)

@@ -12,6 +12,7 @@ import (
 
 	cfparse "github.com/llmguard/caddy-llmguard/caddyfile"
 	"github.com/llmguard/caddy-llmguard/llmguard/limit"
+	"github.com/llmguard/caddy-llmguard/modules/llmprices"
 )
 
 func init() {
@@ -116,26 +117,10 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 }
 
 func (h *Handler) parsePrice(d *caddyfile.Dispenser) error {
-	args := d.RemainingArgs()
-	if len(args) != 4 {
-		return d.Errf("price needs <model> <input> <cached_input> <output> (USD per 1M tokens)")
-	}
-	var v [3]float64
-	for i, a := range args[1:] {
-		f, err := parseAmount(a)
-		if err != nil {
-			return d.Errf("price of %s: %v", args[0], err)
-		}
-		v[i] = f
-	}
 	if h.Prices == nil {
 		h.Prices = map[string]limit.Price{}
 	}
-	if _, dup := h.Prices[args[0]]; dup {
-		return d.Errf("duplicate price for model '%s'", args[0])
-	}
-	h.Prices[args[0]] = limit.Price{Input: v[0], CachedInput: v[1], Output: v[2]}
-	return nil
+	return llmprices.ParsePriceLine(d, h.Prices)
 }
 
 func (h *Handler) parseRule(d *caddyfile.Dispenser) error {
@@ -221,7 +206,7 @@ func parseKind(d *caddyfile.Dispenser, r *Rule) error {
 	if len(args) < want[0] || len(args) > want[1] {
 		return d.ArgErr()
 	}
-	v, err := parseAmount(args[0])
+	v, err := limit.ParseAmount(args[0])
 	if err != nil {
 		return err
 	}
@@ -254,20 +239,11 @@ func parseKind(d *caddyfile.Dispenser, r *Rule) error {
 	return nil
 }
 
-// parseAmount reads a finite number ≥ 0.
-func parseAmount(s string) (float64, error) {
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
-		return 0, strconv.ErrSyntax
-	}
-	return f, nil
-}
-
 func parseLimit(s string) (float64, error) {
 	if s == "unlimited" {
 		return limit.Unlimited, nil
 	}
-	return parseAmount(s)
+	return limit.ParseAmount(s)
 }
 
 // UnmarshalCaddyfile sets up the memory store: `store memory` takes no options.

@@ -28,6 +28,7 @@ import (
 	"github.com/llmguard/caddy-llmguard/llmguard/limit"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
 	"github.com/llmguard/caddy-llmguard/modules/llmhttp"
+	"github.com/llmguard/caddy-llmguard/modules/llmprices"
 )
 
 func init() {
@@ -73,9 +74,11 @@ type Handler struct {
 	// no room for more: "continue" (default) lets it finish and charges the excess;
 	// "cut" ends it after the current event with an SSE error event the SDKs raise.
 	OnExceed string `json:"on_exceed,omitempty"`
-	// Prices overrides or adds model prices (USD per 1M tokens) for cost budgets.
+	// Prices overrides or adds model prices (USD per 1M tokens) for this handler's cost
+	// budgets, over the config's table (the llm_prices app, else the built-in list).
+	// Prefer llm_prices, which llm_audit's costs share.
 	Prices map[string]limit.Price `json:"prices,omitempty"`
-	// NoDefaultPrices drops the built-in price list, so that only Prices count. A cost
+	// NoDefaultPrices drops the config's price table, so that only Prices count. A cost
 	// budget refuses models without a price (fail closed), so this is the strict setting.
 	NoDefaultPrices bool `json:"no_default_prices,omitempty"`
 	// MaxBodySize bounds the request body read for counting. Default 16 MiB, shared with
@@ -145,8 +148,15 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.rules = append(h.rules, compiled{rule: r, key: key})
 		h.costly = h.costly || r.Kind == limit.CostBudget
 	}
+	// This handler's own prices refine the config's table (the llm_prices global option,
+	// which llm_audit's costs also use), unless it drops every other price.
 	var err error
-	if h.prices, err = limit.NewPriceTable(h.Prices, h.NoDefaultPrices); err != nil {
+	if h.NoDefaultPrices {
+		h.prices, err = limit.NewPriceTable(h.Prices, true)
+	} else if h.prices, err = llmprices.Table(ctx); err == nil {
+		h.prices, err = h.prices.With(h.Prices)
+	}
+	if err != nil {
 		return fmt.Errorf("llm_rate_limit: %v", err)
 	}
 	if h.StoreRaw == nil {

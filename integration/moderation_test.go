@@ -1,10 +1,12 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -204,5 +206,27 @@ http://localhost:%d {
 	})
 	if calls.Load() == 0 {
 		t.Fatal("no classifier calls")
+	}
+
+	// Calls, outcomes, latency and hits by category are in Caddy's metrics.
+	resp, err := http.Get("http://localhost:2999/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`caddy_llmguard_classifier_calls_total{direction="response",outcome="clean"}`,
+		`caddy_llmguard_classifier_calls_total{direction="response",outcome="flagged"}`,
+		`caddy_llmguard_classifier_calls_total{direction="response",outcome="error"}`,
+		`caddy_llmguard_classifier_duration_seconds_count{direction="response"}`,
+		`caddy_llmguard_moderation_hits_total{action="block",category="violence"}`,
+	} {
+		if !bytes.Contains(metrics, []byte(want)) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if bytes.Contains(metrics, []byte(harmful)) {
+		t.Error("the flagged text reached the metrics")
 	}
 }

@@ -123,7 +123,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.OnError = "pass"
 	}
 	if h.Moderate != nil {
-		if err := h.Moderate.provision(); err != nil {
+		if err := h.Moderate.provision(ctx); err != nil {
 			return fmt.Errorf("moderate: %v", err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	cfparse "github.com/llmguard/caddy-llmguard/caddyfile"
@@ -20,6 +21,7 @@ import (
 	"github.com/llmguard/caddy-llmguard/llmguard/moderation"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
 	"github.com/llmguard/caddy-llmguard/llmguard/usage"
+	"github.com/llmguard/caddy-llmguard/modules/llmhttp"
 	"github.com/llmguard/caddy-llmguard/modules/llminspect"
 )
 
@@ -55,6 +57,7 @@ type Moderation struct {
 	policy  moderation.Policy
 	timeout time.Duration
 	sem     chan struct{}
+	hits    *prometheus.CounterVec // caddy_llmguard_moderation_hits_total{category,action}
 }
 
 // ModerationRule is a category's action (block, log or allow) and optional threshold.
@@ -63,13 +66,21 @@ type ModerationRule struct {
 	Threshold float64 `json:"threshold,omitempty"`
 }
 
-func (m *Moderation) provision() error {
+func (m *Moderation) provision(ctx caddy.Context) error {
 	if m.Classifier == nil {
 		return fmt.Errorf("moderate needs a classifier")
 	}
 	var err error
-	if m.client, err = m.Classifier.Build(); err != nil {
+	if m.client, err = m.Classifier.Build(ctx, llminspect.DirectionResponse); err != nil {
 		return err
+	}
+	// Categories are the normalised set (unknown labels count as "other"), actions block
+	// or log: the labels stay bounded.
+	if m.hits, err = llmhttp.RegisterMetric(ctx, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy", Subsystem: "llmguard", Name: "moderation_hits_total",
+		Help: "Harmful-content categories the moderation classifier found in replies, by the action taken."},
+		[]string{"category", "action"})); err != nil {
+		return fmt.Errorf("registering moderation metrics: %v", err)
 	}
 	if m.Window < 0 || m.MaxConcurrent < 0 {
 		return fmt.Errorf("moderate window and max_concurrent must not be negative")
@@ -99,6 +110,7 @@ func (m *Moderation) classify(ctx context.Context, text string) (moderation.Deci
 	select {
 	case m.sem <- struct{}{}:
 	case <-t.C:
+		m.client.Observe(remote.OutcomeOverloaded, 0)
 		return moderation.Decision{}, fmt.Errorf("moderation: too many classifier calls in flight")
 	case <-ctx.Done():
 		return moderation.Decision{}, ctx.Err()
@@ -130,6 +142,7 @@ func (h *Handler) recordModeration(r *http.Request, d moderation.Decision, faile
 	for _, hit := range d.Hits {
 		parts = append(parts, hit.Category+":"+strconv.FormatFloat(hit.Score, 'g', 3, 64))
 		rep.Add(TypeHarmful+hit.Category, hit.Action)
+		h.Moderate.hits.WithLabelValues(hit.Category, hit.Action).Inc()
 	}
 	sort.Strings(parts)
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {

@@ -117,7 +117,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("detect: %v", err)
 	}
 	if h.Remote != nil {
-		if h.remote, err = h.Remote.Build(); err != nil {
+		if h.remote, err = h.Remote.Build(ctx, DirectionRequest); err != nil {
 			return fmt.Errorf("remote: %v", err)
 		}
 	}

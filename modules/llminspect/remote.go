@@ -56,15 +56,20 @@ type Remote struct {
 	Action string `json:"action,omitempty"`
 }
 
-// Build returns the classifier client; llm_filter's moderation uses the same one.
-func (rm *Remote) Build() (*remote.Classifier, error) {
+// Build returns the classifier client, its calls counted in the metrics under direction
+// (DirectionRequest or DirectionResponse); llm_filter's moderation uses the same client.
+func (rm *Remote) Build(ctx caddy.Context, direction string) (*remote.Classifier, error) {
 	if rm.Action != "" && rm.Action != "block" && rm.Action != "log" {
 		return nil, fmt.Errorf("remote action must be block or log, not %q", rm.Action)
+	}
+	observe, err := classifierObserver(ctx, direction)
+	if err != nil {
+		return nil, fmt.Errorf("registering classifier metrics: %v", err)
 	}
 	return remote.New(remote.Config{
 		URL: rm.URL, Mode: rm.Mode, Model: rm.Model, Labels: rm.Labels, Threshold: rm.Threshold,
 		APIKey:  caddy.NewReplacer().ReplaceKnown(rm.APIKey, ""),
-		Timeout: time.Duration(rm.Timeout), CacheSize: rm.CacheSize,
+		Timeout: time.Duration(rm.Timeout), CacheSize: rm.CacheSize, Observe: observe,
 	})
 }
 

@@ -61,7 +61,21 @@ type Config struct {
 	Labels []string
 	// Threshold (tei mode) is the score a flagging label needs; default DefaultTEIThreshold.
 	Threshold float64
+	// Observe, when set, is told the outcome of every Classify call and, for calls that
+	// reached the classifier, how long it took (zero for cache hits): the metrics hook.
+	Observe func(outcome string, elapsed time.Duration)
 }
+
+// Outcomes reported to Config.Observe.
+const (
+	OutcomeCached  = "cached"  // answered from the verdict cache
+	OutcomeClean   = "clean"   // the classifier found nothing
+	OutcomeFlagged = "flagged" // the classifier flagged the text
+	OutcomeError   = "error"   // unreachable, timed out, or an answer it could not read
+	// OutcomeOverloaded is reported by callers that bound concurrent calls and could not
+	// start one in time (llm_filter's moderation).
+	OutcomeOverloaded = "overloaded"
+)
 
 // Verdict is a classifier's answer.
 type Verdict struct {
@@ -129,10 +143,12 @@ func New(cfg Config) (*Classifier, error) {
 func (c *Classifier) Classify(ctx context.Context, text string, now time.Time) (Verdict, error) {
 	key := sha256.Sum256([]byte(text))
 	if v, ok := c.cached(key, now); ok {
+		c.Observe(OutcomeCached, 0)
 		return v, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
+	began := time.Now()
 	var v Verdict
 	var err error
 	switch c.cfg.Mode {
@@ -143,11 +159,24 @@ func (c *Classifier) Classify(ctx context.Context, text string, now time.Time) (
 	default:
 		v, err = c.moderation(ctx, text)
 	}
-	if err != nil {
+	switch {
+	case err != nil:
+		c.Observe(OutcomeError, time.Since(began))
 		return Verdict{}, err
+	case v.Flagged:
+		c.Observe(OutcomeFlagged, time.Since(began))
+	default:
+		c.Observe(OutcomeClean, time.Since(began))
 	}
 	c.store(key, v, now)
 	return v, nil
+}
+
+// Observe reports an outcome to Config.Observe, if set.
+func (c *Classifier) Observe(outcome string, elapsed time.Duration) {
+	if c.cfg.Observe != nil {
+		c.cfg.Observe(outcome, elapsed)
+	}
 }
 
 func (c *Classifier) cached(key [32]byte, now time.Time) (Verdict, bool) {

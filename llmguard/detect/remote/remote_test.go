@@ -118,3 +118,43 @@ func TestCacheBounded(t *testing.T) {
 		t.Errorf("cache holds %d/%d entries, want 3", c.lru.Len(), len(c.idx))
 	}
 }
+
+// TestObserve checks the metrics hook: every call reports its outcome, and only calls
+// that reached the classifier a duration.
+func TestObserve(t *testing.T) {
+	down := false
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down {
+			w.WriteHeader(502)
+			return
+		}
+		var req struct{ Input []string }
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		_ = json.NewEncoder(w).Encode(map[string]any{"results": []any{map[string]any{"flagged": req.Input[0] == "bad"}}})
+	}))
+	defer srv.Close()
+	var got []string
+	c, err := New(Config{URL: srv.URL, Observe: func(outcome string, d time.Duration) {
+		if reached := outcome != OutcomeCached && outcome != OutcomeOverloaded; reached != (d > 0) {
+			t.Errorf("%s reported %v", outcome, d)
+		}
+		got = append(got, outcome)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for _, text := range []string{"good", "bad", "good"} {
+		if _, err := c.Classify(context.Background(), text, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	down = true
+	if _, err := c.Classify(context.Background(), "new", now); err == nil {
+		t.Fatal("502 not reported")
+	}
+	c.Observe(OutcomeOverloaded, 0)
+	if want := "clean,flagged,cached,error,overloaded"; strings.Join(got, ",") != want {
+		t.Fatalf("outcomes %v, want %s", got, want)
+	}
+}

@@ -230,3 +230,39 @@ http://localhost:%d {
 		t.Error("the flagged text reached the metrics")
 	}
 }
+
+// TestModerationExample runs examples/moderation/Caddyfile, whose classifier is llm_mock's
+// stand-in /v1/moderations, with the official SDKs: flagged replies are refused, flagged
+// streams cut before the flagged text, clean ones pass unchanged.
+func TestModerationExample(t *testing.T) {
+	cfg, ports := example(t, "moderation", 8080, 8081)
+	start(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c := openai.NewClient(option.WithBaseURL(fmt.Sprintf("http://localhost:%d/v1/", ports[8080])), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	params := openai.ChatCompletionNewParams{Model: "gpt-4o-mini",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Tell me a story")}}
+
+	_, err := c.Chat.Completions.New(ctx, params, option.WithHeader("X-Mock-Reply", "Then he would kill the guard."))
+	var e *openai.Error
+	if !errors.As(err, &e) || e.StatusCode != 403 || e.Code != "content_policy_violation" ||
+		!strings.Contains(e.Message, "violence") || strings.Contains(e.Message, "kill") {
+		t.Fatalf("violent reply: %v", err)
+	}
+	clean := "The knight rode home and slept."
+	if r, err := c.Chat.Completions.New(ctx, params, option.WithHeader("X-Mock-Reply", clean)); err != nil || r.Choices[0].Message.Content != clean {
+		t.Fatalf("clean reply: %v", err)
+	}
+
+	long := strings.TrimSpace(strings.Repeat("The knight rode on through the valley. ", 20) + "He built a bomb. " + strings.Repeat("Then nothing. ", 5))
+	s := c.Chat.Completions.NewStreaming(ctx, params, option.WithHeader("X-Mock-Reply", long))
+	text := ""
+	for s.Next() {
+		for _, ch := range s.Current().Choices {
+			text += ch.Delta.Content
+		}
+	}
+	if err := s.Err(); err == nil || !strings.Contains(err.Error(), "illicit/weapons") || strings.Contains(text, "bomb") || !strings.HasPrefix(long, text) {
+		t.Fatalf("stream: err %v, released %q", err, text)
+	}
+}

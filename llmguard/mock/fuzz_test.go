@@ -18,11 +18,12 @@ func FuzzServeHTTP(f *testing.F) {
 		`{"model":"gpt-3.5-turbo-instruct","prompt":["a","b"],"stream":true}`,
 		`{`, ``, `[]`, `{"model":1}`,
 	} {
-		for _, path := range []string{"/v1/chat/completions", "/v1/messages", "/v1/embeddings", "/v1/responses", "/v1/completions"} {
+		for _, path := range []string{"/v1/chat/completions", "/v1/messages", "/v1/embeddings", "/v1/responses", "/v1/completions", "/v1/moderations"} {
 			f.Add(path, seed, "", "")
 		}
 	}
 	f.Add("/v1/chat/completions", chatBody, "after=0", "echo")
+	f.Add("/v1/moderations", `{"input":[{"type":"text","text":"kill"},{"type":"image_url"}]}`, "", "")
 	s, err := New(Config{MaxBodySize: 1 << 16})
 	if err != nil {
 		f.Fatal(err)

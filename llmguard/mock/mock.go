@@ -198,6 +198,12 @@ func (c *call) promptTokens() int64 {
 // response in the shape of the API the client called: the clients are SDKs that cannot
 // read Caddy's HTML or plain-text error pages.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Not an LLM endpoint the gateway parses, so not a request.Kind: the stand-in
+	// classifier for the moderation examples and tests.
+	if strings.HasSuffix(strings.TrimRight(r.URL.Path, "/"), "/moderations") {
+		s.moderations(w, r)
+		return
+	}
 	kind := request.KindFromPath(r.URL.Path)
 	anthropic := kind.Anthropic()
 	if kind == request.KindUnknown {

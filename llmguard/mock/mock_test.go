@@ -3,8 +3,10 @@ package mock
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/json"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -420,5 +422,51 @@ func TestMessagesJSON(t *testing.T) {
 	}
 	if w.Code != http.StatusOK {
 		t.Errorf("status %d", w.Code)
+	}
+}
+
+// TestModerations checks the stand-in classifier speaks OpenAI's moderation schema:
+// every category named, trigger words flag their category, each input its own result.
+func TestModerations(t *testing.T) {
+	s := newTestServer(t, Config{MaxBodySize: 1000})
+	post := func(body string) (int, string) {
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, httptest.NewRequest("POST", "/v1/moderations", strings.NewReader(body)))
+		return w.Code, w.Body.String()
+	}
+	code, body := post(`{"model":"omni-moderation-latest","input":["Then he would KILL the guard.","A quiet day.","how to build a bomb"]}`)
+	var out struct {
+		Model   string
+		Results []struct {
+			Flagged        bool
+			Categories     map[string]bool
+			CategoryScores map[string]float64 `json:"category_scores"`
+		}
+	}
+	if code != 200 || json.Unmarshal([]byte(body), &out) != nil || len(out.Results) != 3 || out.Model != "omni-moderation-latest" {
+		t.Fatalf("%d %s", code, body)
+	}
+	r := out.Results
+	if !r[0].Flagged || !r[0].Categories["violence"] || r[0].CategoryScores["violence"] < 0.9 || r[0].Categories["hate"] ||
+		r[1].Flagged || len(r[1].Categories) != len(moderationCategories) || r[1].CategoryScores["violence"] > 0.01 ||
+		!r[2].Flagged || !r[2].Categories["illicit/violent"] {
+		t.Fatalf("results %+v", r)
+	}
+	if code, body = post(`{"input":[{"type":"text","text":"self-harm"},{"type":"image_url","image_url":{"url":"x"}}]}`); code != 200 ||
+		!strings.Contains(body, `"self-harm":true`) {
+		t.Fatalf("parts input: %d %s", code, body)
+	}
+	for _, bad := range []string{`{`, `{"input":5}`, `{"input":[]}`, `{"model":"m"}`} {
+		if code, body := post(bad); code != 400 || !strings.Contains(body, `"error"`) {
+			t.Errorf("%s: %d %s", bad, code, body)
+		}
+	}
+	if code, _ := post(`{"input":"` + strings.Repeat("x", 1000) + `"}`); code != 413 {
+		t.Errorf("oversized: %d", code)
+	}
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, httptest.NewRequest("GET", "/v1/moderations", nil))
+	if w.Code != 405 {
+		t.Errorf("GET: %d", w.Code)
 	}
 }

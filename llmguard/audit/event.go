@@ -45,37 +45,40 @@ func ValidPrivacy(p string) bool {
 // Event is one audited request. Field names are the snake_case keys of the log entry.
 // Identity fields are identifiers (key id, subject), never credentials.
 type Event struct {
-	RequestID      string   `json:"request_id,omitempty"`
-	UserID         string   `json:"user_id,omitempty"`
-	KeyID          string   `json:"key_id,omitempty"`
-	Subject        string   `json:"subject,omitempty"`
-	AuthSource     string   `json:"auth_source,omitempty"`
-	Tier           string   `json:"tier,omitempty"`
-	ClientIP       string   `json:"client_ip,omitempty"`
-	Method         string   `json:"method,omitempty"`
-	Path           string   `json:"path,omitempty"`
-	Endpoint       string   `json:"endpoint,omitempty"`
-	Model          string   `json:"model,omitempty"`
-	Stream         bool     `json:"stream,omitempty"`
-	Upstream       string   `json:"upstream,omitempty"`
-	Status         int      `json:"status"`
-	Decision       string   `json:"decision"`
-	Reasons        []string `json:"reasons,omitempty"`
-	Findings       []string `json:"findings,omitempty"`
-	InspectScore   float64  `json:"inspect_score,omitempty"`
-	Purpose        string   `json:"purpose,omitempty"`
-	TokensIn       int64    `json:"tokens_in"`
-	TokensOut      int64    `json:"tokens_out"`
-	TokensReported bool     `json:"tokens_reported"`
-	Cost           float64  `json:"cost,omitempty"`
-	LatencyMS      float64  `json:"latency_ms"`
-	TTFTMS         float64  `json:"ttft_ms,omitempty"`
-	Privacy        string   `json:"privacy"`
-	Prompt         string   `json:"prompt,omitempty"`
-	PromptHash     string   `json:"prompt_hash,omitempty"`
-	Response       string   `json:"response,omitempty"`
-	ResponseHash   string   `json:"response_hash,omitempty"`
-	StrippedFields []string `json:"stripped_fields,omitempty"`
+	RequestID    string   `json:"request_id,omitempty"`
+	UserID       string   `json:"user_id,omitempty"`
+	KeyID        string   `json:"key_id,omitempty"`
+	Subject      string   `json:"subject,omitempty"`
+	AuthSource   string   `json:"auth_source,omitempty"`
+	Tier         string   `json:"tier,omitempty"`
+	ClientIP     string   `json:"client_ip,omitempty"`
+	Method       string   `json:"method,omitempty"`
+	Path         string   `json:"path,omitempty"`
+	Endpoint     string   `json:"endpoint,omitempty"`
+	Model        string   `json:"model,omitempty"`
+	Stream       bool     `json:"stream,omitempty"`
+	Upstream     string   `json:"upstream,omitempty"`
+	Status       int      `json:"status"`
+	Decision     string   `json:"decision"`
+	Reasons      []string `json:"reasons,omitempty"`
+	Findings     []string `json:"findings,omitempty"`
+	InspectScore float64  `json:"inspect_score,omitempty"`
+	// Moderation holds the harmful-content categories llm_filter's moderation found in
+	// the reply, with the classifier's score (1 for a guard model's codes).
+	Moderation     map[string]float64 `json:"moderation,omitempty"`
+	Purpose        string             `json:"purpose,omitempty"`
+	TokensIn       int64              `json:"tokens_in"`
+	TokensOut      int64              `json:"tokens_out"`
+	TokensReported bool               `json:"tokens_reported"`
+	Cost           float64            `json:"cost,omitempty"`
+	LatencyMS      float64            `json:"latency_ms"`
+	TTFTMS         float64            `json:"ttft_ms,omitempty"`
+	Privacy        string             `json:"privacy"`
+	Prompt         string             `json:"prompt,omitempty"`
+	PromptHash     string             `json:"prompt_hash,omitempty"`
+	Response       string             `json:"response,omitempty"`
+	ResponseHash   string             `json:"response_hash,omitempty"`
+	StrippedFields []string           `json:"stripped_fields,omitempty"`
 }
 
 // Hasher computes the keyed content digests of PrivacyHash. A plain SHA-256 of a short

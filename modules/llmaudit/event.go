@@ -55,6 +55,7 @@ const (
 	// depend on the filter module being compiled in.
 	phFilterAction   = "http.llm.filter.action"
 	phFilterFindings = "http.llm.filter.findings"
+	phModeration     = "http.llm.filter.moderation" // "violence:0.97,hate:1"
 	phFindings       = "http.llm.inspect.findings"
 	phScore          = "http.llm.inspect.score"
 	phRule           = "http.llm.rate_limit.rule"
@@ -97,6 +98,7 @@ func (h *Handler) event(r *http.Request, repl *caddy.Replacer, run *exchangeRun,
 	if sc, err := strconv.ParseFloat(get(phScore), 64); err == nil && sc > 0 {
 		ev.InspectScore = sc
 	}
+	ev.Moderation = moderationScores(get(phModeration))
 	ev.Decision, ev.Reasons = decide(run.status, get(llmhttp.PlaceholderErrorCode), get(phDecision), get(phRule), get(phFilterAction))
 
 	watch := run.watch
@@ -252,6 +254,10 @@ func fields(ev *audit.Event) []zap.Field {
 	if ev.InspectScore > 0 {
 		f = append(f, zap.Float64("inspect_score", ev.InspectScore))
 	}
+	if len(ev.Moderation) > 0 {
+		// Rare (only replies with a hit); reflection encodes the keys sorted.
+		f = append(f, zap.Any("moderation", ev.Moderation))
+	}
 	str("purpose", ev.Purpose)
 	f = append(f, zap.Int64("tokens_in", ev.TokensIn), zap.Int64("tokens_out", ev.TokensOut),
 		zap.Bool("tokens_reported", ev.TokensReported))
@@ -296,4 +302,23 @@ func (h *Handler) stripRequest(r *http.Request) []string {
 	out, removed, _ := audit.DeleteFields(body, h.stripReq)
 	llmhttp.SetBody(r, out)
 	return removed
+}
+
+// moderationScores reads llm_filter's {http.llm.filter.moderation} ("violence:0.97,hate:1");
+// a malformed entry is skipped rather than failing the event.
+func moderationScores(v string) map[string]float64 {
+	if v == "" {
+		return nil
+	}
+	out := map[string]float64{}
+	for _, part := range strings.Split(v, ",") {
+		cat, score, ok := strings.Cut(part, ":")
+		if sc, err := strconv.ParseFloat(score, 64); ok && cat != "" && err == nil {
+			out[cat] = sc
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }

@@ -414,3 +414,23 @@ func TestStripFormTypedJSON(t *testing.T) {
 		t.Fatalf("upstream got %q", u.got)
 	}
 }
+
+// TestModerationScores checks that the categories and scores llm_filter's moderation
+// publishes reach the event, and that a malformed entry is dropped, not fatal.
+func TestModerationScores(t *testing.T) {
+	h, logs := newHandler(t, "llm_audit")
+	u := &upstream{reply: chatReply, publish: map[string]any{phModeration: "violence:0.97,hate:1,bogus,:2,x:y",
+		phFilterAction: "block", phFilterFindings: "HARMFUL_CONTENT:violence"}}
+	serve(t, h, u, secretPrompt, nil)
+	ev := onlyEvent(t, logs)
+	got, _ := ev["moderation"].(map[string]any)
+	if len(got) != 2 || got["violence"] != 0.97 || got["hate"] != 1.0 {
+		t.Fatalf("moderation %#v", ev["moderation"])
+	}
+	if ev["decision"] != "block" {
+		t.Errorf("decision %v", ev["decision"])
+	}
+	if moderationScores("") != nil || moderationScores("bogus") != nil {
+		t.Error("no scores should give no field")
+	}
+}

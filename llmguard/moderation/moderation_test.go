@@ -164,7 +164,8 @@ func TestStreamFailMode(t *testing.T) {
 	failing := func(string) (Decision, error) { return Decision{}, errors.New("down") }
 	evs := chunks("hello there, friend", 4)
 	s := &Stream{Kind: request.KindChat, Window: 8, Classify: failing}
-	if got, cut := run(s, evs); !cut || got != "" || !s.Unavailable() {
+	// Fail closed: only the text-less role event got out, no generated text.
+	if got, cut := run(s, evs); !cut || got != evs[0] || !s.Unavailable() {
 		t.Fatalf("fail closed: cut %v got %q", cut, got)
 	}
 	s = &Stream{Kind: request.KindChat, Window: 8, Classify: failing, FailOpen: true}
@@ -200,4 +201,19 @@ func FuzzText(f *testing.F) {
 			_ = EventText(k, []byte(s))
 		}
 	})
+}
+
+// TestStreamStartsAtOnce: events without generated text (the role event) are released
+// as they come, so moderation does not delay the stream's first byte; the first text
+// waits for its window.
+func TestStreamStartsAtOnce(t *testing.T) {
+	var calls []string
+	s := &Stream{Kind: request.KindChat, Window: 64, Classify: keyword(&calls)}
+	evs := chunks("All is well here.", 4)
+	if out, ok := s.Write([]byte(evs[0])); !ok || string(out) != evs[0] {
+		t.Fatalf("role event held: %q", out)
+	}
+	if out, ok := s.Write([]byte(evs[1])); !ok || len(out) != 0 || len(calls) != 0 {
+		t.Fatalf("text released before its window was classified: %q", out)
+	}
 }

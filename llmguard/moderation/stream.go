@@ -66,6 +66,13 @@ func (s *Stream) Write(out []byte) (release []byte, ok bool) {
 		}
 		return nil
 	})
+	if !final && len(s.text) == 0 {
+		// Nothing generated is held (the role event, empty deltas, usage): nothing to
+		// classify, so nothing to hold back — the client sees the stream start at once.
+		out := s.held
+		s.held = nil
+		return out, true
+	}
 	if !final && len(s.text) < s.window() {
 		return nil, true
 	}

@@ -34,13 +34,16 @@ func (s *Stream) chatChunk(m map[string]any) (pre []byte, changed, blocked bool)
 		idx := intOf(cm["index"])
 		finishing := cm["finish_reason"] != nil
 		feed := func(k laneKey, text string) string {
-			changed = true
 			if finishing {
 				s.hold(k, text)
+				changed = changed || text != ""
 				return ""
 			}
 			out, bl := s.write(k, text, nil)
 			blocked = blocked || bl
+			// An event whose text goes out as it came (nothing held, nothing redacted)
+			// is forwarded as the upstream's bytes.
+			changed = changed || out != text
 			return out
 		}
 		if text, ok := cm["text"].(string); ok && s.kind == request.KindCompletions {
@@ -138,7 +141,7 @@ func (s *Stream) anthropic(m map[string]any) (pre []byte, changed, blocked bool)
 		}
 		out, bl := s.write(laneKey{intOf(m["index"]), 0, f}, text, m)
 		d[f] = out
-		return nil, true, bl
+		return nil, out != text, bl
 	case "content_block_stop":
 		idx := intOf(m["index"])
 		keys, texts, bl := s.flush(func(k laneKey) bool { return k.choice == idx })

@@ -34,6 +34,11 @@ func (p *Policy) JSON(kind request.Kind, body []byte, rep *Report) (out []byte, 
 	if blocked {
 		return nil, true, nil
 	}
+	if rep.edits == 0 {
+		// Nothing was redacted: the client gets the upstream's bytes, not a re-encoding
+		// (which would reorder keys and respell numbers and escapes).
+		return body, false, nil
+	}
 	return encode(m), false, nil
 }
 
@@ -45,7 +50,10 @@ func (p *Policy) str(m map[string]any, key string, inJSON bool, rep *Report) boo
 		return false
 	}
 	out, bl := p.text(s, inJSON, rep)
-	m[key] = out
+	if out != s {
+		m[key] = out
+		rep.edits++
+	}
 	return bl
 }
 
@@ -154,7 +162,10 @@ func (p *Policy) walkValue(v any, rep *Report) bool {
 				if bl {
 					return true
 				}
-				t[i] = out
+				if out != s {
+					t[i] = out
+					rep.edits++
+				}
 			} else if p.walkValue(e, rep) {
 				return true
 			}

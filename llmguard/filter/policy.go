@@ -49,6 +49,8 @@ type Report struct {
 	Blocked string
 	// Errors counts events or bodies that could not be parsed and were passed through.
 	Errors int
+
+	edits int // strings JSON changed: none means the body goes out as it came
 }
 
 func (r *Report) add(f detect.Finding, action string) { r.Add(f.Type, action) }

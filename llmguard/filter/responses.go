@@ -42,7 +42,7 @@ func (s *Stream) responses(m map[string]any) (pre []byte, changed, blocked bool)
 		}
 		out, bl := s.write(responsesLane(m, f), text, m)
 		m["delta"] = out
-		return nil, true, bl
+		return nil, out != text, bl
 	}
 	if d, ok := responsesDones[typ]; ok {
 		k := responsesLane(m, d.lane)
@@ -56,7 +56,7 @@ func (s *Stream) responses(m map[string]any) (pre []byte, changed, blocked bool)
 		if text, ok := m[d.field].(string); ok {
 			out, bl := s.wholeText(text, d.field == "arguments")
 			m[d.field] = out
-			return pre, true, bl
+			return pre, out != text, bl
 		}
 		return pre, false, false
 	}
@@ -77,7 +77,7 @@ func (s *Stream) responses(m map[string]any) (pre []byte, changed, blocked bool)
 				s.Report.Blocked = scratch.Blocked
 				return nil, false, true
 			}
-			changed = true
+			changed = changed || scratch.edits > 0
 		}
 	}
 	return nil, changed, false

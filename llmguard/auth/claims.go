@@ -30,6 +30,9 @@ type ClaimMapping struct {
 	Tier string `json:"tier,omitempty"`
 	// Models is an optional claim listing the model globs the caller is limited to.
 	Models string `json:"models,omitempty"`
+	// Networks is an optional claim listing the client networks (CIDRs or addresses) the
+	// token may be used from, as an array or a space- or comma-separated string.
+	Networks string `json:"networks,omitempty"`
 }
 
 // maxClaimItems bounds list claims: a token with a million roles is refused.
@@ -159,6 +162,22 @@ func (m ClaimMapping) Identity(claims map[string]any) (*exchange.Identity, error
 			}
 			if slices.Contains(id.Models, "") {
 				return nil, errors.New("empty model pattern in token")
+			}
+		}
+	}
+	if m.Networks != "" {
+		if v, ok := Lookup(claims, m.Networks); ok {
+			l, err := stringList(v)
+			if err == nil {
+				id.Networks, err = ParseNetworks(l)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("claim %q: %v", m.Networks, err)
+			}
+			if len(id.Networks) == 0 {
+				// Present but empty: the issuer meant to restrict, so allow nowhere
+				// rather than everywhere.
+				return nil, fmt.Errorf("claim %q lists no network", m.Networks)
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -35,6 +36,12 @@ type Entry struct {
 	Disabled bool `json:"disabled,omitempty"`
 	// Metadata is free-form data copied to the identity.
 	Metadata map[string]string `json:"metadata,omitempty"`
+	// AllowedNetworks, when set, are the only client networks (CIDRs or addresses, IPv4
+	// or IPv6) the key may be used from; elsewhere it is refused even with the right
+	// secret.
+	AllowedNetworks []string `json:"allowed_networks,omitempty"`
+
+	networks []netip.Prefix
 }
 
 // Identity returns the caller identity the key grants.
@@ -42,6 +49,7 @@ func (e *Entry) Identity() *exchange.Identity {
 	return &exchange.Identity{
 		ID: e.ID, Source: "api_key", Name: e.Name,
 		Roles: e.Roles, Scopes: e.Scopes, Tier: e.Tier, Models: e.Models, Metadata: e.Metadata,
+		Networks: e.networks,
 	}
 }
 
@@ -54,6 +62,20 @@ var (
 	// so it reveals nothing to a guesser and tells the owner what to do.
 	ErrExpiredKey = errors.New("API key has expired")
 )
+
+// parseNetworks sets e.networks from e.AllowedNetworks, before the entry is installed in
+// a KeyStore.
+func (e *Entry) parseNetworks() error {
+	n, err := ParseNetworks(e.AllowedNetworks)
+	if err != nil {
+		return fmt.Errorf("allowed_networks: %v", err)
+	}
+	if len(n) == 0 {
+		n = nil
+	}
+	e.networks = n
+	return nil
+}
 
 type storedKey struct {
 	hash  [sha256.Size]byte
@@ -78,6 +100,14 @@ type KeyStore struct {
 // NewKeyStore returns a store with the given inline entries (validated) and no file keys.
 func NewKeyStore(inline []*Entry) (*KeyStore, error) {
 	s := &KeyStore{inline: inline}
+	for _, e := range inline {
+		if e == nil {
+			continue // Replace reports it
+		}
+		if err := e.parseNetworks(); err != nil {
+			return nil, fmt.Errorf("key %q: %v", e.ID, err)
+		}
+	}
 	s.fake = sha256.Sum256([]byte("llmguard fake key for constant-time misses"))
 	if err := s.Replace(nil); err != nil {
 		return nil, err
@@ -108,6 +138,13 @@ func (s *KeyStore) Replace(fileEntries []*Entry) error {
 		for _, m := range e.Models {
 			if err := glob.Valid(m); err != nil {
 				return fmt.Errorf("key %q: models: %v", e.ID, err)
+			}
+		}
+		// Inline entries were parsed once by NewKeyStore: requests read them while a
+		// key file reloads. File entries are fresh from the file.
+		if i >= len(s.inline) {
+			if err := e.parseNetworks(); err != nil {
+				return fmt.Errorf("key %q: %v", e.ID, err)
 			}
 		}
 		set.byHash[h] = &storedKey{hash: h, entry: e}

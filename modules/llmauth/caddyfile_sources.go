@@ -21,6 +21,7 @@ import (
 //	        scopes <scope>...
 //	        tier <tier>
 //	        models <glob>...
+//	        allowed_networks <cidr|address>...
 //	        expires <YYYY-MM-DD | RFC 3339 time>
 //	        disabled
 //	        metadata <name> <value>
@@ -99,7 +100,7 @@ func parseKeyEntry(d *caddyfile.Dispenser) (*auth.Entry, error) {
 			} else {
 				e.Tier = v
 			}
-		case "roles", "scopes", "models":
+		case "roles", "scopes", "models", "allowed_networks":
 			l := d.RemainingArgs()
 			if len(l) == 0 {
 				return nil, d.ArgErr()
@@ -109,6 +110,11 @@ func parseKeyEntry(d *caddyfile.Dispenser) (*auth.Entry, error) {
 				e.Roles = l
 			case "scopes":
 				e.Scopes = l
+			case "allowed_networks":
+				if _, err := auth.ParseNetworks(l); err != nil {
+					return nil, d.Errf("key %s: allowed_networks: %v", e.ID, err)
+				}
+				e.AllowedNetworks = l
 			default:
 				e.Models = l
 			}
@@ -174,7 +180,7 @@ func durationArg(d *caddyfile.Dispenser) (caddy.Duration, error) {
 //	    require_claim <path> [<value>...]
 //	    jwks_url <url>
 //	    jwks_file <path>
-//	    claim <id|name|roles|scopes|tier|models> <claim path>
+//	    claim <id|name|roles|scopes|tier|models|networks> <claim path>
 //	    timeout <duration>
 //	}
 //
@@ -258,8 +264,10 @@ func (j *JWT) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				dst = &j.Claims.Tier
 			case "models":
 				dst = &j.Claims.Models
+			case "networks":
+				dst = &j.Claims.Networks
 			default:
-				return d.Errf("claim: unknown identity field '%s' (want id, name, roles, scopes, tier or models)", field)
+				return d.Errf("claim: unknown identity field '%s' (want id, name, roles, scopes, tier, models or networks)", field)
 			}
 			if *dst != "" {
 				return d.Errf("duplicate claim '%s'", field)

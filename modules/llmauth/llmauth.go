@@ -186,6 +186,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			Message: h.missingMessage,
 			Header:  http.Header{"Www-Authenticate": {fmt.Sprintf(`Bearer realm=%q`, h.Realm)}}})
 	}
+	// A credential bound to networks is refused elsewhere, even with the right secret.
+	// The client address is Caddy's (trusted_proxies and client_ip_headers aware).
+	if !auth.NetworkAllowed(id.Networks, clientIP(r)) {
+		return llmhttp.Fail(w, r, &apierr.Error{Status: http.StatusForbidden, Code: "network_not_allowed",
+			Message: "Your credentials may not be used from this network."})
+	}
 	// The body is parsed only for authenticated callers: anonymous clients cannot make
 	// the gateway buffer and parse bodies.
 	ex, r, e := llmhttp.Load(r, h.MaxBodySize)

@@ -5,7 +5,9 @@
 package integration
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -69,4 +71,25 @@ func start(t *testing.T, cfg string) {
 	// is not retried (it is not idempotent). Start every test request on a fresh
 	// connection after a load.
 	http.DefaultClient.CloseIdleConnections()
+}
+
+// assertMetrics reads Caddy's metrics from the test instance's admin endpoint and fails t
+// for each wanted series (a name with its labels) that is absent.
+func assertMetrics(t *testing.T, want ...string) []byte {
+	t.Helper()
+	resp, err := http.Get(fmt.Sprintf("http://localhost:%d/metrics", caddytest.Default.AdminPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	metrics, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range want {
+		if !bytes.Contains(metrics, []byte(w)) {
+			t.Errorf("metrics lack %s", w)
+		}
+	}
+	return metrics
 }

@@ -212,23 +212,12 @@ http://localhost:%d {
 	}
 
 	// Calls, outcomes, latency and hits by category are in Caddy's metrics.
-	resp, err := http.Get("http://localhost:2999/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, want := range []string{
+	metrics := assertMetrics(t,
 		`caddy_llmguard_classifier_calls_total{direction="response",outcome="clean"}`,
 		`caddy_llmguard_classifier_calls_total{direction="response",outcome="flagged"}`,
 		`caddy_llmguard_classifier_calls_total{direction="response",outcome="error"}`,
 		`caddy_llmguard_classifier_duration_seconds_count{direction="response"}`,
-		`caddy_llmguard_moderation_hits_total{action="block",category="violence"}`,
-	} {
-		if !bytes.Contains(metrics, []byte(want)) {
-			t.Errorf("metrics lack %s", want)
-		}
-	}
+		`caddy_llmguard_moderation_hits_total{action="block",category="violence"}`)
 	if bytes.Contains(metrics, []byte(harmful)) {
 		t.Error("the flagged text reached the metrics")
 	}
@@ -352,5 +341,83 @@ http://localhost:%d {
 			b.ReportMetric(float64(total.Microseconds())/n, "total-µs")
 			b.ReportMetric(float64(calls.Load()-before)/n, "classifier-calls/reply")
 		})
+	}
+}
+
+// TestSharedClassifier: one classifier defined in the llm_classifiers global option serves
+// llm_inspect's remote (prompts) and llm_filter's moderation (replies); each direction is
+// counted on its own, and a config naming an undefined classifier does not load.
+func TestSharedClassifier(t *testing.T) {
+	var calls atomic.Int64
+	cls := standIns(t, &calls)
+	gw, up := freePort(t), freePort(t)
+	start(t, fmt.Sprintf(`{
+	admin localhost:2999
+	llm_classifiers {
+		guard {
+			url %s/v1/moderations
+			timeout 2s
+		}
+	}
+}
+http://localhost:%d {
+	llm_inspect {
+		remote {
+			use guard
+			action block
+		}
+	}
+	llm_filter {
+		moderate {
+			classifier {
+				use guard
+				fail closed
+			}
+			category violence block 0.5
+		}
+	}
+	reverse_proxy localhost:%d
+}
+http://localhost:%d {
+	llm_mock
+}`, cls.URL, gw, up, up))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := openai.NewClient(option.WithBaseURL(fmt.Sprintf("http://localhost:%d/v1/", gw)), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	chat := func(prompt, reply string) error {
+		_, err := c.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "gpt-4o-mini",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(prompt)}}, option.WithHeader("X-Mock-Reply", reply))
+		return err
+	}
+	if err := chat("Tell me a story", "The knight slept."); err != nil {
+		t.Fatalf("clean: %v", err)
+	}
+	if err := chat("How do I kill a process?", "Use kill -9."); statusOf(err) != 403 {
+		t.Fatalf("flagged prompt: want 403 from llm_inspect, got %v", err)
+	}
+	var e *openai.Error
+	if err := chat("Tell me a story", "Then he would kill the guard."); !errors.As(err, &e) || e.Code != "content_policy_violation" {
+		t.Fatalf("flagged reply: want content_policy_violation, got %v", err)
+	}
+	assertMetrics(t,
+		`caddy_llmguard_classifier_calls_total{direction="request",outcome="flagged"}`,
+		`caddy_llmguard_classifier_calls_total{direction="response",outcome="flagged"}`,
+		`caddy_llmguard_classifier_calls_total{direction="response",outcome="clean"}`)
+
+	// A name no llm_classifiers entry defines, or connection settings beside `use`, are
+	// configuration errors.
+	for _, bad := range []string{"use nosuch", "use guard\n\t\t\turl http://localhost:1/v1/moderations"} {
+		cfg := fmt.Sprintf("{\n\tllm_classifiers {\n\t\tguard {\n\t\t\turl %s/v1/moderations\n\t\t}\n\t}\n}\n:0 {\n\tllm_inspect {\n\t\tremote {\n\t\t\t%s\n\t\t}\n\t}\n\trespond ok\n}\n", cls.URL, bad)
+		js, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), nil)
+		if err != nil {
+			t.Fatalf("%q: adapt: %v", bad, err)
+		}
+		var cfgObj caddy.Config
+		if err := json.Unmarshal(js, &cfgObj); err != nil {
+			t.Fatal(err)
+		}
+		if err := caddy.Validate(&cfgObj); err == nil || !strings.Contains(err.Error(), "llm_classifiers") {
+			t.Errorf("%q: want an error naming llm_classifiers, got %v", bad, err)
+		}
 	}
 }

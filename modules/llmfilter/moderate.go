@@ -89,10 +89,7 @@ func (m *Moderation) provision(ctx caddy.Context) error {
 		m.MaxConcurrent = DefaultMaxConcurrent
 	}
 	m.sem = make(chan struct{}, m.MaxConcurrent)
-	m.timeout = time.Duration(m.Classifier.Timeout)
-	if m.timeout <= 0 {
-		m.timeout = 2 * time.Second
-	}
+	m.timeout = m.client.Timeout()
 	m.policy = moderation.Policy{Rules: map[string]moderation.Rule{}, Default: moderation.Rule{Action: m.Classifier.Action}}
 	if m.Default != nil {
 		m.policy.Default = moderation.Rule(*m.Default)

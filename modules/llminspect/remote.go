@@ -24,8 +24,14 @@ import (
 // sent is the prompt as it will be forwarded, i.e. after redaction, so PII the detectors
 // removed does not reach the classifier either.
 type Remote struct {
-	// URL is the classifier endpoint, e.g. http://guard:8000/v1/moderations. Required.
-	URL string `json:"url"`
+	// Use names a classifier defined once in the llm_classifiers app (global option), so
+	// that prompts and replies share one endpoint, HTTP client and verdict cache. With
+	// Use, the connection fields below (URL … CacheSize) must be empty: they come from the
+	// definition. FailOpen and Action stay per use.
+	Use string `json:"use,omitempty"`
+	// URL is the classifier endpoint, e.g. http://guard:8000/v1/moderations. Required
+	// unless Use is set.
+	URL string `json:"url,omitempty"`
 	// Mode is "moderation" (OpenAI's /v1/moderations schema; default), "chat" (a guard
 	// model whose reply starts with "safe" or "unsafe") or "tei" (text-embeddings-inference
 	// /predict: a label in Labels scoring at least Threshold flags).
@@ -66,11 +72,29 @@ func (rm *Remote) Build(ctx caddy.Context, direction string) (*remote.Classifier
 	if err != nil {
 		return nil, fmt.Errorf("registering classifier metrics: %v", err)
 	}
-	return remote.New(remote.Config{
+	if rm.Use != "" {
+		if rm.URL != "" || rm.Mode != "" || len(rm.Labels) > 0 || rm.Threshold != 0 || rm.Model != "" ||
+			rm.APIKey != "" || rm.Timeout != 0 || rm.CacheSize != 0 {
+			return nil, fmt.Errorf("classifier %q is defined in llm_classifiers: set its url, mode, model, key, timeout and cache there, not here", rm.Use)
+		}
+		shared, err := sharedClassifier(ctx, rm.Use)
+		if err != nil {
+			return nil, err
+		}
+		return shared.WithObserve(observe), nil
+	}
+	cfg := rm.config()
+	cfg.Observe = observe
+	return remote.New(cfg)
+}
+
+// config is the client configuration of rm's connection fields.
+func (rm *Remote) config() remote.Config {
+	return remote.Config{
 		URL: rm.URL, Mode: rm.Mode, Model: rm.Model, Labels: rm.Labels, Threshold: rm.Threshold,
 		APIKey:  caddy.NewReplacer().ReplaceKnown(rm.APIKey, ""),
-		Timeout: time.Duration(rm.Timeout), CacheSize: rm.CacheSize, Observe: observe,
-	})
+		Timeout: time.Duration(rm.Timeout), CacheSize: rm.CacheSize,
+	}
 }
 
 // classify asks the remote classifier about the prompt as forwarded. It returns the
@@ -130,6 +154,7 @@ func appendFinding(r *http.Request, typ string) {
 // ParseRemote reads (llm_filter's moderate block reuses it)
 //
 //	remote {
+//	    use <name>              (a classifier of the llm_classifiers global option; or:)
 //	    url <url>
 //	    mode moderation|chat|tei
 //	    model <name>
@@ -153,6 +178,8 @@ func ParseRemote(d *caddyfile.Dispenser) (*Remote, error) {
 		}
 		var err error
 		switch d.Val() {
+		case "use":
+			rm.Use, err = cfparse.Arg(d)
 		case "url":
 			rm.URL, err = cfparse.Arg(d)
 		case "mode":
@@ -185,8 +212,8 @@ func ParseRemote(d *caddyfile.Dispenser) (*Remote, error) {
 			return nil, err
 		}
 	}
-	if rm.URL == "" {
-		return nil, d.Err("remote needs a url")
+	if rm.URL == "" && rm.Use == "" {
+		return nil, d.Err("remote needs a url, or `use <name>` of a classifier defined in the llm_classifiers global option")
 	}
 	return rm, nil
 }

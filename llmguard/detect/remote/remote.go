@@ -88,7 +88,12 @@ type Verdict struct {
 
 // Classifier calls the remote endpoint with a bounded cache.
 type Classifier struct {
-	cfg Config
+	cfg   Config
+	cache *cache // shared by the views WithObserve returns
+}
+
+// cache is the verdict cache: an LRU keyed by the SHA-256 of the text.
+type cache struct {
 	mu  sync.Mutex
 	lru *list.List
 	idx map[[32]byte]*list.Element
@@ -135,8 +140,20 @@ func New(cfg Config) (*Classifier, error) {
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: cfg.Timeout}
 	}
-	return &Classifier{cfg: cfg, lru: list.New(), idx: map[[32]byte]*list.Element{}}, nil
+	return &Classifier{cfg: cfg, cache: &cache{lru: list.New(), idx: map[[32]byte]*list.Element{}}}, nil
 }
+
+// WithObserve returns a view of c that reports to observe instead of c's Config.Observe
+// and shares c's endpoint, HTTP client and cache: one classifier configured once can
+// serve several handlers (prompts and replies), each counted under its own label.
+func (c *Classifier) WithObserve(observe func(outcome string, elapsed time.Duration)) *Classifier {
+	cfg := c.cfg
+	cfg.Observe = observe
+	return &Classifier{cfg: cfg, cache: c.cache}
+}
+
+// Timeout is the bound of each call.
+func (c *Classifier) Timeout() time.Duration { return c.cfg.Timeout }
 
 // Classify returns the verdict for text, from the cache when fresh. now is the current
 // time (injected for tests).
@@ -183,19 +200,19 @@ func (c *Classifier) cached(key [32]byte, now time.Time) (Verdict, bool) {
 	if c.cfg.CacheSize < 0 {
 		return Verdict{}, false
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.idx[key]
+	c.cache.mu.Lock()
+	defer c.cache.mu.Unlock()
+	el, ok := c.cache.idx[key]
 	if !ok {
 		return Verdict{}, false
 	}
 	e := el.Value.(*entry)
 	if now.After(e.expires) {
-		c.lru.Remove(el)
-		delete(c.idx, key)
+		c.cache.lru.Remove(el)
+		delete(c.cache.idx, key)
 		return Verdict{}, false
 	}
-	c.lru.MoveToFront(el)
+	c.cache.lru.MoveToFront(el)
 	return e.verdict, true
 }
 
@@ -203,18 +220,18 @@ func (c *Classifier) store(key [32]byte, v Verdict, now time.Time) {
 	if c.cfg.CacheSize < 0 {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.idx[key]; ok {
+	c.cache.mu.Lock()
+	defer c.cache.mu.Unlock()
+	if el, ok := c.cache.idx[key]; ok {
 		el.Value.(*entry).verdict, el.Value.(*entry).expires = v, now.Add(c.cfg.CacheTTL)
-		c.lru.MoveToFront(el)
+		c.cache.lru.MoveToFront(el)
 		return
 	}
-	c.idx[key] = c.lru.PushFront(&entry{key: key, verdict: v, expires: now.Add(c.cfg.CacheTTL)})
-	for c.lru.Len() > c.cfg.CacheSize {
-		old := c.lru.Back()
-		c.lru.Remove(old)
-		delete(c.idx, old.Value.(*entry).key)
+	c.cache.idx[key] = c.cache.lru.PushFront(&entry{key: key, verdict: v, expires: now.Add(c.cfg.CacheTTL)})
+	for c.cache.lru.Len() > c.cfg.CacheSize {
+		old := c.cache.lru.Back()
+		c.cache.lru.Remove(old)
+		delete(c.cache.idx, old.Value.(*entry).key)
 	}
 }
 

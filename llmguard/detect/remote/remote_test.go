@@ -114,8 +114,8 @@ func TestCacheBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if c.lru.Len() != 3 || len(c.idx) != 3 {
-		t.Errorf("cache holds %d/%d entries, want 3", c.lru.Len(), len(c.idx))
+	if c.cache.lru.Len() != 3 || len(c.cache.idx) != 3 {
+		t.Errorf("cache holds %d/%d entries, want 3", c.cache.lru.Len(), len(c.cache.idx))
 	}
 }
 

@@ -2,7 +2,7 @@
 # Load harness: what each llm_* handler, and the whole guard, costs next to plain
 # reverse_proxy, measured side by side in one run. Not part of the tests.
 #
-#   scripts/load.sh [-r rounds] [-d seconds] [-c connections] [-s sizes]
+#   scripts/load.sh [-r rounds] [-d seconds] [-c connections] [-s sizes] [-p profile-prefix]
 #
 # One Caddy (bin/caddy, built from xcaddy.json if missing) serves an llm_mock upstream and
 # one site per configuration: plain reverse_proxy; each handler alone in front of it
@@ -12,17 +12,20 @@
 # a different order every round (A/B alternation, so that a noisy neighbour hits all of
 # them alike); the table gives each site's median throughput and its median ratio to plain
 # within a round. Gateway, upstream and load generator share this machine's cores:
-# compare ratios, not absolute numbers.
+# compare ratios, not absolute numbers. With -p, after the rounds, a CPU and an allocation
+# profile of the full guard under load are written to <prefix>-<size>.cpu / .allocs
+# (`go tool pprof -top bin/caddy <file>`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
-rounds=5 secs=4 conns=32 sizes="1024 32768"
-while getopts r:d:c:s: o; do
+rounds=5 secs=4 conns=32 sizes="1024 32768" profile=
+while getopts r:d:c:s:p: o; do
 	case $o in
 	r) rounds=$OPTARG ;;
 	d) secs=$OPTARG ;;
 	c) conns=$OPTARG ;;
 	s) sizes=$OPTARG ;;
+	p) profile=$OPTARG ;;
 	*) exit 2 ;;
 	esac
 done
@@ -137,4 +140,12 @@ for size in $sizes; do
 		printf '| %s | %.0f | %.2f | %s|\n' "$s" "$(median <<<"${rps[$s]}")" "$(median <<<"${ratio[$s]}")" "${ratio[$s]}"
 	done
 	unset rps ratio
+	if [ -n "$profile" ]; then
+		"$work/loadgen" -url "http://localhost:${port[full]}/v1/chat/completions" -body "$work/body.json" \
+			-c "$conns" -d "$((secs + 2))s" -H "Authorization: Bearer $key" >/dev/null &
+		curl -s -o "$profile-$size.cpu" "localhost:${port[admin]}/debug/pprof/profile?seconds=$secs"
+		curl -s -o "$profile-$size.allocs" "localhost:${port[admin]}/debug/pprof/allocs"
+		wait $!
+		echo "profiles of the full guard: $profile-$size.cpu, $profile-$size.allocs"
+	fi
 done

@@ -61,6 +61,14 @@ type Tap struct {
 	closed      bool
 	out         []byte // scratch for one Write's forwarded bytes
 	inThisFeed  int
+
+	// The JSON usage of body as it was when last computed: the limiter and the audit
+	// both ask once the reply is complete, and it is read once.
+	jsonUsage struct {
+		n        int // len(body)+1 it was computed for; 0 when none
+		u        usage.Usage
+		reported bool
+	}
 }
 
 type tapMode uint8
@@ -272,17 +280,21 @@ func (t *Tap) Usage() (u usage.Usage, reported, ok bool) {
 		if t.overflow {
 			return u, false, false
 		}
-		if u, ok := usage.FromJSON(kind, t.body); ok {
-			return u, true, true
+		if c := &t.jsonUsage; c.n == len(t.body)+1 {
+			return c.u, c.reported, true
 		}
-		text := usage.OutputText(kind, t.body)
-		u.InputTokens = prompt
-		if count != nil {
-			u.OutputTokens = int64(count(text))
-		} else {
-			u.OutputTokens = int64((len(text) + 3) / 4)
+		if u, reported = usage.FromJSON(kind, t.body); !reported {
+			text := usage.OutputText(kind, t.body)
+			u.InputTokens = prompt
+			if count != nil {
+				u.OutputTokens = int64(count(text))
+			} else {
+				u.OutputTokens = int64((len(text) + 3) / 4)
+			}
 		}
-		return u, false, true
+		// n is stored +1 so that the zero value means "not computed".
+		t.jsonUsage.n, t.jsonUsage.u, t.jsonUsage.reported = len(t.body)+1, u, reported
+		return u, reported, true
 	}
 	return u, false, false
 }

@@ -179,3 +179,23 @@ func TestTapOnClose(t *testing.T) {
 		}
 	}
 }
+
+// TestTapJSONUsageOnce: the limiter and the audit both ask for a JSON reply's usage; it
+// is computed once for the body as it stands, and again if more of the body arrived.
+func TestTapJSONUsageOnce(t *testing.T) {
+	body := `{"choices":[{"message":{"content":"hi"}}],"usage":{"prompt_tokens":5,"completion_tokens":1}}`
+	rec := httptest.NewRecorder()
+	tap, w, _ := InstallTap(rec, tapRequest(t))
+	w.Header().Set("Content-Type", "application/json")
+	w.Write([]byte(body[:20]))
+	if _, reported, ok := tap.Usage(); !ok || reported {
+		t.Fatalf("a partial body reported usage")
+	}
+	w.Write([]byte(body[20:]))
+	u1, r1, _ := tap.Usage()
+	tap.body[len(tap.body)-3] = '9' // an unchanged length is answered from the memo
+	u2, r2, _ := tap.Usage()
+	if !r1 || !r2 || u1 != u2 || u1.InputTokens != 5 {
+		t.Fatalf("usage %+v %v, then %+v %v", u1, r1, u2, r2)
+	}
+}

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
+	"github.com/llmguard/caddy-llmguard/llmguard/jsonspan"
 )
 
 // DefaultAlgorithms are the signature algorithms accepted when none are configured: the
@@ -230,6 +232,12 @@ func (v *JWTVerifier) Verify(ctx context.Context, raw string) (*exchange.Identit
 		}
 		return nil, refuse(msgInvalidToken, "%v", err)
 	}
+	// go-oidc decodes the payload with encoding/json, which keeps the last of two equal
+	// claim names; another verifier may keep the first. A token whose claims are ambiguous
+	// is refused (the signature is valid, so only the issuer could have minted it).
+	if err := uniqueClaims(raw); err != nil {
+		return nil, refuse(msgInvalidToken, "claims: %v", err)
+	}
 	var claims map[string]any
 	if err := tok.Claims(&claims); err != nil {
 		return nil, refuse(msgInvalidToken, "claims: %v", err)
@@ -281,4 +289,17 @@ func (v *JWTVerifier) checkClaims(tok *oidc.IDToken, claims map[string]any) erro
 // (three base64url segments, a JSON header), so the JWT source claims it.
 func LooksLikeJWT(s string) bool {
 	return strings.HasPrefix(s, "eyJ") && strings.Count(s, ".") == 2
+}
+
+// uniqueClaims checks the payload of a compact JWS (already verified) for repeated keys.
+func uniqueClaims(raw string) error {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return errors.New("malformed token")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return err
+	}
+	return jsonspan.Unique(payload)
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"unsafe"
 )
 
 // Duplicate object keys are the one JSON ambiguity that matters to a gateway: parsers
@@ -20,26 +22,30 @@ import (
 const linearKeys = 16
 
 // KeySet collects the keys of one JSON object and reports a repeated key. The zero value
-// is an empty set.
+// is an empty set; up to linearKeys keys live in the struct itself, so checking a small
+// object allocates nothing.
 type KeySet struct {
-	keys []string
-	seen map[string]struct{} // built once the object outgrows linearKeys
+	small [linearKeys]string
+	n     int
+	more  []string            // keys past linearKeys, in order
+	seen  map[string]struct{} // every key, built once the object outgrows small
 }
 
 // Add records key and reports whether it is new; false means the object already has it.
 func (s *KeySet) Add(key string) bool {
-	if s.seen == nil && len(s.keys) < linearKeys {
-		for _, k := range s.keys {
+	if s.seen == nil {
+		for _, k := range s.small[:s.n] {
 			if k == key {
 				return false
 			}
 		}
-		s.keys = append(s.keys, key)
-		return true
-	}
-	if s.seen == nil {
-		s.seen = make(map[string]struct{}, 2*len(s.keys))
-		for _, k := range s.keys {
+		if s.n < linearKeys {
+			s.small[s.n] = key
+			s.n++
+			return true
+		}
+		s.seen = make(map[string]struct{}, 2*linearKeys)
+		for _, k := range s.small {
 			s.seen[k] = struct{}{}
 		}
 	}
@@ -47,12 +53,14 @@ func (s *KeySet) Add(key string) bool {
 		return false
 	}
 	s.seen[key] = struct{}{}
-	s.keys = append(s.keys, key)
+	s.more = append(s.more, key)
 	return true
 }
 
 // Keys returns the keys added, in order.
-func (s *KeySet) Keys() []string { return s.keys }
+func (s *KeySet) Keys() []string {
+	return append(append(make([]string, 0, s.n+len(s.more)), s.small[:s.n]...), s.more...)
+}
 
 // DuplicateKeyError reports an object member whose key an earlier member already used.
 type DuplicateKeyError struct {
@@ -82,6 +90,11 @@ func Unique(b []byte) error {
 	if !json.Valid(b) {
 		return ErrInvalid
 	}
+	return uniqueValid(b)
+}
+
+// uniqueValid is Unique for b already known to be valid JSON.
+func uniqueValid(b []byte) error {
 	i, err := unique(b, SkipWS(b, 0), 0)
 	if err != nil {
 		return err
@@ -119,7 +132,7 @@ func unique(b []byte, i, depth int) (int, error) {
 				return 0, err
 			}
 			if !ks.Add(decodeKey(b[i:kEnd])) {
-				return 0, &DuplicateKeyError{Key: decodeKey(b[i:kEnd]), Offset: i}
+				return 0, &DuplicateKeyError{Key: strings.Clone(decodeKey(b[i:kEnd])), Offset: i}
 			}
 			i = SkipWS(b, SkipWS(b, kEnd)+1) // past ':'
 		}
@@ -139,8 +152,10 @@ func unique(b []byte, i, depth int) (int, error) {
 }
 
 // decodeKey returns a raw JSON string's value as encoding/json reads it. Plain ASCII keys,
-// nearly all of them, are taken as they are; escapes and non-ASCII bytes (where
-// encoding/json replaces invalid UTF-8) go through encoding/json itself.
+// nearly all of them, are taken as they are, without a copy: the string aliases raw, which
+// Unique never modifies, and lives only as long as the walk (an error copies it). Escapes
+// and non-ASCII bytes (where encoding/json replaces invalid UTF-8) go through
+// encoding/json itself.
 func decodeKey(raw []byte) string {
 	for _, c := range raw {
 		if c == '\\' || c >= 0x80 {
@@ -149,15 +164,25 @@ func decodeKey(raw []byte) string {
 			return s
 		}
 	}
-	return string(raw[1 : len(raw)-1])
+	if len(raw) == 2 {
+		return ""
+	}
+	return unsafe.String(&raw[1], len(raw)-2)
 }
 
 // Unmarshal is json.Unmarshal for documents the gateway interprets: it first refuses a
 // document with a repeated key (Unique), then decodes it with encoding/json. Errors from
 // encoding/json are returned unchanged, so callers can still tell a type mismatch apart.
 func Unmarshal(b []byte, v any) error {
-	if err := Unique(b); err != nil {
-		return err
+	err := json.Unmarshal(b, v)
+	var te *json.UnmarshalTypeError
+	if err != nil && !errors.As(err, &te) {
+		return err // not valid JSON: nothing to walk
 	}
-	return json.Unmarshal(b, v)
+	// encoding/json checks the whole document's syntax before it decodes, so b is valid
+	// here and one pass is saved.
+	if uerr := uniqueValid(b); uerr != nil {
+		return uerr
+	}
+	return err
 }

@@ -228,7 +228,6 @@ func (p *parser) object() (*value, error) {
 		if err != nil {
 			return nil, err
 		}
-		v.keys = keys.Keys()
 		v.vals = append(v.vals, val)
 		p.skipSpace()
 		if p.pos >= len(p.data) {
@@ -241,6 +240,7 @@ func (p *parser) object() (*value, error) {
 		if p.data[p.pos] == '}' {
 			p.pos++
 			v.end = p.pos
+			v.keys = keys.Keys()
 			p.depth--
 			return v, nil
 		}

@@ -3,7 +3,10 @@ package auth
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -69,5 +72,28 @@ func TestAuthDocumentsRefuseDuplicateKeys(t *testing.T) {
 		if _, err := v.Verify(context.Background(), tok); err == nil {
 			t.Errorf("token with claims %s accepted", extra)
 		}
+	}
+}
+
+// TestIssuerDocumentsRefuseDuplicateKeys: a discovery document that repeats a key is not
+// used, even though every other verifier detail (keys, token) is genuine.
+func TestIssuerDocumentsRefuseDuplicateKeys(t *testing.T) {
+	iss := authtest.NewIssuer(t)
+	var url string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/.well-known/openid-configuration" {
+			fmt.Fprintf(w, `{"issuer":%q,"jwks_uri":%q,"jwks_uri":%q,"id_token_signing_alg_values_supported":["RS256"]}`, url, iss.URL+"/jwks", iss.URL+"/jwks")
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	url = srv.URL
+	v := newVerifier(t, JWTConfig{Issuer: url, Audiences: []string{aud}})
+	now := time.Now()
+	_, err := v.Verify(context.Background(), iss.Token(t, baseClaims(url, now)))
+	var ue *UnavailableError
+	if !errors.As(err, &ue) {
+		t.Fatalf("a discovery document with a repeated key was used: %v", err)
 	}
 }

@@ -1,10 +1,12 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -115,6 +117,12 @@ func NewJWTVerifier(cfg JWTConfig) (*JWTVerifier, error) {
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: 10 * time.Second}
 	}
+	// Discovery documents and JWKS are JSON the gateway interprets: refuse repeated keys
+	// there as everywhere (a JWKS with two "keys" members would be read differently by
+	// other verifiers). A copy, so the caller's client is left as it was.
+	checked := *cfg.Client
+	checked.Transport = uniqueJSONTransport{base: cfg.Client.Transport}
+	cfg.Client = &checked
 	if cfg.Backoff[0] <= 0 {
 		cfg.Backoff[0] = time.Second
 	}
@@ -302,4 +310,35 @@ func uniqueClaims(raw string) error {
 		return err
 	}
 	return jsonspan.Unique(payload)
+}
+
+// maxIssuerDocument bounds a discovery document or JWKS read to check it.
+const maxIssuerDocument = 4 << 20
+
+// uniqueJSONTransport refuses successful issuer responses whose JSON repeats a key.
+type uniqueJSONTransport struct{ base http.RoundTripper }
+
+func (t uniqueJSONTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	base := t.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	resp, err := base.RoundTrip(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxIssuerDocument+1))
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > maxIssuerDocument {
+		return nil, fmt.Errorf("%s: issuer document larger than %d bytes", req.URL.Path, maxIssuerDocument)
+	}
+	var dup *jsonspan.DuplicateKeyError
+	if err := jsonspan.Unique(body); errors.As(err, &dup) {
+		return nil, fmt.Errorf("%s: %v", req.URL.Path, err)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
 }

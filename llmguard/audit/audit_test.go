@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"math/rand"
 	"strings"
 	"testing"
@@ -14,14 +13,20 @@ var testMAC = []byte("0123456789abcdef-test-secret")
 
 func testKey() []byte { return bytes.Repeat([]byte{7}, 32) }
 
-// seal writes n entries and returns the record lines.
+// seal writes n entries MACed with testMAC and returns the record lines.
 func seal(t testing.TB, encrypt bool, seed int64, n int) []string {
+	t.Helper()
+	return sealWith(t, testMAC, encrypt, seed, n)
+}
+
+// sealWith is seal under another MAC key: a forger's records.
+func sealWith(t testing.TB, mac []byte, encrypt bool, seed int64, n int) []string {
 	t.Helper()
 	var key []byte
 	if encrypt {
 		key = testKey()
 	}
-	s, err := NewSealer(testMAC, "k1", key, rand.New(rand.NewSource(seed)))
+	s, err := NewSealer(mac, "k1", key, rand.New(rand.NewSource(seed)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +80,7 @@ func TestChainDetectsTampering(t *testing.T) {
 			{"reordered", []string{good[0], good[2], good[1], good[3]}, "missing", 2},
 			{"duplicated", []string{good[0], good[1], good[1]}, "out of order", 3},
 			{"truncated line", []string{good[0], good[1][:30] + "\n"}, "not an llmguard audit record", 2},
-			{"forged with another key", seal(t, encrypt, 1, 1), "", 0},
+			{"forged with another key", sealWith(t, []byte("another-secret-of-16+bytes"), encrypt, 1, 1), "MAC mismatch", 1},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -95,11 +100,6 @@ func TestChainDetectsTampering(t *testing.T) {
 				}
 			})
 		}
-	}
-	// A record MACed under another key is a forgery.
-	v := NewVerifier([]byte("another-secret-of-16+bytes"))
-	if err := v.Check("x", strings.NewReader(seal(t, false, 1, 1)[0])); err == nil || !strings.Contains(err.Error(), "MAC mismatch") {
-		t.Fatalf("wrong key accepted: %v", err)
 	}
 }
 
@@ -238,13 +238,51 @@ func BenchmarkSeal(b *testing.B) {
 // FuzzVerifyDecrypt feeds arbitrary files to the record reader: no panic, and nothing
 // but a valid chain verifies.
 func FuzzVerifyDecrypt(f *testing.F) {
-	f.Add(strings.Join(seal(f, false, 1, 2), ""))
-	f.Add(strings.Join(seal(f, true, 1, 2), ""))
-	f.Add(`{"v":1,"chain":"x","seq":0,"prev":"","entry":{},"mac":"00"}`)
 	keys := Keyring{}
-	_ = keys.Add("k1", testKey())
+	if err := keys.Add("k1", testKey()); err != nil {
+		f.Fatal(err)
+	}
+	// authentic holds every entry the sealer wrote; whatever the verifier accepts must
+	// decrypt to entries from this set, since nobody without the MAC key can write others.
+	authentic := map[string]bool{}
+	for _, encrypt := range []bool{false, true} {
+		lines := seal(f, encrypt, 1, 3)
+		var out bytes.Buffer
+		if err := Decrypt("seed", strings.NewReader(strings.Join(lines, "")), keys, &out); err != nil {
+			f.Fatal(err)
+		}
+		for _, e := range strings.SplitAfter(out.String(), "\n") {
+			authentic[e] = e != ""
+		}
+		f.Add(strings.Join(lines, ""))
+		// Forgeries the verifier must refuse: an edited entry, a record from another key.
+		f.Add(strings.Replace(strings.Join(lines, ""), `"n":1`, `"n":7`, 1))
+		f.Add(strings.Join(sealWith(f, []byte("another-secret-of-16+bytes"), encrypt, 1, 2), ""))
+	}
+	f.Add(`{"v":1,"chain":"x","seq":0,"prev":"","entry":{},"mac":"00"}`)
 	f.Fuzz(func(t *testing.T, in string) {
-		_ = NewVerifier(testMAC).Check("f", strings.NewReader(in))
-		_ = Decrypt("f", strings.NewReader(in), keys, io.Discard)
+		v := NewVerifier(testMAC)
+		verr := v.Check("f", strings.NewReader(in))
+		var out bytes.Buffer
+		derr := Decrypt("f", strings.NewReader(in), keys, &out)
+		if verr != nil {
+			return
+		}
+		if derr != nil {
+			t.Fatalf("verified records do not decrypt: %v", derr)
+		}
+		n := 0
+		for _, e := range strings.SplitAfter(out.String(), "\n") {
+			if e == "" {
+				continue
+			}
+			n++
+			if !authentic[e] {
+				t.Fatalf("verifier accepted a record whose entry was never sealed: %q", e)
+			}
+		}
+		if n != v.Report.Records {
+			t.Fatalf("verified %d records, decrypted %d", v.Report.Records, n)
+		}
 	})
 }

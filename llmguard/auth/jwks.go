@@ -2,11 +2,12 @@ package auth
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/jsonspan"
 )
 
 // StaticKeySet verifies JWS signatures against a fixed JSON Web Key Set (a file the admin
@@ -21,7 +22,7 @@ type StaticKeySet struct {
 // would open the door to HMAC forgery.
 func NewStaticKeySet(data []byte) (*StaticKeySet, error) {
 	var set jose.JSONWebKeySet
-	if err := json.Unmarshal(data, &set); err != nil {
+	if err := jsonspan.Unmarshal(data, &set); err != nil {
 		return nil, fmt.Errorf("parsing JWKS: %v", err)
 	}
 	if len(set.Keys) == 0 {

@@ -1,9 +1,12 @@
 package auth
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -14,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
+	"github.com/llmguard/caddy-llmguard/llmguard/jsonspan"
 )
 
 // DefaultAlgorithms are the signature algorithms accepted when none are configured: the
@@ -113,6 +117,12 @@ func NewJWTVerifier(cfg JWTConfig) (*JWTVerifier, error) {
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: 10 * time.Second}
 	}
+	// Discovery documents and JWKS are JSON the gateway interprets: refuse repeated keys
+	// there as everywhere (a JWKS with two "keys" members would be read differently by
+	// other verifiers). A copy, so the caller's client is left as it was.
+	checked := *cfg.Client
+	checked.Transport = uniqueJSONTransport{base: cfg.Client.Transport}
+	cfg.Client = &checked
 	if cfg.Backoff[0] <= 0 {
 		cfg.Backoff[0] = time.Second
 	}
@@ -230,6 +240,12 @@ func (v *JWTVerifier) Verify(ctx context.Context, raw string) (*exchange.Identit
 		}
 		return nil, refuse(msgInvalidToken, "%v", err)
 	}
+	// go-oidc decodes the payload with encoding/json, which keeps the last of two equal
+	// claim names; another verifier may keep the first. A token whose claims are ambiguous
+	// is refused (the signature is valid, so only the issuer could have minted it).
+	if err := uniqueClaims(raw); err != nil {
+		return nil, refuse(msgInvalidToken, "claims: %v", err)
+	}
 	var claims map[string]any
 	if err := tok.Claims(&claims); err != nil {
 		return nil, refuse(msgInvalidToken, "claims: %v", err)
@@ -281,4 +297,48 @@ func (v *JWTVerifier) checkClaims(tok *oidc.IDToken, claims map[string]any) erro
 // (three base64url segments, a JSON header), so the JWT source claims it.
 func LooksLikeJWT(s string) bool {
 	return strings.HasPrefix(s, "eyJ") && strings.Count(s, ".") == 2
+}
+
+// uniqueClaims checks the payload of a compact JWS (already verified) for repeated keys.
+func uniqueClaims(raw string) error {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return errors.New("malformed token")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return err
+	}
+	return jsonspan.Unique(payload)
+}
+
+// maxIssuerDocument bounds a discovery document or JWKS read to check it.
+const maxIssuerDocument = 4 << 20
+
+// uniqueJSONTransport refuses successful issuer responses whose JSON repeats a key.
+type uniqueJSONTransport struct{ base http.RoundTripper }
+
+func (t uniqueJSONTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	base := t.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	resp, err := base.RoundTrip(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxIssuerDocument+1))
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > maxIssuerDocument {
+		return nil, fmt.Errorf("%s: issuer document larger than %d bytes", req.URL.Path, maxIssuerDocument)
+	}
+	var dup *jsonspan.DuplicateKeyError
+	if err := jsonspan.Unique(body); errors.As(err, &dup) {
+		return nil, fmt.Errorf("%s: %v", req.URL.Path, err)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/jsonspan"
 )
 
 // maxKeyFile bounds what a key file may hold (about 100,000 entries): a runaway file must
@@ -22,6 +24,9 @@ func ParseKeyFile(data []byte) ([]*Entry, error) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
 		return nil, fmt.Errorf("empty key file")
+	}
+	if err := jsonspan.Unique(data); err != nil {
+		return nil, err
 	}
 	var entries []*Entry
 	dec := json.NewDecoder(bytes.NewReader(data))

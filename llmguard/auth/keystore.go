@@ -95,11 +95,23 @@ type KeyStore struct {
 	// fake is compared against when a key is unknown, so unknown keys cost the same
 	// comparison as known ones (the caddyauth basicauth fakePassword idea).
 	fake [sha256.Size]byte
+	// ops are the digest and comparison Verify performs; a field so that a test can count
+	// them and pin the constant-time property structurally, not with a stopwatch.
+	ops verifyOps
 }
+
+// verifyOps is the secret-dependent work of one verification: exactly one digest and one
+// comparison happen for every well-formed key, known or not.
+type verifyOps struct {
+	digest  func([]byte) [sha256.Size]byte
+	compare func(x, y []byte) int
+}
+
+var constantTimeOps = verifyOps{digest: sha256.Sum256, compare: subtle.ConstantTimeCompare}
 
 // NewKeyStore returns a store with the given inline entries (validated) and no file keys.
 func NewKeyStore(inline []*Entry) (*KeyStore, error) {
-	s := &KeyStore{inline: inline}
+	s := &KeyStore{inline: inline, ops: constantTimeOps}
 	for _, e := range inline {
 		if e == nil {
 			continue // Replace reports it
@@ -168,13 +180,13 @@ func (s *KeyStore) Verify(key string, now time.Time) (*Entry, error) {
 	if CheckKeyFormat(key) != nil {
 		return nil, ErrInvalidKey
 	}
-	h := sha256.Sum256([]byte(key))
+	h := s.ops.digest([]byte(key))
 	sk, ok := s.set.Load().byHash[h]
 	want := &s.fake
 	if ok {
 		want = &sk.hash
 	}
-	match := subtle.ConstantTimeCompare(h[:], want[:]) == 1
+	match := s.ops.compare(h[:], want[:]) == 1
 	if !ok || !match || sk.entry.Disabled {
 		return nil, ErrInvalidKey
 	}

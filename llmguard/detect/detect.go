@@ -55,9 +55,16 @@ type Set struct {
 }
 
 // Detect runs every detector of the set and returns the findings sorted by Start.
-func (s *Set) Detect(text string, dst []Finding) []Finding {
+func (s *Set) Detect(text string, dst []Finding) []Finding { return s.DetectExcept("", text, dst) }
+
+// DetectExcept is Detect without the detectors named skip: llm_inspect trusts the
+// operator's system prompt for injection only, and still looks for data in it.
+func (s *Set) DetectExcept(skip, text string, dst []Finding) []Finding {
 	first := len(dst)
 	for _, d := range s.Detectors {
+		if skip != "" && d.Name() == skip {
+			continue
+		}
 		dst = d.Detect(text, dst)
 	}
 	if s.Allow != nil && len(dst) > first {

@@ -113,9 +113,16 @@ func FuzzVault(f *testing.F) {
 		}
 		f := Finding{Type: "EMAIL_ADDRESS", Start: start, End: end}
 		if f.Valid(text) {
+			// The finding's bytes are replaced by exactly one placeholder, that placeholder
+			// restores to them, and nothing else in the text changes.
 			out, n := Redact(text, []Finding{f}, v)
-			if n != 1 || (!strings.Contains(text, text[start:end]) && strings.Contains(out, text[start:end])) {
-				t.Fatalf("redact %q -> %q", text, out)
+			tail := len(text) - end
+			if n != 1 || len(out) < start+tail || out[:start] != text[:start] || out[len(out)-tail:] != text[end:] {
+				t.Fatalf("redact %q [%d:%d] -> %q", text, start, end, out)
+			}
+			holder := out[start : len(out)-tail]
+			if orig, ok := v.Lookup(holder); !ok || orig != text[start:end] || strings.Contains(text, holder) {
+				t.Fatalf("redact %q [%d:%d]: %q stands for %q (known %v)", text, start, end, holder, orig, ok)
 			}
 		}
 		withPh := text + ph

@@ -276,3 +276,17 @@ func TestRedactionInToolArgsStaysJSON(t *testing.T) {
 		t.Fatalf("tool input %s: %v", out, err)
 	}
 }
+
+// TestRepeatedKeysAreUnparsable: a response whose generated text stands under a repeated
+// key is not filtered by one reading and delivered for another; it counts as unparsable,
+// in complete bodies and in stream events.
+func TestRepeatedKeysAreUnparsable(t *testing.T) {
+	p := testPolicy(t)
+	body := `{"choices":[{"index":0,"message":{"role":"assistant","content":"fine","content":"other"}}]}`
+	if _, _, err := p.JSON(request.KindChat, []byte(body), &Report{}); err != ErrUnparsable {
+		t.Fatalf("complete body: %v, want ErrUnparsable", err)
+	}
+	if m, ok := decode([]byte(`{"type":"x","delta":{"text":"a","text":"b"}}`)); ok {
+		t.Fatalf("stream event decoded to %v", m)
+	}
+}

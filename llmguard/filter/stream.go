@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/apierr"
+	"github.com/llmguard/caddy-llmguard/llmguard/jsonspan"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
 	"github.com/llmguard/caddy-llmguard/llmguard/sse"
 )
@@ -239,6 +240,9 @@ func reencode(ev *sse.Event, m map[string]any) []byte {
 }
 
 func decode(data []byte) (map[string]any, bool) {
+	if jsonspan.Unique(data) != nil {
+		return nil, false
+	}
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.UseNumber()
 	var m map[string]any

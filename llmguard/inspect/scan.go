@@ -8,6 +8,7 @@ import (
 
 	"github.com/llmguard/caddy-llmguard/llmguard/apierr"
 	"github.com/llmguard/caddy-llmguard/llmguard/detect"
+	"github.com/llmguard/caddy-llmguard/llmguard/detect/injection"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
 )
 
@@ -19,9 +20,12 @@ type Detection struct {
 	// reversible: the placeholders are kept in Verdict.Pseudonyms so that llm_filter maps
 	// them back to the original values in the response.
 	detect.Policy
-	// ScanSystem includes system/developer text (and tool descriptions). Off by default:
-	// the operator writes those, and scanning them mostly finds instructions that look
-	// like injections because they are instructions.
+	// ScanSystem also runs the injection detector over system/developer text (and tool
+	// descriptions). Off by default: the operator writes those, and scanning them for
+	// injection mostly finds instructions that look like injections because they are
+	// instructions. Every other detector (PII, secrets, patterns) always scans them: an
+	// application assembles system prompts from customer data (e-mail, account numbers),
+	// which must be redacted or blocked there like anywhere else.
 	ScanSystem bool
 }
 
@@ -55,10 +59,11 @@ func (d *Detection) Scan(r *request.Request, vault *detect.Vault) Verdict {
 	var buf []detect.Finding
 	reserved := false
 	for i, seg := range r.Segments {
+		skip := ""
 		if seg.Role == "system" && !d.ScanSystem {
-			continue
+			skip = injection.Name
 		}
-		buf = d.Set.Detect(seg.Text, buf[:0])
+		buf = d.Set.DetectExcept(skip, seg.Text, buf[:0])
 		if seg.JSONText() { // a redaction must not split an escape
 			buf = detect.FitJSONTextAll(seg.Text, buf)
 		}

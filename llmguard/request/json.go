@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/jsonspan"
 )
 
 // This file is a small JSON parser that keeps the byte span of every value. The standard
@@ -203,7 +205,7 @@ func (p *parser) object() (*value, error) {
 		p.depth--
 		return v, nil
 	}
-	var seen map[string]struct{} // built only for large objects; small ones scan keys
+	var keys jsonspan.KeySet // the project's one duplicate-key check
 	for {
 		p.skipSpace()
 		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
@@ -213,7 +215,7 @@ func (p *parser) object() (*value, error) {
 		if err != nil {
 			return nil, err
 		}
-		if p.duplicate(v.keys, &seen, key) {
+		if !keys.Add(key) {
 			return nil, p.errf("duplicate object key %q", truncate(key, 64))
 		}
 		p.skipSpace()
@@ -226,7 +228,6 @@ func (p *parser) object() (*value, error) {
 		if err != nil {
 			return nil, err
 		}
-		v.keys = append(v.keys, key)
 		v.vals = append(v.vals, val)
 		p.skipSpace()
 		if p.pos >= len(p.data) {
@@ -239,36 +240,12 @@ func (p *parser) object() (*value, error) {
 		if p.data[p.pos] == '}' {
 			p.pos++
 			v.end = p.pos
+			v.keys = keys.Keys()
 			p.depth--
 			return v, nil
 		}
 		return nil, p.errf("expected ',' or '}' after object value")
 	}
-}
-
-// duplicate reports whether key is already among keys. Small objects (the common case)
-// are scanned linearly; past 16 keys a set is built so that a hostile object with many
-// keys stays linear.
-func (p *parser) duplicate(keys []string, seen *map[string]struct{}, key string) bool {
-	if len(keys) < 16 {
-		for _, k := range keys {
-			if k == key {
-				return true
-			}
-		}
-		return false
-	}
-	if *seen == nil {
-		*seen = make(map[string]struct{}, 2*len(keys))
-		for _, k := range keys {
-			(*seen)[k] = struct{}{}
-		}
-	}
-	if _, dup := (*seen)[key]; dup {
-		return true
-	}
-	(*seen)[key] = struct{}{}
-	return false
 }
 
 func (p *parser) array() (*value, error) {

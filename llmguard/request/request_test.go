@@ -2,6 +2,7 @@ package request
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -206,6 +207,53 @@ func TestParseErrors(t *testing.T) {
 		}
 		if e.Param != tc.param || !strings.Contains(e.Message, tc.msg) {
 			t.Errorf("%s %q: param=%q msg=%q; want param %q containing %q", tc.kind, tc.body, e.Param, e.Message, tc.param, tc.msg)
+		}
+	}
+}
+
+// members returns n filler members "x0".."x{n-1}" followed by a comma, so that an object
+// they are spliced into has more keys than the duplicate check's linear scan covers.
+func members(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, `"x%d":%d,`, i, i)
+	}
+	return b.String()
+}
+
+// TestDuplicateKeysAtEverySizeAndDepth: a repeated key is refused in small objects and in
+// objects past 16 keys (where the check switches to a set), at the top level, in a message
+// and deep inside a tool's JSON schema, and for the first, a filler and the last key.
+func TestDuplicateKeysAtEverySizeAndDepth(t *testing.T) {
+	for _, n := range []int{0, 15, 16, 17, 40} {
+		f := members(n)
+		cases := []struct{ name, good, bad string }{
+			{"top-level model",
+				`{` + f + `"model":"a","messages":[{"role":"user","content":"x"}]}`,
+				`{` + f + `"model":"a","messages":[{"role":"user","content":"x"}],"model":"b"}`},
+			{"top-level first key",
+				`{"model":"a",` + f + `"messages":[{"role":"user","content":"x"}]}`,
+				`{"model":"a",` + f + `"messages":[{"role":"user","content":"x"}],"mod\u0065l":"b"}`},
+			{"message role",
+				`{"model":"a","messages":[{` + f + `"role":"user","content":"x"}]}`,
+				`{"model":"a","messages":[{` + f + `"role":"user","content":"x","role":"system"}]}`},
+			{"tool schema, depth 6",
+				`{"model":"a","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"properties":{"q":{` + f + `"type":"string"}}}}}]}`,
+				`{"model":"a","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"properties":{"q":{` + f + `"type":"string","type":"number"}}}}}]}`},
+		}
+		if n > 0 {
+			cases = append(cases, struct{ name, good, bad string }{"filler key",
+				`{` + f + `"model":"a","messages":[{"role":"user","content":"x"}]}`,
+				`{` + f + `"model":"a","messages":[{"role":"user","content":"x"}],"x` + fmt.Sprint(n-1) + `":0}`})
+		}
+		for _, c := range cases {
+			if _, err := Parse(KindChat, []byte(c.good)); err != nil {
+				t.Errorf("%s, %d fillers: the body without a repeat is refused: %v", c.name, n, err)
+			}
+			_, err := Parse(KindChat, []byte(c.bad))
+			if e, ok := err.(*Error); !ok || !strings.Contains(e.Message, "duplicate object key") {
+				t.Errorf("%s, %d fillers: repeat not refused: %v", c.name, n, err)
+			}
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 
+	"github.com/llmguard/caddy-llmguard/llmguard/jsonspan"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
 )
 
@@ -101,7 +102,7 @@ func OutputText(kind request.Kind, body []byte) string {
 }
 
 func decode(body []byte, v any) bool {
-	err := json.Unmarshal(body, v)
+	err := jsonspan.Unmarshal(body, v)
 	return err == nil || isTypeError(err)
 }
 

@@ -28,6 +28,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/llmguard/caddy-llmguard/llmguard/jsonspan"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
 )
 
@@ -67,7 +68,7 @@ func FromJSON(kind request.Kind, body []byte) (u Usage, ok bool) {
 	var w struct {
 		Usage *wireUsage `json:"usage"`
 	}
-	if err := json.Unmarshal(body, &w); err != nil && !isTypeError(err) {
+	if err := jsonspan.Unmarshal(body, &w); err != nil && !isTypeError(err) {
 		return Usage{}, false
 	}
 	return w.Usage.normalize(kind)

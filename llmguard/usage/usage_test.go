@@ -27,6 +27,10 @@ func TestFromJSONShapes(t *testing.T) {
 		{"float and string counts", request.KindChat, `{"usage":{"prompt_tokens":3.0,"completion_tokens":"4"}}`, Usage{InputTokens: 3, OutputTokens: 4}, true},
 		{"negative and huge clamp", request.KindChat, `{"usage":{"prompt_tokens":-5,"completion_tokens":1e300}}`, Usage{OutputTokens: MaxTokens}, true},
 		{"odd field types do not hide usage", request.KindChat, `{"choices":"x","usage":{"prompt_tokens":1,"completion_tokens":{"a":1},"total_tokens":[]}}`, Usage{InputTokens: 1}, true},
+		// Settlement must not pick one of two readings: encoding/json keeps the last usage,
+		// a client or a billing pipeline may keep the first.
+		{"repeated usage", request.KindChat, `{"usage":{"prompt_tokens":900,"completion_tokens":900},"usage":{"prompt_tokens":1,"completion_tokens":1}}`, Usage{}, false},
+		{"repeated count", request.KindMessages, `{"usage":{"input_tokens":10,"output_tokens":900,"output_tokens":1}}`, Usage{}, false},
 		{"usage null", request.KindChat, `{"usage":null}`, Usage{}, false},
 		{"usage empty", request.KindChat, `{"usage":{}}`, Usage{}, false},
 		{"usage not an object", request.KindChat, `{"usage":5}`, Usage{}, false},

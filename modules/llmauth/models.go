@@ -8,6 +8,7 @@ import (
 
 	"github.com/llmguard/caddy-llmguard/llmguard/apierr"
 	"github.com/llmguard/caddy-llmguard/llmguard/auth"
+	"github.com/llmguard/caddy-llmguard/llmguard/jsonspan"
 	"github.com/llmguard/caddy-llmguard/modules/llmhttp"
 )
 
@@ -90,7 +91,7 @@ func (m *modelsWriter) finish(r *http.Request) error {
 // kept; Anthropic's first_id/last_id are recomputed for the filtered page.
 func FilterModels(body []byte, allow func(string) bool) ([]byte, error) {
 	var top map[string]json.RawMessage
-	if err := json.Unmarshal(body, &top); err != nil {
+	if err := jsonspan.Unmarshal(body, &top); err != nil {
 		return nil, err
 	}
 	var data []json.RawMessage

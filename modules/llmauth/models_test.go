@@ -27,7 +27,9 @@ func TestFilterModels(t *testing.T) {
 	if !strings.Contains(string(out), `"first_id":null`) || !strings.Contains(string(out), `"data":[]`) {
 		t.Fatalf("%s", out)
 	}
-	for _, bad := range []string{``, `[]`, `{"data":5}`, `{"object":"list"}`, `{"data":[1]}`} {
+	for _, bad := range []string{``, `[]`, `{"data":5}`, `{"object":"list"}`, `{"data":[1]}`,
+		// A repeated id: the gateway and the client could each read a different model.
+		`{"data":[{"id":"claude-a","id":"gpt-4o"}]}`, `{"data":[],"data":[{"id":"gpt-4o"}]}`} {
 		if _, err := FilterModels([]byte(bad), allow); err == nil {
 			t.Errorf("accepted %q", bad)
 		}

@@ -55,8 +55,10 @@ type Config struct {
 	// response; the mapping is kept in memory for the request only), log (allow, but
 	// record the finding) or allow (ignore).
 	Actions map[string]string `json:"actions,omitempty"`
-	// ScanSystem also scans system/developer prompts and tool descriptions, which are
-	// trusted by default because the operator writes them. Requests only.
+	// ScanSystem also runs the injection detector (and the remote classifier) over
+	// system/developer prompts and tool descriptions, which it trusts by default because
+	// the operator writes them. PII, secret and pattern detectors scan those prompts
+	// whatever this says: applications put customer data into them. Requests only.
 	ScanSystem bool `json:"scan_system,omitempty"`
 }
 

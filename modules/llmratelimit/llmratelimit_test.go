@@ -91,6 +91,11 @@ func TestRefusalIsTruthful(t *testing.T) {
 	if code != "rate_limit_exceeded" || typ != "rate_limit_error" || !strings.Contains(msg, "tpm") {
 		t.Fatalf("%s %s %s", code, typ, msg)
 	}
+	// The refusal tells the client what is left, and charged nothing: the remaining count
+	// in its headers and message is the one the admitted request left behind.
+	if got := remaining(t, res.header, "tokens"); got != left || !strings.Contains(msg, "remaining "+strconv.FormatInt(left, 10)+",") {
+		t.Fatalf("refusal reports remaining %d / %q; the admitted request left %d", got, msg, left)
+	}
 	ms, _ := strconv.ParseInt(res.header.Get("retry-after-ms"), 10, 64)
 	if ms <= 0 || res.header.Get("Retry-After") == "" || res.header.Get("x-should-retry") != "" {
 		t.Fatalf("retry headers %v", res.header)
@@ -104,7 +109,6 @@ func TestRefusalIsTruthful(t *testing.T) {
 	if res := serve(t, h, "/v1/chat/completions", chat(60, "")); res.code != 200 {
 		t.Fatalf("not admitted after retry-after-ms: %s", res.body)
 	}
-	_ = left
 }
 
 func TestBudgetRefusalStopsRetries(t *testing.T) {
@@ -316,6 +320,22 @@ func TestStoreOutage(t *testing.T) {
 	open.store = downStore{}
 	if res := serve(t, open, "/v1/chat/completions", chat(1, "")); res.code != 200 {
 		t.Fatalf("fail open: %d", res.code)
+	}
+	// One rule that fails closed outweighs any number that fail open: the request is
+	// only admitted unchecked when every rule that applies to it allows that.
+	mixed, _ := newHandler(t, `llm_rate_limit {
+		rule rpm {
+			requests 10 1m
+			fail_open
+		}
+		rule tpm {
+			tokens 1000 1m
+		}
+	}`)
+	mixed.store = downStore{}
+	res = serve(t, mixed, "/v1/chat/completions", chat(1, ""))
+	if code, _, _ := errorBody(t, res.body); res.code != 503 || code != "rate_limiter_unavailable" || res.upstream != "" {
+		t.Fatalf("one fail_open rule of two admitted the request: %d %s", res.code, res.body)
 	}
 }
 

@@ -1,6 +1,7 @@
 package llmratelimit
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/limit"
 )
@@ -125,8 +127,9 @@ type redisHolder struct{ store *limit.RedisStore }
 func (r *redisHolder) Destruct() error { return r.store.Client().Close() }
 
 // Provision creates (or shares, across reloads) the client. go-redis connects lazily, so
-// provisioning does no network I/O.
-func (s *RedisStore) Provision(caddy.Context) error {
+// provisioning does no network I/O; a new client checks in the background whether the
+// server persists, and warns if a Redis restart would reset every limit.
+func (s *RedisStore) Provision(ctx caddy.Context) error {
 	if len(s.Addresses) == 0 {
 		return errors.New("redis store: at least one address is required")
 	}
@@ -144,6 +147,7 @@ func (s *RedisStore) Provision(caddy.Context) error {
 	cluster := s.Cluster || len(s.Addresses) > 1
 	// The key identifies the connection settings, not the secret's value in clear.
 	s.poolKey = fmt.Sprintf("llm_rate_limit.redis|%s|%v|%s|%d|%s|%d|%d|%x", strings.Join(s.Addresses, ","), cluster, user, s.DB, s.Prefix, s.Timeout, s.RetryInterval, hashString(pass))
+	logger := ctx.Logger()
 	v, _, err := pool.LoadOrNew(s.poolKey, func() (caddy.Destructor, error) {
 		t := time.Duration(s.Timeout)
 		c := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: s.Addresses, IsClusterMode: cluster,
@@ -153,6 +157,13 @@ func (s *RedisStore) Provision(caddy.Context) error {
 			MaxRetries: -1})
 		st := limit.NewRedisStore(c, s.Prefix, cluster)
 		st.RetryInterval = time.Duration(s.RetryInterval)
+		// Once per client, not per reload; in the background because caddy validate
+		// provisions too and must not wait on a Redis that is down.
+		go func() {
+			cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			warnIfVolatile(cctx, logger, st)
+		}()
 		return &redisHolder{store: st}, nil
 	})
 	if err != nil {
@@ -191,3 +202,21 @@ var (
 	_ caddy.CleanerUpper = (*RedisStore)(nil)
 	_ caddy.CleanerUpper = (*MemoryStore)(nil)
 )
+
+// warnIfVolatile logs a warning when the Redis behind st keeps nothing across its own
+// restart: limits and budgets would then be granted afresh after every Redis restart.
+func warnIfVolatile(ctx context.Context, logger *zap.Logger, st *limit.RedisStore) {
+	p, err := st.CheckPersistence(ctx)
+	switch {
+	case err != nil:
+		logger.Info("could not check whether redis persists its data", zap.Error(err))
+	case !p.Known:
+		logger.Warn("redis does not say whether it persists its data (CONFIG is not permitted); " +
+			"without RDB snapshots or AOF a Redis restart resets every rate-limit window and budget")
+	case !p.Persists():
+		logger.Warn("redis persists nothing (no RDB snapshots, appendonly off): a Redis restart resets every " +
+			"rate-limit window and budget, granting them again; enable appendonly or save")
+	default:
+		logger.Debug("redis persists its data", zap.Bool("rdb", p.RDB), zap.Bool("aof", p.AOF))
+	}
+}

@@ -3,7 +3,6 @@ package llmratelimit
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -130,7 +129,7 @@ func deltaText(kind request.Kind, data []byte) string {
 				Thinking    string `json:"thinking"`
 			} `json:"delta"`
 		}
-		if json.Unmarshal(data, &a) == nil && a.Delta != nil {
+		if jsonspan.Unmarshal(data, &a) == nil && a.Delta != nil {
 			b.WriteString(a.Delta.Text + a.Delta.PartialJSON + a.Delta.Thinking)
 		}
 	case request.KindResponses:
@@ -138,7 +137,7 @@ func deltaText(kind request.Kind, data []byte) string {
 			Type  string `json:"type"`
 			Delta string `json:"delta"`
 		}
-		if json.Unmarshal(data, &r) == nil && strings.HasSuffix(r.Type, ".delta") && !strings.HasSuffix(r.Type, "audio.delta") {
+		if jsonspan.Unmarshal(data, &r) == nil && strings.HasSuffix(r.Type, ".delta") && !strings.HasSuffix(r.Type, "audio.delta") {
 			b.WriteString(r.Delta)
 		}
 	default:
@@ -158,7 +157,7 @@ func deltaText(kind request.Kind, data []byte) string {
 				} `json:"delta"`
 			} `json:"choices"`
 		}
-		if json.Unmarshal(data, &c) != nil {
+		if jsonspan.Unmarshal(data, &c) != nil {
 			return ""
 		}
 		for _, ch := range c.Choices {

@@ -98,15 +98,22 @@ func (iss *Issuer) AddKey(kid, alg string, pub crypto.PublicKey) {
 // Sign returns a compact JWS of claims signed with key under alg, with header kid.
 func Sign(t testing.TB, key any, alg jose.SignatureAlgorithm, kid string, claims map[string]any) string {
 	t.Helper()
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return SignPayload(t, key, alg, kid, payload)
+}
+
+// SignPayload is Sign for a payload written by hand, such as claims JSON that
+// encoding/json could not produce (a repeated claim name).
+func SignPayload(t testing.TB, key any, alg jose.SignatureAlgorithm, kid string, payload []byte) string {
+	t.Helper()
 	opts := (&jose.SignerOptions{}).WithType("JWT")
 	if kid != "" {
 		opts = opts.WithHeader("kid", kid)
 	}
 	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, err := json.Marshal(claims)
 	if err != nil {
 		t.Fatal(err)
 	}

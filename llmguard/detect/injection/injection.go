@@ -68,7 +68,11 @@ func New(opt Options) *Detector {
 }
 
 // Name implements detect.Detector.
-func (d *Detector) Name() string { return "injection" }
+func (d *Detector) Name() string { return Name }
+
+// Name is the injection detector's name, the one detector that trusts system prompts
+// unless scan_system is set.
+const Name = "injection"
 
 // Verdict is the explained score of one text.
 type Verdict struct {
@@ -150,7 +154,7 @@ func (d *Detector) Detect(text string, dst []detect.Finding) []detect.Finding {
 	normalize.FoldInto(f, text)
 	if !d.opt.DisableInvisible {
 		for _, sp := range f.Invisible {
-			dst = append(dst, detect.Finding{Detector: "injection", Type: TypeInvisible, Start: sp[0], End: sp[1], Score: 1, Rule: "invisible_characters"})
+			dst = append(dst, detect.Finding{Detector: Name, Type: TypeInvisible, Start: sp[0], End: sp[1], Score: 1, Rule: "invisible_characters"})
 		}
 	}
 	v := d.scoreFolded(f, "text")
@@ -168,7 +172,7 @@ func (d *Detector) Detect(text string, dst []detect.Finding) []detect.Finding {
 	if e <= s {
 		s, e = 0, len(text)
 	}
-	return append(dst, detect.Finding{Detector: "injection", Type: TypeInjection, Start: s, End: e, Score: v.Score, Rule: v.explain()})
+	return append(dst, detect.Finding{Detector: Name, Type: TypeInjection, Start: s, End: e, Score: v.Score, Rule: v.explain()})
 }
 
 func (v Verdict) explain() string {

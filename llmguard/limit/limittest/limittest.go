@@ -1,5 +1,6 @@
 // Package limittest runs real redis-server processes for tests of the limiter and the
-// gateway: on a free loopback port, without persistence, stopped when the test ends.
+// gateway: on a free loopback port, without persistence unless asked, stopped when the
+// test ends.
 //
 // It is test support only and never imported by production code. A missing
 // redis-server binary fails the test (CI installs it; see .ci/run): a silently skipped
@@ -20,11 +21,17 @@ type Redis struct {
 	port int
 	cmd  *exec.Cmd
 	tb   testing.TB
+	args []string
 }
 
 // StartRedis starts redis-server on a free loopback port and stops it at the end of the
 // test.
-func StartRedis(tb testing.TB) *Redis {
+func StartRedis(tb testing.TB) *Redis { return StartRedisWith(tb) }
+
+// StartRedisWith is StartRedis with extra redis-server arguments, which override the
+// defaults (e.g. "--appendonly", "yes" for a persisting server). Files go to a
+// temporary directory.
+func StartRedisWith(tb testing.TB, args ...string) *Redis {
 	tb.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		tb.Fatalf("redis-server not found (install the Debian package redis-server): %v", err)
@@ -35,7 +42,7 @@ func StartRedis(tb testing.TB) *Redis {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	r := &Redis{Addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, tb: tb}
+	r := &Redis{Addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, tb: tb, args: append([]string{"--dir", tb.TempDir()}, args...)}
 	r.Start()
 	tb.Cleanup(r.Stop)
 	return r
@@ -44,8 +51,8 @@ func StartRedis(tb testing.TB) *Redis {
 // Start (re)starts the server on its port, empty, and waits until it accepts connections.
 func (r *Redis) Start() {
 	r.tb.Helper()
-	r.cmd = exec.Command("redis-server", "--port", fmt.Sprint(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--protected-mode", "yes")
+	r.cmd = exec.Command("redis-server", append([]string{"--port", fmt.Sprint(r.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--protected-mode", "yes"}, r.args...)...)
 	if err := r.cmd.Start(); err != nil {
 		r.tb.Fatalf("starting redis-server: %v", err)
 	}

@@ -5,11 +5,14 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
+	"github.com/llmguard/caddy-llmguard/llmguard/geo"
 	"github.com/llmguard/caddy-llmguard/llmguard/glob"
+	"github.com/llmguard/caddy-llmguard/llmguard/netrule"
 )
 
 // Entry is one gateway API key as stored in a key file or inline in the configuration. It
@@ -35,6 +38,20 @@ type Entry struct {
 	Disabled bool `json:"disabled,omitempty"`
 	// Metadata is free-form data copied to the identity.
 	Metadata map[string]string `json:"metadata,omitempty"`
+	// AllowedNetworks, when non-empty, are the only client networks (CIDRs or single
+	// addresses, IPv4 or IPv6) the key works from; from anywhere else it is refused with
+	// 403 even though it is genuine. The client address is Caddy's client IP, which
+	// honours the server's trusted_proxies.
+	AllowedNetworks []string `json:"allowed_networks,omitempty"`
+	// AllowedCountries, when non-empty, are the only client countries (ISO 3166-1
+	// alpha-2 codes; "unknown" admits addresses the geo database cannot place) the key
+	// works from. It needs llm_geo before llm_auth; without a lookup the country is
+	// unknown and the key is refused.
+	AllowedCountries []string `json:"allowed_countries,omitempty"`
+
+	// networks and countries are the parsed lists, set on the store's own copy.
+	networks  []netip.Prefix
+	countries []string
 }
 
 // Identity returns the caller identity the key grants.
@@ -42,6 +59,7 @@ func (e *Entry) Identity() *exchange.Identity {
 	return &exchange.Identity{
 		ID: e.ID, Source: "api_key", Name: e.Name,
 		Roles: e.Roles, Scopes: e.Scopes, Tier: e.Tier, Models: e.Models, Metadata: e.Metadata,
+		Networks: e.networks, Countries: e.countries,
 	}
 }
 
@@ -110,7 +128,16 @@ func (s *KeyStore) Replace(fileEntries []*Entry) error {
 				return fmt.Errorf("key %q: models: %v", e.ID, err)
 			}
 		}
-		set.byHash[h] = &storedKey{hash: h, entry: e}
+		// The store keeps its own copy with the parsed lists: inline entries are shared by
+		// every Replace, and writing to them would race with requests using the old set.
+		c := *e
+		if c.networks, err = netrule.Parse(e.AllowedNetworks); err != nil {
+			return fmt.Errorf("key %q: allowed_networks: %v", e.ID, err)
+		}
+		if c.countries, err = geo.ParseCountries(e.AllowedCountries); err != nil {
+			return fmt.Errorf("key %q: allowed_countries: %v", e.ID, err)
+		}
+		set.byHash[h] = &storedKey{hash: h, entry: &c}
 	}
 	s.set.Store(set)
 	return nil

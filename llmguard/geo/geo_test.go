@@ -1,7 +1,6 @@
 package geo
 
 import (
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -9,52 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/maxmind/mmdbwriter"
-	"github.com/maxmind/mmdbwriter/mmdbtype"
+	"github.com/llmguard/caddy-llmguard/llmguard/geo/geotest"
 )
-
-// writeDB builds a small Country database (no downloaded data) mapping each CIDR to a
-// country and continent, and renames it into place at path as geoipupdate does.
-func writeDB(t *testing.T, path string, nets map[string][2]string) {
-	t.Helper()
-	tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: "GeoLite2-Country", RecordSize: 24, IncludeReservedNetworks: true, Description: map[string]string{"en": "llmguard test"}, Languages: []string{"en"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for cidr, cc := range nets {
-		_, n, err := net.ParseCIDR(cidr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rec := mmdbtype.Map{"continent": mmdbtype.Map{"code": mmdbtype.String(cc[1])}}
-		if cc[0] != "" {
-			rec["country"] = mmdbtype.Map{"iso_code": mmdbtype.String(cc[0])}
-		} else {
-			rec["registered_country"] = mmdbtype.Map{"iso_code": mmdbtype.String("SE")}
-		}
-		if err := tree.Insert(n, rec); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tree.WriteTo(f); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func TestLookup(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "country.mmdb")
-	writeDB(t, path, map[string][2]string{
+	geotest.WriteDB(t, path, map[string][2]string{
 		"203.0.113.0/24":  {"DE", "EU"},
 		"2001:db8::/32":   {"JP", "AS"},
 		"198.51.100.0/24": {"", "EU"}, // registered_country only
@@ -80,7 +39,7 @@ func TestLookup(t *testing.T) {
 	}
 
 	// A new file is picked up by Reload, without reopening; a corrupt one keeps the old.
-	writeDB(t, path, map[string][2]string{"203.0.113.0/24": {"FR", "EU"}})
+	geotest.WriteDB(t, path, map[string][2]string{"203.0.113.0/24": {"FR", "EU"}})
 	future := time.Now().Add(time.Hour) // a different mtime even on coarse filesystems
 	if err := os.Chtimes(path, future, future); err != nil {
 		t.Fatal(err)
@@ -108,7 +67,7 @@ func TestOpenFailsClearly(t *testing.T) {
 		t.Errorf("missing: %v", err)
 	}
 	good := filepath.Join(dir, "good.mmdb")
-	writeDB(t, good, map[string][2]string{"203.0.113.0/24": {"DE", "EU"}})
+	geotest.WriteDB(t, good, map[string][2]string{"203.0.113.0/24": {"DE", "EU"}})
 	data, _ := os.ReadFile(good)
 	bad := filepath.Join(dir, "truncated.mmdb")
 	if err := os.WriteFile(bad, data[:len(data)/2], 0o600); err != nil {

@@ -9,6 +9,7 @@ import (
 	_ "github.com/llmguard/caddy-llmguard/modules/llmdetect"
 	_ "github.com/llmguard/caddy-llmguard/modules/llmerror"
 	_ "github.com/llmguard/caddy-llmguard/modules/llmfilter"
+	_ "github.com/llmguard/caddy-llmguard/modules/llmgeo"
 	_ "github.com/llmguard/caddy-llmguard/modules/llminspect"
 	_ "github.com/llmguard/caddy-llmguard/modules/llmmock"
 	_ "github.com/llmguard/caddy-llmguard/modules/llmprices"

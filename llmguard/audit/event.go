@@ -45,13 +45,15 @@ func ValidPrivacy(p string) bool {
 // Event is one audited request. Field names are the snake_case keys of the log entry.
 // Identity fields are identifiers (key id, subject), never credentials.
 type Event struct {
-	RequestID    string   `json:"request_id,omitempty"`
-	UserID       string   `json:"user_id,omitempty"`
-	KeyID        string   `json:"key_id,omitempty"`
-	Subject      string   `json:"subject,omitempty"`
-	AuthSource   string   `json:"auth_source,omitempty"`
-	Tier         string   `json:"tier,omitempty"`
-	ClientIP     string   `json:"client_ip,omitempty"`
+	RequestID  string `json:"request_id,omitempty"`
+	UserID     string `json:"user_id,omitempty"`
+	KeyID      string `json:"key_id,omitempty"`
+	Subject    string `json:"subject,omitempty"`
+	AuthSource string `json:"auth_source,omitempty"`
+	Tier       string `json:"tier,omitempty"`
+	ClientIP   string `json:"client_ip,omitempty"`
+	// Country is the client's country from llm_geo (ISO code or "unknown"); empty without llm_geo.
+	Country      string   `json:"country,omitempty"`
 	Method       string   `json:"method,omitempty"`
 	Path         string   `json:"path,omitempty"`
 	Endpoint     string   `json:"endpoint,omitempty"`

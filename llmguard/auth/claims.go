@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
+	"github.com/llmguard/caddy-llmguard/llmguard/geo"
+	"github.com/llmguard/caddy-llmguard/llmguard/netrule"
 )
 
 // ClaimMapping says which token claims fill which identity fields. Claim paths are
@@ -30,9 +32,12 @@ type ClaimMapping struct {
 	Tier string `json:"tier,omitempty"`
 	// Models is an optional claim listing the model globs the caller is limited to.
 	Models string `json:"models,omitempty"`
-	// Networks is an optional claim listing the client networks (CIDRs or addresses) the
-	// token may be used from, as an array or a space- or comma-separated string.
+	// Networks is an optional claim listing the client networks (CIDRs) the token may be
+	// used from, as the key file's allowed_networks. Default none (no limit).
 	Networks string `json:"networks,omitempty"`
+	// Countries is an optional claim listing the client countries the token may be used
+	// from, as the key file's allowed_countries. Default none (no limit).
+	Countries string `json:"countries,omitempty"`
 }
 
 // maxClaimItems bounds list claims: a token with a million roles is refused.
@@ -165,23 +170,34 @@ func (m ClaimMapping) Identity(claims map[string]any) (*exchange.Identity, error
 			}
 		}
 	}
-	if m.Networks != "" {
-		if v, ok := Lookup(claims, m.Networks); ok {
-			l, err := stringList(v)
-			if err == nil {
-				id.Networks, err = ParseNetworks(l)
-			}
-			if err != nil {
-				return nil, fmt.Errorf("claim %q: %v", m.Networks, err)
-			}
-			if len(id.Networks) == 0 {
-				// Present but empty: the issuer meant to restrict, so allow nowhere
-				// rather than everywhere.
-				return nil, fmt.Errorf("claim %q lists no network", m.Networks)
-			}
-		}
+	if id.Networks, err = listClaim(claims, m.Networks, netrule.Parse); err != nil {
+		return nil, err
+	}
+	if id.Countries, err = listClaim(claims, m.Countries, geo.ParseCountries); err != nil {
+		return nil, err
 	}
 	return id, nil
+}
+
+// listClaim reads an optional list claim at path and parses it. A claim that is present
+// but unreadable refuses the token: a network limit the gateway cannot read must not
+// become "no limit".
+func listClaim[T any](claims map[string]any, path string, parse func([]string) ([]T, error)) ([]T, error) {
+	if path == "" {
+		return nil, nil
+	}
+	v, ok := Lookup(claims, path)
+	if !ok {
+		return nil, nil
+	}
+	l, err := stringList(v)
+	if err == nil {
+		var out []T
+		if out, err = parse(l); err == nil {
+			return out, nil
+		}
+	}
+	return nil, fmt.Errorf("claim %q: %v", path, err)
 }
 
 // CheckRequired verifies required claims: each listed claim must be present and, when

@@ -70,3 +70,24 @@ func TestCheckRequired(t *testing.T) {
 		}
 	}
 }
+
+func TestClaimNetworksAndCountries(t *testing.T) {
+	m := ClaimMapping{Networks: "llm.nets", Countries: "llm.cc"}
+	id, err := m.Identity(map[string]any{"sub": "u", "llm": map[string]any{"nets": []any{"10.0.0.0/8", "::ffff:192.0.2.0/120"}, "cc": "de fr"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(id.Networks) != 2 || id.Networks[1].String() != "192.0.2.0/24" || len(id.Countries) != 2 || id.Countries[0] != "DE" {
+		t.Fatalf("%+v", id)
+	}
+	// A limit claim the gateway cannot read refuses the token instead of lifting the limit.
+	for _, bad := range []map[string]any{
+		{"sub": "u", "llm": map[string]any{"nets": []any{"10.0.0.0/99"}}},
+		{"sub": "u", "llm": map[string]any{"nets": 7.0}},
+		{"sub": "u", "llm": map[string]any{"cc": []any{"GER"}}},
+	} {
+		if _, err := m.Identity(bad); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}

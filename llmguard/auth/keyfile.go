@@ -5,11 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/llmguard/caddy-llmguard/llmguard/filepoll"
 	"github.com/llmguard/caddy-llmguard/llmguard/jsonspan"
 )
 
@@ -56,9 +56,7 @@ type KeyFile struct {
 	Store  *KeyStore
 	Logger *zap.Logger
 
-	modTime time.Time
-	size    int64
-	loaded  bool
+	file *filepoll.File
 }
 
 // Load reads the file if its modification time or size changed since the last successful
@@ -66,23 +64,16 @@ type KeyFile struct {
 // error the store keeps its previous set: a half-written or broken file must not lock
 // every caller out, nor resurrect revoked keys.
 func (f *KeyFile) Load() (bool, error) {
-	fi, err := os.Stat(f.Path)
+	if f.file == nil {
+		f.file = &filepoll.File{Path: f.Path, MaxSize: maxKeyFile}
+	}
+	data, changed, err := f.file.Read()
 	if err != nil {
 		return false, fmt.Errorf("key file: %w", err)
 	}
-	if f.loaded && fi.ModTime().Equal(f.modTime) && fi.Size() == f.size {
+	if !changed {
 		return false, nil
 	}
-	if fi.Size() > maxKeyFile {
-		return false, fmt.Errorf("key file %s is larger than %d bytes", f.Path, maxKeyFile)
-	}
-	data, err := os.ReadFile(f.Path)
-	if err != nil {
-		return false, fmt.Errorf("key file: %w", err)
-	}
-	// Remember what was seen even if it does not parse, so a broken file is reported once
-	// per change instead of on every poll.
-	f.modTime, f.size, f.loaded = fi.ModTime(), fi.Size(), true
 	entries, err := ParseKeyFile(data)
 	if err != nil {
 		return false, fmt.Errorf("key file %s: %v", f.Path, err)
@@ -93,20 +84,9 @@ func (f *KeyFile) Load() (bool, error) {
 	return true, nil
 }
 
-// Watch polls the file every interval until ctx ends. Polling mtime and size (rather than
-// inotify) works on every platform and filesystem, including bind mounts and network
-// volumes where change notifications are unreliable, and costs one stat per interval.
-// A writer that replaces the file within the same mtime tick and size is missed until the
-// next change; writers should rename a new file into place.
+// Watch polls the file every interval until ctx ends (see filepoll for why polling).
 func (f *KeyFile) Watch(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	filepoll.Every(ctx, interval, func() {
 		changed, err := f.Load()
 		switch {
 		case err != nil:
@@ -114,5 +94,5 @@ func (f *KeyFile) Watch(ctx context.Context, interval time.Duration) {
 		case changed:
 			f.Logger.Info("key file reloaded", zap.String("path", f.Path), zap.Int("keys", f.Store.Len()))
 		}
-	}
+	})
 }

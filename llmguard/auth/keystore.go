@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
+	"github.com/llmguard/caddy-llmguard/llmguard/geo"
 	"github.com/llmguard/caddy-llmguard/llmguard/glob"
+	"github.com/llmguard/caddy-llmguard/llmguard/netrule"
 )
 
 // Entry is one gateway API key as stored in a key file or inline in the configuration. It
@@ -36,12 +38,20 @@ type Entry struct {
 	Disabled bool `json:"disabled,omitempty"`
 	// Metadata is free-form data copied to the identity.
 	Metadata map[string]string `json:"metadata,omitempty"`
-	// AllowedNetworks, when set, are the only client networks (CIDRs or addresses, IPv4
-	// or IPv6) the key may be used from; elsewhere it is refused even with the right
-	// secret.
+	// AllowedNetworks, when non-empty, are the only client networks (CIDRs or single
+	// addresses, IPv4 or IPv6) the key works from; from anywhere else it is refused with
+	// 403 even though it is genuine. The client address is Caddy's client IP, which
+	// honours the server's trusted_proxies.
 	AllowedNetworks []string `json:"allowed_networks,omitempty"`
+	// AllowedCountries, when non-empty, are the only client countries (ISO 3166-1
+	// alpha-2 codes; "unknown" admits addresses the geo database cannot place) the key
+	// works from. It needs llm_geo before llm_auth; without a lookup the country is
+	// unknown and the key is refused.
+	AllowedCountries []string `json:"allowed_countries,omitempty"`
 
-	networks []netip.Prefix
+	// networks and countries are the parsed lists, set on the store's own copy.
+	networks  []netip.Prefix
+	countries []string
 }
 
 // Identity returns the caller identity the key grants.
@@ -49,7 +59,7 @@ func (e *Entry) Identity() *exchange.Identity {
 	return &exchange.Identity{
 		ID: e.ID, Source: "api_key", Name: e.Name,
 		Roles: e.Roles, Scopes: e.Scopes, Tier: e.Tier, Models: e.Models, Metadata: e.Metadata,
-		Networks: e.networks,
+		Networks: e.networks, Countries: e.countries,
 	}
 }
 
@@ -62,20 +72,6 @@ var (
 	// so it reveals nothing to a guesser and tells the owner what to do.
 	ErrExpiredKey = errors.New("API key has expired")
 )
-
-// parseNetworks sets e.networks from e.AllowedNetworks, before the entry is installed in
-// a KeyStore.
-func (e *Entry) parseNetworks() error {
-	n, err := ParseNetworks(e.AllowedNetworks)
-	if err != nil {
-		return fmt.Errorf("allowed_networks: %v", err)
-	}
-	if len(n) == 0 {
-		n = nil
-	}
-	e.networks = n
-	return nil
-}
 
 type storedKey struct {
 	hash  [sha256.Size]byte
@@ -112,14 +108,6 @@ var constantTimeOps = verifyOps{digest: sha256.Sum256, compare: subtle.ConstantT
 // NewKeyStore returns a store with the given inline entries (validated) and no file keys.
 func NewKeyStore(inline []*Entry) (*KeyStore, error) {
 	s := &KeyStore{inline: inline, ops: constantTimeOps}
-	for _, e := range inline {
-		if e == nil {
-			continue // Replace reports it
-		}
-		if err := e.parseNetworks(); err != nil {
-			return nil, fmt.Errorf("key %q: %v", e.ID, err)
-		}
-	}
 	s.fake = sha256.Sum256([]byte("llmguard fake key for constant-time misses"))
 	if err := s.Replace(nil); err != nil {
 		return nil, err
@@ -152,14 +140,16 @@ func (s *KeyStore) Replace(fileEntries []*Entry) error {
 				return fmt.Errorf("key %q: models: %v", e.ID, err)
 			}
 		}
-		// Inline entries were parsed once by NewKeyStore: requests read them while a
-		// key file reloads. File entries are fresh from the file.
-		if i >= len(s.inline) {
-			if err := e.parseNetworks(); err != nil {
-				return fmt.Errorf("key %q: %v", e.ID, err)
-			}
+		// The store keeps its own copy with the parsed lists: inline entries are shared by
+		// every Replace, and writing to them would race with requests using the old set.
+		c := *e
+		if c.networks, err = netrule.Parse(e.AllowedNetworks); err != nil {
+			return fmt.Errorf("key %q: allowed_networks: %v", e.ID, err)
 		}
-		set.byHash[h] = &storedKey{hash: h, entry: e}
+		if c.countries, err = geo.ParseCountries(e.AllowedCountries); err != nil {
+			return fmt.Errorf("key %q: allowed_countries: %v", e.ID, err)
+		}
+		set.byHash[h] = &storedKey{hash: h, entry: &c}
 	}
 	s.set.Store(set)
 	return nil

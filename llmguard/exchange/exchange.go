@@ -71,7 +71,9 @@ type Identity struct {
 	Models []string
 	// Metadata is free-form admin-supplied data (key file "metadata").
 	Metadata map[string]string
-	// Networks, when non-empty, are the only client networks the credential may be used
-	// from (key file "allowed_networks", a token claim).
+	// Networks, when non-empty, are the only client networks the identity may call from.
 	Networks []netip.Prefix
+	// Countries, when non-empty, are the only client countries (ISO codes, or
+	// "unknown") the identity may call from.
+	Countries []string
 }

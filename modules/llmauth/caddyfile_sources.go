@@ -21,7 +21,8 @@ import (
 //	        scopes <scope>...
 //	        tier <tier>
 //	        models <glob>...
-//	        allowed_networks <cidr|address>...
+//	        allowed_networks <cidr|ip>...
+//	        allowed_countries <ISO code|unknown>...
 //	        expires <YYYY-MM-DD | RFC 3339 time>
 //	        disabled
 //	        metadata <name> <value>
@@ -100,7 +101,7 @@ func parseKeyEntry(d *caddyfile.Dispenser) (*auth.Entry, error) {
 			} else {
 				e.Tier = v
 			}
-		case "roles", "scopes", "models", "allowed_networks":
+		case "roles", "scopes", "models", "allowed_networks", "allowed_countries":
 			l := d.RemainingArgs()
 			if len(l) == 0 {
 				return nil, d.ArgErr()
@@ -111,10 +112,9 @@ func parseKeyEntry(d *caddyfile.Dispenser) (*auth.Entry, error) {
 			case "scopes":
 				e.Scopes = l
 			case "allowed_networks":
-				if _, err := auth.ParseNetworks(l); err != nil {
-					return nil, d.Errf("key %s: allowed_networks: %v", e.ID, err)
-				}
 				e.AllowedNetworks = l
+			case "allowed_countries":
+				e.AllowedCountries = l
 			default:
 				e.Models = l
 			}
@@ -180,7 +180,7 @@ func durationArg(d *caddyfile.Dispenser) (caddy.Duration, error) {
 //	    require_claim <path> [<value>...]
 //	    jwks_url <url>
 //	    jwks_file <path>
-//	    claim <id|name|roles|scopes|tier|models|networks> <claim path>
+//	    claim <id|name|roles|scopes|tier|models|networks|countries> <claim path>
 //	    timeout <duration>
 //	}
 //
@@ -266,8 +266,10 @@ func (j *JWT) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				dst = &j.Claims.Models
 			case "networks":
 				dst = &j.Claims.Networks
+			case "countries":
+				dst = &j.Claims.Countries
 			default:
-				return d.Errf("claim: unknown identity field '%s' (want id, name, roles, scopes, tier, models or networks)", field)
+				return d.Errf("claim: unknown identity field '%s' (want id, name, roles, scopes, tier, models, networks or countries)", field)
 			}
 			if *dst != "" {
 				return d.Errf("duplicate claim '%s'", field)

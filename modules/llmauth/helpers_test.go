@@ -69,6 +69,11 @@ type reqOpt func(*http.Request)
 func withHeader(k, v string) reqOpt { return func(r *http.Request) { r.Header.Set(k, v) } }
 func fromIP(ip string) reqOpt       { return func(r *http.Request) { r.RemoteAddr = ip + ":5555" } }
 
+// withPlaceholder sets a placeholder as an earlier handler in the route would.
+func withPlaceholder(k, v string) reqOpt {
+	return func(r *http.Request) { r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer).Set(k, v) }
+}
+
 // serve runs one request through h; next answers 200 with upstreamBody (or "ok").
 func serve(t *testing.T, h *Handler, method, path, body string, upstreamBody string, opts ...reqOpt) result {
 	t.Helper()
@@ -80,13 +85,13 @@ func serve(t *testing.T, h *Handler, method, path, body string, upstreamBody str
 	if body != "" {
 		r.Header.Set("Content-Type", "application/json")
 	}
-	for _, o := range opts {
-		o(r)
-	}
 	repl := caddy.NewReplacer()
 	ctx := context.WithValue(r.Context(), caddy.ReplacerCtxKey, repl)
 	ctx = context.WithValue(ctx, caddyhttp.VarsCtxKey, map[string]any{})
 	r = r.WithContext(ctx)
+	for _, o := range opts {
+		o(r)
+	}
 	res := result{repl: repl}
 	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		res.nextSaw = r

@@ -4,7 +4,8 @@
 // client's credential before the request goes upstream.
 //
 // It must never forward, log or echo a client credential, and never let a request through
-// that no identity source accepted: there is no trust by network location.
+// that no identity source accepted: there is no trust by network location (a key's
+// allowed_networks and allowed_countries only narrow where a genuine key works).
 package llmauth
 
 import (
@@ -23,6 +24,7 @@ import (
 	"github.com/llmguard/caddy-llmguard/llmguard/apierr"
 	"github.com/llmguard/caddy-llmguard/llmguard/auth"
 	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
+	"github.com/llmguard/caddy-llmguard/llmguard/netrule"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
 	"github.com/llmguard/caddy-llmguard/modules/llmhttp"
 )
@@ -186,11 +188,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			Message: h.missingMessage,
 			Header:  http.Header{"Www-Authenticate": {fmt.Sprintf(`Bearer realm=%q`, h.Realm)}}})
 	}
-	// A credential bound to networks is refused elsewhere, even with the right secret.
-	// The client address is Caddy's (trusted_proxies and client_ip_headers aware).
-	if !auth.NetworkAllowed(id.Networks, clientIP(r)) {
-		return llmhttp.Fail(w, r, &apierr.Error{Status: http.StatusForbidden, Code: "network_not_allowed",
-			Message: "Your credentials may not be used from this network."})
+	// A genuine credential used from outside its networks or countries is refused before
+	// the body is read: whoever holds a leaked key elsewhere gets nothing from it.
+	if err := auth.CheckOrigin(id, netrule.ParseAddr(clientIP(r)), placeholder(r, llmhttp.PlaceholderGeoCountry)); err != nil {
+		code := "network_not_allowed"
+		if errors.Is(err, auth.ErrCountryNotAllowed) {
+			code = "country_not_allowed"
+		}
+		return llmhttp.Fail(w, r, &apierr.Error{Status: http.StatusForbidden, Code: code,
+			Message: "Your credentials are valid, but " + err.Error() + "; use them from an allowed location or ask an administrator."})
 	}
 	// The body is parsed only for authenticated callers: anonymous clients cannot make
 	// the gateway buffer and parse bodies.
@@ -337,7 +343,6 @@ func (h *Handler) publish(r *http.Request, id *exchange.Identity) {
 	}
 }
 
-// clientIP is Caddy's client address (trusted_proxies aware), else the peer address.
 // missingCredentialMessage names the credentials the sources accept.
 func missingCredentialMessage(sources []Source) string {
 	var key, token, cert bool
@@ -362,6 +367,17 @@ func missingCredentialMessage(sources []Source) string {
 	return "You didn't provide credentials."
 }
 
+// placeholder returns the string value of a placeholder set earlier in the route, or "".
+func placeholder(r *http.Request, name string) string {
+	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if !ok {
+		return ""
+	}
+	v, _ := repl.GetString(name)
+	return v
+}
+
+// clientIP is Caddy's client address (trusted_proxies aware), else the peer address.
 func clientIP(r *http.Request) string {
 	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok && ip != "" {
 		return ip

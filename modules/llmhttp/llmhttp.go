@@ -42,6 +42,13 @@ const (
 	PlaceholderErrorCode    = "http.llm.error_code"        // code of the refusal the gateway sent, if any
 )
 
+// Placeholders set by llm_geo (and the llm_geo matcher) and read by llm_auth's per-key
+// country limits and llm_audit's record.
+const (
+	PlaceholderGeoCountry   = "http.llm.geo.country"   // ISO 3166-1 alpha-2 code, or "unknown"
+	PlaceholderGeoContinent = "http.llm.geo.continent" // AF AN AS EU NA OC SA, or "unknown"
+)
+
 // Load returns the request's Exchange, creating it on first use: the body is read (at most
 // maxBody bytes; 0 means DefaultMaxBodySize), parsed and counted, and replaced with an
 // in-memory copy so that later handlers and the proxy can read it again. The returned

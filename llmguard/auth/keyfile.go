@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -45,27 +46,38 @@ func ParseKeyFile(data []byte) ([]*Entry, error) {
 	return entries, nil
 }
 
-// KeyFile keeps a KeyStore in step with a file on disk.
+// KeyFile keeps a KeyStore in step with a file on disk. It is safe for concurrent use: the
+// watcher and a writer that reloads right after its own change may call Load at once.
 type KeyFile struct {
 	Path   string
 	Store  *KeyStore
 	Logger *zap.Logger
 
-	modTime time.Time
-	size    int64
-	loaded  bool
+	mu   sync.Mutex
+	seen os.FileInfo // what the last read saw; nil before the first
 }
 
-// Load reads the file if its modification time or size changed since the last successful
-// or failed read, and installs its keys. It reports whether a new set was installed. On
-// error the store keeps its previous set: a half-written or broken file must not lock
-// every caller out, nor resurrect revoked keys.
+// unchanged reports whether fi is the file the last read saw. Size and mtime alone miss a
+// same-size rewrite within one mtime tick (a revocation flips "disabled" in place of
+// another field of equal length), so the file's identity counts too: an atomic writer
+// renames a new file into place, which has a new inode.
+func (f *KeyFile) unchanged(fi os.FileInfo) bool {
+	return f.seen != nil && os.SameFile(f.seen, fi) && fi.ModTime().Equal(f.seen.ModTime()) && fi.Size() == f.seen.Size()
+}
+
+// Load reads the file if it changed (another file renamed into place, or a new
+// modification time or size) since the last successful or failed read, and installs its
+// keys. It reports whether a new set was installed. On error the store keeps its previous
+// set: a half-written or broken file must not lock every caller out, nor resurrect revoked
+// keys.
 func (f *KeyFile) Load() (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	fi, err := os.Stat(f.Path)
 	if err != nil {
 		return false, fmt.Errorf("key file: %w", err)
 	}
-	if f.loaded && fi.ModTime().Equal(f.modTime) && fi.Size() == f.size {
+	if f.unchanged(fi) {
 		return false, nil
 	}
 	if fi.Size() > maxKeyFile {
@@ -77,7 +89,7 @@ func (f *KeyFile) Load() (bool, error) {
 	}
 	// Remember what was seen even if it does not parse, so a broken file is reported once
 	// per change instead of on every poll.
-	f.modTime, f.size, f.loaded = fi.ModTime(), fi.Size(), true
+	f.seen = fi
 	entries, err := ParseKeyFile(data)
 	if err != nil {
 		return false, fmt.Errorf("key file %s: %v", f.Path, err)
@@ -88,11 +100,11 @@ func (f *KeyFile) Load() (bool, error) {
 	return true, nil
 }
 
-// Watch polls the file every interval until ctx ends. Polling mtime and size (rather than
+// Watch polls the file every interval until ctx ends. Polling a stat (rather than
 // inotify) works on every platform and filesystem, including bind mounts and network
 // volumes where change notifications are unreliable, and costs one stat per interval.
-// A writer that replaces the file within the same mtime tick and size is missed until the
-// next change; writers should rename a new file into place.
+// An in-place rewrite of the same size within one mtime tick is missed until the next
+// change; writers should rename a new file into place (WriteKeyFile does).
 func (f *KeyFile) Watch(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()

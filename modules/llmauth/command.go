@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"regexp"
 	"strings"
 	"time"
 
@@ -25,8 +24,6 @@ func init() {
 		cmd.AddCommand(key)
 	})
 }
-
-var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$`)
 
 func newKeyCommand() *cobra.Command {
 	var o KeyOptions
@@ -120,8 +117,8 @@ func AppendKey(w io.Writer, o KeyOptions) error {
 
 // generateKey validates o and generates a key and its entry.
 func generateKey(o KeyOptions) (string, *auth.Entry, error) {
-	if !keyIDPattern.MatchString(o.ID) {
-		return "", nil, fmt.Errorf("--id must be 1–128 characters of letters, digits and . _ @ -, starting with a letter or digit")
+	if err := auth.CheckKeyID(o.ID); err != nil {
+		return "", nil, fmt.Errorf("--id: %v", err)
 	}
 	e := &auth.Entry{ID: o.ID, Name: o.Name, Roles: o.Roles, Scopes: o.Scopes, Tier: o.Tier, Models: o.Models}
 	for _, m := range o.Models {

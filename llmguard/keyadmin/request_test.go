@@ -13,20 +13,20 @@ func TestParseSpec(t *testing.T) {
 		t.Fatalf("%+v %v", s, err)
 	}
 	for body, want := range map[string]string{
-		``:                                 "not valid JSON",
-		`{"id":`:                           "not valid JSON",
-		`[]`:                               "cannot unmarshal",
-		`{}`:                               "id:",
-		`{"id":"a b"}`:                     "id:",
-		`{"id":"a","hash":"sha256:00"}`:    `unknown field "hash"`,
-		`{"id":"a","key":"sk-llmg-x"}`:     `unknown field "key"`,
-		`{"id":"a","expire":"2031-01-01"}`: `unknown field "expire"`,
-		`{"id":"a","models":["gpt\u0001"]}`:        "models:",
-		`{"id":"a","roles":[""]}`:          "roles:",
-		`{"id":"a","metadata":{"id":"x"}}`: "metadata:",
-		`{"id":"a"} {"id":"b"}`:            "trailing data",
-		`{"id":"a","expires":"tomorrow"}`:  "expires",
-		`{"id":"a","roles":"dev"}`:         "cannot unmarshal",
+		``:                                  "not valid JSON",
+		`{"id":`:                            "not valid JSON",
+		`[]`:                                "cannot unmarshal",
+		`{}`:                                "id:",
+		`{"id":"a b"}`:                      "id:",
+		`{"id":"a","hash":"sha256:00"}`:     `unknown field "hash"`,
+		`{"id":"a","key":"sk-llmg-x"}`:      `unknown field "key"`,
+		`{"id":"a","expire":"2031-01-01"}`:  `unknown field "expire"`,
+		`{"id":"a","models":["gpt\u0001"]}`: "models:",
+		`{"id":"a","roles":[""]}`:           "roles:",
+		`{"id":"a","metadata":{"id":"x"}}`:  "metadata:",
+		`{"id":"a"} {"id":"b"}`:             "trailing data",
+		`{"id":"a","expires":"tomorrow"}`:   "expires",
+		`{"id":"a","roles":"dev"}`:          "cannot unmarshal",
 	} {
 		_, err := ParseSpec([]byte(body))
 		var ie *InvalidError
@@ -47,16 +47,16 @@ func TestParsePatch(t *testing.T) {
 		t.Fatalf("%+v %v", p, err)
 	}
 	for body, want := range map[string]string{
-		`{}`:                    "changes nothing",
-		`{"hash":"sha256:00"}`:  "cannot be changed",
-		`{"id":"b"}`:            "cannot be changed",
-		`{"disabled":null}`:     "true or false",
-		`{"disabled":"yes"}`:    "disabled:",
-		`{"tiers":"x"}`:         `unknown field "tiers"`,
-		`{"models":["gpt\u0001"]}`:      "models:",
-		`{"metadata":{"":"x"}}`: "metadata:",
-		`not json`:              "not valid JSON",
-		`{"tier":"x"}{}`:        "trailing data",
+		`{}`:                       "changes nothing",
+		`{"hash":"sha256:00"}`:     "cannot be changed",
+		`{"id":"b"}`:               "cannot be changed",
+		`{"disabled":null}`:        "true or false",
+		`{"disabled":"yes"}`:       "disabled:",
+		`{"tiers":"x"}`:            `unknown field "tiers"`,
+		`{"models":["gpt\u0001"]}`: "models:",
+		`{"metadata":{"":"x"}}`:    "metadata:",
+		`not json`:                 "not valid JSON",
+		`{"tier":"x"}{}`:           "trailing data",
 	} {
 		_, err := ParsePatch([]byte(body))
 		var ie *InvalidError

@@ -65,8 +65,9 @@ type APIKeys struct {
 	// SDKs send the former, the Anthropic SDKs one or the other).
 	Headers []string `json:"headers,omitempty"`
 
-	store  *auth.KeyStore
-	logger *zap.Logger
+	store      *auth.KeyStore
+	logger     *zap.Logger
+	unregister func()
 }
 
 // CaddyModule returns the Caddy module information.
@@ -102,6 +103,15 @@ func (a *APIKeys) Provision(ctx caddy.Context) error {
 	// The watcher lives as long as this configuration: ctx is cancelled when it is
 	// unloaded (including after `caddy validate`).
 	go kf.Watch(ctx, time.Duration(a.PollInterval))
+	a.unregister = registerKeyFile(kf, a.logger)
+	return nil
+}
+
+// Cleanup removes the key file from the admin API's registry.
+func (a *APIKeys) Cleanup() error {
+	if a.unregister != nil {
+		a.unregister()
+	}
 	return nil
 }
 
@@ -299,6 +309,7 @@ var (
 	_ Source             = (*JWT)(nil)
 	_ Source             = (*MTLS)(nil)
 	_ caddy.Provisioner  = (*APIKeys)(nil)
+	_ caddy.CleanerUpper = (*APIKeys)(nil)
 	_ caddy.Provisioner  = (*JWT)(nil)
 	_ caddy.CleanerUpper = (*JWT)(nil)
 	_ caddy.Provisioner  = (*MTLS)(nil)

@@ -1,0 +1,218 @@
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+)
+
+// adminCall sends one request to the running Caddy's admin endpoint and decodes the JSON
+// answer into out (when non-nil).
+func adminCall(t *testing.T, method, path, body string, out any) int {
+	t.Helper()
+	req, err := http.NewRequest(method, fmt.Sprintf("http://localhost:%d%s", caddytest.Default.AdminPort, path), strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("%s %s: %d %s: %v", method, path, resp.StatusCode, data, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// TestKeyAdminAPI runs examples/admin/Caddyfile and drives admin.api.llm_keys on the real
+// admin endpoint: a created key works at once on the gateway, a revoked one is refused at
+// once (no waiting for the file poll), a rotation with grace keeps the old secret, and
+// concurrent creates through HTTP all land.
+func TestKeyAdminAPI(t *testing.T) {
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "keys.json")
+	if err := os.WriteFile(keys, []byte("[]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("LLMG_KEY_FILE", keys)
+	t.Setenv("LLMG_ADMIN_LOG", filepath.Join(dir, "key-admin.log"))
+	cfg, ports := example(t, "admin", 8080, 8081)
+	// The poll is slowed right down so that only the admin API's own reload can explain a
+	// change taking effect at once.
+	cfg = strings.Replace(cfg, "file {$LLMG_KEY_FILE:keys.json}", "file {$LLMG_KEY_FILE:keys.json}\n\t\t\tpoll_interval 1h", 1)
+	start(t, cfg)
+	base := fmt.Sprintf("http://localhost:%d/v1/", ports[8080])
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	chat := func(key string) error {
+		c := openai.NewClient(option.WithBaseURL(base), option.WithAPIKey(key), option.WithMaxRetries(0))
+		_, err := c.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "gpt-4o-mini",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+		return err
+	}
+
+	var created struct {
+		Key    string `json:"key"`
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}
+	if code := adminCall(t, "POST", "/llm_keys", `{"id":"alice","tier":"free","metadata":{"team":"a"}}`, &created); code != 201 || created.ID != "alice" || created.Status != "active" {
+		t.Fatalf("create: %d %+v", code, created)
+	}
+	if err := chat(created.Key); err != nil {
+		t.Fatalf("a created key is refused: %v", err)
+	}
+
+	t.Run("list and show never carry hashes or secrets", func(t *testing.T) {
+		var raw json.RawMessage
+		if code := adminCall(t, "GET", "/llm_keys", "", &raw); code != 200 || !strings.Contains(string(raw), `"alice"`) {
+			t.Fatalf("list: %d %s", code, raw)
+		}
+		data, _ := os.ReadFile(keys)
+		var file []map[string]any
+		json.Unmarshal(data, &file)
+		hash, _ := file[0]["hash"].(string)
+		for _, path := range []string{"/llm_keys", "/llm_keys/alice"} {
+			var got json.RawMessage
+			adminCall(t, "GET", path, "", &got)
+			if hash == "" || strings.Contains(string(got), hash) || strings.Contains(string(got), created.Key) || strings.Contains(string(got), "sha256:") {
+				t.Fatalf("%s shows a hash or secret: %s", path, got)
+			}
+		}
+	})
+	t.Run("errors are JSON with the right status", func(t *testing.T) {
+		for _, c := range []struct {
+			method, path, body string
+			status             int
+		}{
+			{"POST", "/llm_keys", `{"id":"alice"}`, 409},
+			{"POST", "/llm_keys", `{"id":"bob","hash":"sha256:00"}`, 400},
+			{"POST", "/llm_keys", `{"id":`, 400},
+			{"GET", "/llm_keys/nobody", "", 404},
+			{"GET", "/llm_keys/a%20b", "", 400},
+			{"PATCH", "/llm_keys/alice", `{"id":"x"}`, 400},
+			{"PUT", "/llm_keys/alice", `{}`, 405},
+			{"POST", "/llm_keys/alice/explode", `{}`, 404},
+			{"POST", "/llm_keys/alice/rotate", `{"grace":"-1h"}`, 400},
+			{"GET", "/llm_keys?file=/etc/passwd", "", 404},
+		} {
+			var e struct {
+				Error string `json:"error"`
+			}
+			if code := adminCall(t, c.method, c.path, c.body, &e); code != c.status || e.Error == "" {
+				t.Errorf("%s %s %s: %d %q, want %d with a message", c.method, c.path, c.body, code, e.Error, c.status)
+			}
+		}
+		// A body without Content-Type: application/json (what an HTML form can send
+		// cross-site) is refused.
+		resp, err := http.Post(fmt.Sprintf("http://localhost:%d/llm_keys", caddytest.Default.AdminPort), "text/plain", strings.NewReader(`{"id":"csrf"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 415 {
+			t.Errorf("text/plain create: %d", resp.StatusCode)
+		}
+	})
+	t.Run("update applies at once", func(t *testing.T) {
+		var v struct {
+			Tier   string   `json:"tier"`
+			Models []string `json:"models"`
+		}
+		if code := adminCall(t, "PATCH", "/llm_keys/alice", `{"models":["gpt-4o"]}`, &v); code != 200 || v.Tier != "free" || v.Models[0] != "gpt-4o" {
+			t.Fatalf("patch: %d %+v", code, v)
+		}
+		if err := chat(created.Key); statusOf(err) != 403 {
+			t.Fatalf("model narrowed by PATCH still allowed: %v", err)
+		}
+		adminCall(t, "PATCH", "/llm_keys/alice", `{"models":null}`, nil)
+		if err := chat(created.Key); err != nil {
+			t.Fatalf("after widening again: %v", err)
+		}
+	})
+	t.Run("rotate with grace", func(t *testing.T) {
+		var rot struct {
+			Key   string     `json:"key"`
+			Until *time.Time `json:"previous_valid_until"`
+		}
+		if code := adminCall(t, "POST", "/llm_keys/alice/rotate", `{"grace":"1h"}`, &rot); code != 200 || rot.Key == created.Key || rot.Until == nil {
+			t.Fatalf("rotate: %d %+v", code, rot)
+		}
+		for _, k := range []string{created.Key, rot.Key} {
+			if err := chat(k); err != nil {
+				t.Fatalf("within grace: %v", err)
+			}
+		}
+		if code := adminCall(t, "POST", "/llm_keys/alice/rotate", `{}`, &rot); code != 200 {
+			t.Fatalf("rotate without grace: %d", code)
+		}
+		if err := chat(rot.Key); err != nil {
+			t.Fatalf("newest secret: %v", err)
+		}
+		created.Key = rot.Key
+	})
+	t.Run("concurrent creates all land", func(t *testing.T) {
+		var wg sync.WaitGroup
+		const n = 16
+		codes := make([]int, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				codes[i] = adminCall(t, "POST", "/llm_keys", fmt.Sprintf(`{"id":"c%d"}`, i), nil)
+			}()
+		}
+		wg.Wait()
+		var list struct {
+			Keys []struct{ ID string } `json:"keys"`
+		}
+		adminCall(t, "GET", "/llm_keys", "", &list)
+		if len(list.Keys) != n+1 {
+			t.Fatalf("%d keys after %d concurrent creates (codes %v)", len(list.Keys), n, codes)
+		}
+	})
+	t.Run("revoke is refused at once", func(t *testing.T) {
+		var v struct{ Status string }
+		if code := adminCall(t, "DELETE", "/llm_keys/alice", "", &v); code != 200 || v.Status != "revoked" {
+			t.Fatalf("revoke: %d %+v", code, v)
+		}
+		if err := chat(created.Key); statusOf(err) != 401 {
+			t.Fatalf("revoked key: %v", err)
+		}
+		if code := adminCall(t, "POST", "/llm_keys/alice/rotate", `{}`, nil); code != 409 {
+			t.Fatalf("rotate of a revoked key: %d", code)
+		}
+	})
+	t.Run("admin actions are logged without secrets", func(t *testing.T) {
+		data, err := os.ReadFile(filepath.Join(dir, "key-admin.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		log := string(data)
+		if !strings.Contains(log, `"action":"created"`) || !strings.Contains(log, `"action":"revoked"`) || !strings.Contains(log, `"key_id":"alice"`) {
+			t.Fatalf("admin log lacks the actions:\n%s", log)
+		}
+		if strings.Contains(log, "sk-llmg-") || strings.Contains(log, "sha256:") {
+			t.Fatal("the admin log holds a secret or hash")
+		}
+	})
+}

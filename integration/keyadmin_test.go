@@ -16,6 +16,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+
+	"github.com/llmguard/caddy-llmguard/modules/llmauth"
 )
 
 // adminCall sends one request to the running Caddy's admin endpoint and decodes the JSON
@@ -188,6 +190,32 @@ func TestKeyAdminAPI(t *testing.T) {
 		adminCall(t, "GET", "/llm_keys", "", &list)
 		if len(list.Keys) != n+1 {
 			t.Fatalf("%d keys after %d concurrent creates (codes %v)", len(list.Keys), n, codes)
+		}
+	})
+	t.Run("CLI against the admin endpoint", func(t *testing.T) {
+		addr := fmt.Sprintf("localhost:%d", caddytest.Default.AdminPort)
+		run := func(args ...string) string {
+			t.Helper()
+			var out strings.Builder
+			c := llmauth.KeyCommand()
+			c.SetArgs(append(args, "--address", addr))
+			c.SetOut(&out)
+			c.SetErr(io.Discard)
+			if err := c.Execute(); err != nil {
+				t.Fatalf("key %v: %v", args, err)
+			}
+			return out.String()
+		}
+		if list := run("list"); !strings.Contains(list, "alice") || !strings.Contains(list, "c15") || strings.Contains(list, "sha256:") {
+			t.Fatalf("key list:\n%s", list)
+		}
+		key := strings.TrimSpace(run("rotate", "c1"))
+		if err := chat(key); err != nil {
+			t.Fatalf("a key rotated by the CLI: %v", err)
+		}
+		run("revoke", "c1")
+		if err := chat(key); statusOf(err) != 401 {
+			t.Fatalf("a key revoked by the CLI: %v", err)
 		}
 	})
 	t.Run("revoke is refused at once", func(t *testing.T) {

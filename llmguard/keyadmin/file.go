@@ -178,6 +178,9 @@ func (f *File) change(fn func(entries []*auth.Entry, now time.Time) ([]*auth.Ent
 // Create adds a key made from s and returns its secret.
 func (f *File) Create(s *Spec) (Issued, error) {
 	var out Issued
+	if err := s.check(); err != nil {
+		return out, err
+	}
 	err := f.change(func(entries []*auth.Entry, now time.Time) ([]*auth.Entry, error) {
 		if find(entries, s.ID) >= 0 {
 			return nil, ErrExists

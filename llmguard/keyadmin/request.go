@@ -67,13 +67,19 @@ func ParseSpec(data []byte) (*Spec, error) {
 	if err := decodeStrict(data, &s); err != nil {
 		return nil, err
 	}
-	if err := auth.CheckKeyID(s.ID); err != nil {
-		return nil, invalid("id: %v", err)
-	}
-	if err := checkAttrs(s.Name, s.Tier, s.Roles, s.Scopes, s.Models, s.Metadata); err != nil {
+	if err := s.check(); err != nil {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// check validates the spec's id and attributes (File.Create calls it too, so specs built
+// in code obey the same bounds as parsed ones).
+func (s *Spec) check() error {
+	if err := auth.CheckKeyID(s.ID); err != nil {
+		return invalid("id: %v", err)
+	}
+	return checkAttrs(s.Name, s.Tier, s.Roles, s.Scopes, s.Models, s.Metadata)
 }
 
 // ParsePatch decodes and checks an update request.

@@ -2,11 +2,8 @@ package llmauth
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"strings"
 	"time"
 
@@ -14,15 +11,19 @@ import (
 
 	"github.com/llmguard/caddy-llmguard/llmguard/auth"
 	"github.com/llmguard/caddy-llmguard/llmguard/glob"
+	"github.com/llmguard/caddy-llmguard/llmguard/keyadmin"
 	"github.com/llmguard/caddy-llmguard/modules/llmcmd"
 )
 
 func init() {
-	llmcmd.Add(func(cmd *cobra.Command) {
-		key := &cobra.Command{Use: "key", Short: "Manage gateway API keys"}
-		key.AddCommand(newKeyCommand())
-		cmd.AddCommand(key)
-	})
+	llmcmd.Add(func(cmd *cobra.Command) { cmd.AddCommand(KeyCommand()) })
+}
+
+// KeyCommand returns `caddy llmguard key` with its subcommands new, list, revoke, rotate.
+func KeyCommand() *cobra.Command {
+	key := &cobra.Command{Use: "key", Short: "Manage gateway API keys", SilenceUsage: true}
+	key.AddCommand(newKeyCommand(), newListCommand(), newRevokeCommand(), newRotateCommand())
+	return key
 }
 
 func newKeyCommand() *cobra.Command {
@@ -86,46 +87,48 @@ func NewKeyEntry(w io.Writer, o KeyOptions) error {
 
 // AppendKey generates a key, appends its entry to the key file o.File (creating it) and
 // writes only the key to w. The file is checked before the key is made: a malformed file
-// or a duplicate id changes nothing.
+// or a duplicate id changes nothing. It goes through keyadmin, so it takes the same lock
+// as a running gateway's admin API.
 func AppendKey(w io.Writer, o KeyOptions) error {
-	var entries []*auth.Entry
-	data, err := os.ReadFile(o.File)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
+	spec := &keyadmin.Spec{ID: o.ID, Name: o.Name, Roles: o.Roles, Scopes: o.Scopes, Tier: o.Tier, Models: o.Models}
+	if err := checkOptions(o); err != nil {
 		return err
-	default:
-		if entries, err = auth.ParseKeyFile(data); err != nil {
-			return fmt.Errorf("%s: %v", o.File, err)
-		}
 	}
-	for _, e := range entries {
-		if e.ID == o.ID {
-			return fmt.Errorf("%s already holds a key with id %q; revoke it or choose another id", o.File, o.ID)
+	if o.Expires != "" {
+		t, err := ParseExpiry(o.Expires)
+		if err != nil {
+			return fmt.Errorf("--expires: %v", err)
 		}
+		spec.Expires = &t
 	}
-	key, e, err := generateKey(o)
+	f := &keyadmin.File{Path: o.File, MissingOK: true, Rand: o.Rand, Now: func() time.Time { return o.Now }}
+	iss, err := f.Create(spec)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: key %q: %v", o.File, o.ID, err)
 	}
-	if err := auth.WriteKeyFile(o.File, append(entries, e)); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(w, "%s\n", key)
+	_, err = fmt.Fprintf(w, "%s\n", iss.Key)
 	return err
+}
+
+// checkOptions validates the id and model globs of o.
+func checkOptions(o KeyOptions) error {
+	if err := auth.CheckKeyID(o.ID); err != nil {
+		return fmt.Errorf("--id: %v", err)
+	}
+	for _, m := range o.Models {
+		if err := glob.Valid(strings.TrimSpace(m)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // generateKey validates o and generates a key and its entry.
 func generateKey(o KeyOptions) (string, *auth.Entry, error) {
-	if err := auth.CheckKeyID(o.ID); err != nil {
-		return "", nil, fmt.Errorf("--id: %v", err)
+	if err := checkOptions(o); err != nil {
+		return "", nil, err
 	}
 	e := &auth.Entry{ID: o.ID, Name: o.Name, Roles: o.Roles, Scopes: o.Scopes, Tier: o.Tier, Models: o.Models}
-	for _, m := range o.Models {
-		if err := glob.Valid(strings.TrimSpace(m)); err != nil {
-			return "", nil, err
-		}
-	}
 	if o.Expires != "" {
 		t, err := ParseExpiry(o.Expires)
 		if err != nil {

@@ -61,6 +61,9 @@ func TestKeyAdminAPI(t *testing.T) {
 	// The poll is slowed right down so that only the admin API's own reload can explain a
 	// change taking effect at once.
 	cfg = strings.Replace(cfg, "file {$LLMG_KEY_FILE:keys.json}", "file {$LLMG_KEY_FILE:keys.json}\n\t\t\tpoll_interval 1h", 1)
+	// A long window drains a request's charge over hours, so the usage check below does
+	// not depend on how fast this machine runs the test.
+	cfg = strings.Replace(cfg, "requests 60 1m", "requests 1000 24h", 1)
 	start(t, cfg)
 	base := fmt.Sprintf("http://localhost:%d/v1/", ports[8080])
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -190,6 +193,19 @@ func TestKeyAdminAPI(t *testing.T) {
 		adminCall(t, "GET", "/llm_keys", "", &list)
 		if len(list.Keys) != n+1 {
 			t.Fatalf("%d keys after %d concurrent creates (codes %v)", len(list.Keys), n, codes)
+		}
+	})
+	t.Run("usage of a key from llm_rate_limit", func(t *testing.T) {
+		var u struct {
+			Usage []struct {
+				Rule string  `json:"rule"`
+				Used float64 `json:"used"`
+			} `json:"usage"`
+		}
+		// alice has made 5 accepted requests so far (after create, after widening, 2 in
+		// the grace period, 1 after the second rotation); they drain at 1000 a day.
+		if code := adminCall(t, "GET", "/llm_rate_limit/usage?key=alice", "", &u); code != 200 || len(u.Usage) != 1 || u.Usage[0].Used < 4 {
+			t.Fatalf("usage: %d %+v", code, u)
 		}
 	})
 	t.Run("CLI against the admin endpoint", func(t *testing.T) {

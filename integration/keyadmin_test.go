@@ -56,7 +56,7 @@ func TestKeyAdminAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("LLMG_KEY_FILE", keys)
-	t.Setenv("LLMG_ADMIN_LOG", filepath.Join(dir, "key-admin.log"))
+	t.Setenv("LLMG_SECURITY_LOG", filepath.Join(dir, "security.log"))
 	cfg, ports := example(t, "admin", 8080, 8081)
 	// The poll is slowed right down so that only the admin API's own reload can explain a
 	// change taking effect at once.
@@ -246,14 +246,30 @@ func TestKeyAdminAPI(t *testing.T) {
 			t.Fatalf("rotate of a revoked key: %d", code)
 		}
 	})
-	t.Run("admin actions are logged without secrets", func(t *testing.T) {
-		data, err := os.ReadFile(filepath.Join(dir, "key-admin.log"))
+	t.Run("admin actions and throttling are security events without secrets", func(t *testing.T) {
+		// Wrong keys until llm_auth's failure throttle (burst 10) answers 429.
+		refused := 0
+		for range 100 {
+			if statusOf(chat("sk-llmg-wrong")) == 429 {
+				break
+			}
+			refused++
+		}
+		data, err := os.ReadFile(filepath.Join(dir, "security.log"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		log := string(data)
-		if !strings.Contains(log, `"action":"created"`) || !strings.Contains(log, `"action":"revoked"`) || !strings.Contains(log, `"key_id":"alice"`) {
-			t.Fatalf("admin log lacks the actions:\n%s", log)
+		for _, want := range []string{`"event.code":"LLMG-1001"`, `"event.code":"LLMG-1004"`, `"llmguard.key.id":"alice"`,
+			`"event.category":["iam"]`, `"ecs.version":"8.11"`, `"event.code":"LLMG-2001"`} {
+			if !strings.Contains(log, want) {
+				t.Fatalf("security log lacks %s:\n%s", want, log)
+			}
+		}
+		// The failure that engaged the throttle is reported, the 429s are not; on a slow
+		// machine the bucket may refill and engage again, hence a bound, not an exact count.
+		if n := strings.Count(log, "LLMG-2001"); n < 1 || n > refused {
+			t.Fatalf("%d throttle events for %d refused keys", n, refused)
 		}
 		if strings.Contains(log, "sk-llmg-") || strings.Contains(log, "sha256:") {
 			t.Fatal("the admin log holds a secret or hash")

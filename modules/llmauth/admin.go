@@ -14,6 +14,8 @@ import (
 
 	"github.com/llmguard/caddy-llmguard/llmguard/auth"
 	"github.com/llmguard/caddy-llmguard/llmguard/keyadmin"
+	"github.com/llmguard/caddy-llmguard/llmguard/secevent"
+	"github.com/llmguard/caddy-llmguard/modules/llmhttp"
 )
 
 func init() {
@@ -45,15 +47,19 @@ type KeyAdmin struct {
 	logger *zap.Logger
 }
 
+// actions maps the logged action to its security event.
+var actions = map[string]secevent.Kind{"created": secevent.KeyCreated, "updated": secevent.KeyUpdated,
+	"rotated": secevent.KeyRotated, "revoked": secevent.KeyRevoked}
+
 // CaddyModule returns the Caddy module information.
 func (KeyAdmin) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{ID: "admin.api.llm_keys", New: func() caddy.Module { return new(KeyAdmin) }}
 }
 
-// Provision takes the logger from the loading configuration, so its `log` blocks (which
-// caddy.Log() would bypass) route the key-administration records.
+// Provision takes the security event logger from the loading configuration, so its
+// `log` blocks (which caddy.Log() would bypass) route the key-administration events.
 func (a *KeyAdmin) Provision(ctx caddy.Context) error {
-	a.logger = ctx.Logger(a)
+	a.logger = llmhttp.SecurityLogger(ctx)
 	return nil
 }
 
@@ -117,7 +123,7 @@ func (a *KeyAdmin) serve(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return fileError(err)
 		}
-		a.logAction(r, "rotated", id, f.Path, zap.Duration("grace", grace))
+		a.logAction(r, "rotated", id, f.Path, zap.String("llmguard.key.grace", grace.String()))
 		return writeJSON(w, http.StatusOK, iss)
 	case action == "rotate":
 		return notAllowed(w, "POST")
@@ -212,15 +218,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return json.NewEncoder(w).Encode(v)
 }
 
-// logAction records who changed which key (never the secret or hash): the admin
-// endpoint's peer address and, with remote admin, its client certificate subject.
+// logAction emits the security event of an admin change: who (the admin endpoint's peer
+// address and, with remote admin, its client certificate subject) changed which key in
+// which file — never the secret or hash.
 func (a *KeyAdmin) logAction(r *http.Request, action, id, path string, extra ...zap.Field) {
-	fields := append([]zap.Field{zap.String("action", action), zap.String("key_id", id), zap.String("file", path),
-		zap.String("remote_addr", r.RemoteAddr)}, extra...)
+	fields := append([]zap.Field{zap.String("llmguard.key.id", id), zap.String("file.path", path),
+		zap.String("source.address", r.RemoteAddr)}, extra...)
 	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
-		fields = append(fields, zap.String("client_subject", r.TLS.PeerCertificates[0].Subject.String()))
+		fields = append(fields, zap.String("tls.client.subject", r.TLS.PeerCertificates[0].Subject.String()))
 	}
-	a.logger.Info("key "+action, fields...)
+	secevent.Emit(a.logger, actions[action], "success", fields...)
 }
 
 // Interface guards

@@ -51,6 +51,9 @@ type Config struct {
 	Backoff time.Duration
 	// DedupWindow suppresses an event identical to one sent within it (default 1m).
 	DedupWindow time.Duration
+	// Observe, when set, is told of every outcome ("sent", "dropped", "deduplicated",
+	// "dead_letter", "retry") and how many events it concerned, for metrics.
+	Observe func(outcome string, n int)
 }
 
 // Stats counts what happened to the events.
@@ -70,7 +73,7 @@ type Sender struct {
 	mu   sync.Mutex
 	seen map[[32]byte]time.Time
 
-	sent, dropped, dedup, dead, retries atomic.Uint64
+	sent, dropped, dedup, dead, retries atomic.Uint64 // read through Stats; add through count
 	now                                 func() time.Time
 	sleep                               func(ctx context.Context, d time.Duration) bool
 }
@@ -122,14 +125,14 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 // is full the event is dropped and counted.
 func (s *Sender) Enqueue(event []byte) {
 	if s.duplicate(event) {
-		s.dedup.Add(1)
+		s.count(&s.dedup, "deduplicated", 1)
 		return
 	}
 	ev := bytes.Clone(bytes.TrimSpace(event))
 	select {
 	case s.queue <- ev:
 	default:
-		s.dropped.Add(1)
+		s.count(&s.dropped, "dropped", 1)
 	}
 }
 
@@ -215,17 +218,17 @@ func (s *Sender) deliver(batch [][]byte) {
 	for attempt := 1; ; attempt++ {
 		ok, retry := s.post(body)
 		if ok {
-			s.sent.Add(uint64(len(batch)))
+			s.count(&s.sent, "sent", len(batch))
 			return
 		}
 		if !retry || attempt >= s.cfg.MaxAttempts {
-			s.dead.Add(uint64(len(batch)))
+			s.count(&s.dead, "dead_letter", len(batch))
 			return
 		}
-		s.retries.Add(1)
+		s.count(&s.retries, "retry", 1)
 		jittered := wait/2 + time.Duration(rand.Int64N(int64(wait)))
 		if !s.sleep(s.ctx, jittered) {
-			s.dead.Add(uint64(len(batch)))
+			s.count(&s.dead, "dead_letter", len(batch))
 			return
 		}
 		wait = min(wait*2, 30*time.Second)
@@ -264,6 +267,14 @@ func (s *Sender) post(body []byte) (ok, retry bool) {
 		return false, true
 	}
 	return false, false
+}
+
+// count adds n to counter c, known to Observe as outcome.
+func (s *Sender) count(c *atomic.Uint64, outcome string, n int) {
+	c.Add(uint64(n))
+	if s.cfg.Observe != nil {
+		s.cfg.Observe(outcome, n)
+	}
 }
 
 // Stats returns the counters.

@@ -3,9 +3,7 @@ package llmauth
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 
 	"github.com/llmguard/caddy-llmguard/llmguard/auth"
 	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
+	"github.com/llmguard/caddy-llmguard/modules/llmhttp"
 )
 
 func init() {
@@ -217,19 +216,10 @@ func (j *JWT) Provision(ctx caddy.Context) error {
 
 // checkURL requires https, except on loopback where a local test issuer runs plain http.
 func checkURL(name, s string) error {
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("jwt: %s must be an absolute URL, got %q", name, s)
+	if err := llmhttp.CheckSecureURL(name, s); err != nil {
+		return fmt.Errorf("jwt: %v", err)
 	}
-	if u.Scheme == "https" {
-		return nil
-	}
-	host := u.Hostname()
-	ip := net.ParseIP(host)
-	if u.Scheme == "http" && (host == "localhost" || (ip != nil && ip.IsLoopback())) {
-		return nil
-	}
-	return fmt.Errorf("jwt: %s must use https (plain http is allowed only on loopback), got %q", name, s)
+	return nil
 }
 
 // Cleanup stops background discovery.

@@ -207,6 +207,15 @@ func TestKeyAdminAPI(t *testing.T) {
 		if code := adminCall(t, "GET", "/llm_rate_limit/usage?key=alice", "", &u); code != 200 || len(u.Usage) != 1 || u.Usage[0].Used < 4 {
 			t.Fatalf("usage: %d %+v", code, u)
 		}
+		// Reset: the counters of alice are empty afterwards.
+		var rs struct{ Reset []string }
+		if code := adminCall(t, "DELETE", "/llm_rate_limit/usage?key=alice", "", &rs); code != 200 || len(rs.Reset) != 1 {
+			t.Fatalf("reset: %d %+v", code, rs)
+		}
+		adminCall(t, "GET", "/llm_rate_limit/usage?key=alice", "", &u)
+		if u.Usage[0].Used != 0 {
+			t.Fatalf("usage after reset: %+v", u)
+		}
 	})
 	t.Run("CLI against the admin endpoint", func(t *testing.T) {
 		addr := fmt.Sprintf("localhost:%d", caddytest.Default.AdminPort)

@@ -191,7 +191,7 @@ func TestKeyAdminAPI(t *testing.T) {
 			Keys []struct{ ID string } `json:"keys"`
 		}
 		adminCall(t, "GET", "/llm_keys", "", &list)
-		if len(list.Keys) != n+1 {
+		if len(list.Keys) != n+1 { // alice and the n new ones
 			t.Fatalf("%d keys after %d concurrent creates (codes %v)", len(list.Keys), n, codes)
 		}
 	})
@@ -233,6 +233,10 @@ func TestKeyAdminAPI(t *testing.T) {
 		}
 		if list := run("list"); !strings.Contains(list, "alice") || !strings.Contains(list, "c15") || strings.Contains(list, "sha256:") {
 			t.Fatalf("key list:\n%s", list)
+		}
+		made := strings.TrimSpace(run("new", "--id", "cli-made", "--tier", "free"))
+		if err := chat(made); err != nil {
+			t.Fatalf("a key created by the CLI through the admin API: %v", err)
 		}
 		key := strings.TrimSpace(run("rotate", "c1"))
 		if err := chat(key); err != nil {

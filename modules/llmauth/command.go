@@ -36,6 +36,9 @@ first line, followed by the key-file entry as JSON. Only the entry, which holds 
 SHA-256 hash and never the key, goes into the key file or the Caddyfile; hand the key to
 its user and do not store it.
 
+With --address, the key is created through a running gateway's admin endpoint
+(admin.api.llm_keys; with --file naming which of its key files) and works at once.
+
 With --file, the entry is appended to that key file instead (created, as a JSON array with
 mode 0600, if it does not exist; replaced atomically, so a running gateway that watches it
 picks up the new key within a second), and only the key is printed. An id already in the
@@ -43,6 +46,9 @@ file is refused.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Now = time.Now()
+			if o.Address != "" {
+				return createRemote(cmd.OutOrStdout(), o)
+			}
 			if o.File != "" {
 				return AppendKey(cmd.OutOrStdout(), o)
 			}
@@ -58,6 +64,7 @@ file is refused.`,
 	f.StringVar(&o.Tier, "tier", "", "tier")
 	f.StringVar(&o.Expires, "expires", "", "expiry: YYYY-MM-DD (midnight UTC) or RFC 3339 time")
 	f.StringVar(&o.File, "file", "", "key file to append the entry to (created if missing)")
+	f.StringVar(&o.Address, "address", "", "create the key through this running gateway's admin endpoint instead (e.g. localhost:2019)")
 	_ = c.MarkFlagRequired("id")
 	return c
 }
@@ -66,6 +73,7 @@ file is refused.`,
 type KeyOptions struct {
 	ID, Name, Tier, Expires string
 	File                    string // key file to append to; "" prints the entry
+	Address                 string // admin endpoint to create the key through
 	Roles, Scopes, Models   []string
 	Now                     time.Time
 	Rand                    io.Reader // nil: crypto/rand
@@ -90,16 +98,9 @@ func NewKeyEntry(w io.Writer, o KeyOptions) error {
 // or a duplicate id changes nothing. It goes through keyadmin, so it takes the same lock
 // as a running gateway's admin API.
 func AppendKey(w io.Writer, o KeyOptions) error {
-	spec := &keyadmin.Spec{ID: o.ID, Name: o.Name, Roles: o.Roles, Scopes: o.Scopes, Tier: o.Tier, Models: o.Models}
-	if err := checkOptions(o); err != nil {
+	spec, err := specFrom(o)
+	if err != nil {
 		return err
-	}
-	if o.Expires != "" {
-		t, err := ParseExpiry(o.Expires)
-		if err != nil {
-			return fmt.Errorf("--expires: %v", err)
-		}
-		spec.Expires = &t
 	}
 	f := &keyadmin.File{Path: o.File, MissingOK: true, Rand: o.Rand, Now: func() time.Time { return o.Now }}
 	iss, err := f.Create(spec)
@@ -108,6 +109,22 @@ func AppendKey(w io.Writer, o KeyOptions) error {
 	}
 	_, err = fmt.Fprintf(w, "%s\n", iss.Key)
 	return err
+}
+
+// specFrom is the keyadmin spec of the key o describes.
+func specFrom(o KeyOptions) (*keyadmin.Spec, error) {
+	if err := checkOptions(o); err != nil {
+		return nil, err
+	}
+	spec := &keyadmin.Spec{ID: o.ID, Name: o.Name, Roles: o.Roles, Scopes: o.Scopes, Tier: o.Tier, Models: o.Models}
+	if o.Expires != "" {
+		t, err := ParseExpiry(o.Expires)
+		if err != nil {
+			return nil, fmt.Errorf("--expires: %v", err)
+		}
+		spec.Expires = &t
+	}
+	return spec, nil
 }
 
 // checkOptions validates the id and model globs of o.

@@ -71,6 +71,21 @@ func (a adminBackend) Rotate(id string, grace time.Duration) (keyadmin.Issued, e
 	return iss, err
 }
 
+// createRemote creates the key o describes through the admin endpoint o.Address and
+// writes only the key to w.
+func createRemote(w io.Writer, o KeyOptions) error {
+	spec, err := specFrom(o)
+	if err != nil {
+		return err
+	}
+	var iss keyadmin.Issued
+	if err := (adminBackend{address: o.Address, file: o.File}).call("POST", "/llm_keys", spec, &iss); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", iss.Key)
+	return err
+}
+
 // backendFlags are the flags that choose a keyBackend.
 type backendFlags struct {
 	file, address string

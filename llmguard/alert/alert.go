@@ -19,6 +19,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,6 +52,11 @@ type Config struct {
 	Backoff time.Duration
 	// DedupWindow suppresses an event identical to one sent within it (default 1m).
 	DedupWindow time.Duration
+	// Format shapes a batch into a request body: FormatGeneric (default), FormatSlack or
+	// FormatSplunkHEC.
+	Format Format
+	// Header is sent with every request (e.g. Splunk's "Authorization: Splunk <token>").
+	Header http.Header
 	// Observe, when set, is told of every outcome ("sent", "dropped", "deduplicated",
 	// "dead_letter", "retry") and how many events it concerned, for metrics.
 	Observe func(outcome string, n int)
@@ -99,6 +105,9 @@ func New(cfg Config) (*Sender, error) {
 	defD(&cfg.FlushInterval, time.Second)
 	defD(&cfg.Backoff, 500*time.Millisecond)
 	defD(&cfg.DedupWindow, time.Minute)
+	if cfg.Format == nil {
+		cfg.Format = FormatGeneric
+	}
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -209,11 +218,46 @@ func (s *Sender) run() {
 	}
 }
 
+// Format turns a batch of events (JSON objects) into a request body.
+type Format func(batch [][]byte) []byte
+
+// FormatGeneric is a JSON array of the events.
+func FormatGeneric(batch [][]byte) []byte {
+	body := append([]byte{'['}, bytes.Join(batch, []byte{','})...)
+	return append(body, ']')
+}
+
+// FormatSlack is a Slack incoming-webhook message: one line per event with its code,
+// action and message, so the channel shows what happened without a parser.
+func FormatSlack(batch [][]byte) []byte {
+	var lines []string
+	for _, ev := range batch {
+		var m map[string]any
+		if json.Unmarshal(ev, &m) != nil {
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("*%v* %v: %v (severity %v)", m["event.code"], m["event.action"], m["msg"], m["event.severity"]))
+	}
+	body, _ := json.Marshal(map[string]string{"text": strings.Join(lines, "\n")})
+	return body
+}
+
+// FormatSplunkHEC is Splunk's HTTP Event Collector batch: one {"event": …} object per
+// event, concatenated, with sourcetype llmguard:security.
+func FormatSplunkHEC(batch [][]byte) []byte {
+	var b bytes.Buffer
+	for _, ev := range batch {
+		b.WriteString(`{"sourcetype":"llmguard:security","event":`)
+		b.Write(ev)
+		b.WriteString("}\n")
+	}
+	return b.Bytes()
+}
+
 // deliver posts one batch, retrying with backoff; a batch that never succeeds is
 // dead-lettered.
 func (s *Sender) deliver(batch [][]byte) {
-	body := append([]byte{'['}, bytes.Join(batch, []byte{','})...)
-	body = append(body, ']')
+	body := s.cfg.Format(batch)
 	wait := s.cfg.Backoff
 	for attempt := 1; ; attempt++ {
 		ok, retry := s.post(body)
@@ -252,6 +296,9 @@ func (s *Sender) post(body []byte) (ok, retry bool) {
 		return false, false
 	}
 	ts := s.now().Unix()
+	for k, v := range s.cfg.Header {
+		req.Header[k] = v
+	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(TimestampHeader, strconv.FormatInt(ts, 10))
 	req.Header.Set(SignatureHeader, Sign(s.cfg.Secret, ts, body))

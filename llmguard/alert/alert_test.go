@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -122,5 +123,50 @@ func TestHangingReceiverNeverBlocks(t *testing.T) {
 	st := s.Stats()
 	if st.Sent != 0 || st.Dropped < 1000-10-2 || st.Dropped+st.DeadLettered != 1000 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestFormats(t *testing.T) {
+	batch := [][]byte{[]byte(`{"msg":"API key revoked","event.code":"LLMG-1004","event.action":"api-key-revoked","event.severity":2}`)}
+	var slack struct{ Text string }
+	if err := json.Unmarshal(FormatSlack(batch), &slack); err != nil || slack.Text != "*LLMG-1004* api-key-revoked: API key revoked (severity 2)" {
+		t.Fatalf("slack: %q %v", slack.Text, err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(FormatSplunkHEC(append(batch, batch[0])))))
+	n := 0
+	for dec.More() {
+		var hec struct {
+			Sourcetype string         `json:"sourcetype"`
+			Event      map[string]any `json:"event"`
+		}
+		if err := dec.Decode(&hec); err != nil || hec.Sourcetype != "llmguard:security" || hec.Event["event.code"] != "LLMG-1004" {
+			t.Fatalf("hec: %+v %v", hec, err)
+		}
+		n++
+	}
+	if n != 2 {
+		t.Fatalf("%d HEC events for 2", n)
+	}
+	var arr []map[string]any
+	if err := json.Unmarshal(FormatGeneric(append(batch, batch[0])), &arr); err != nil || len(arr) != 2 {
+		t.Fatalf("generic: %v %v", arr, err)
+	}
+}
+
+// BenchmarkEnqueue is the cost a log call pays per event (dedup hash + queue), the only
+// work on the request path.
+func BenchmarkEnqueue(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	s, _ := New(Config{URL: srv.URL, Secret: secret, QueueSize: 1 << 20})
+	defer s.Close(time.Second)
+	evs := make([][]byte, 1024)
+	for i := range evs {
+		evs[i] = fmt.Appendf(nil, `{"ts":1.5,"msg":"repeated authentication failures; address throttled","event.code":"LLMG-2001","source.ip":"192.0.2.%d","n":%d}`, i%256, i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		s.Enqueue(evs[i%len(evs)])
 	}
 }

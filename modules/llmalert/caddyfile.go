@@ -20,6 +20,8 @@ import (
 //			queue_size     10000
 //			dedup_window   1m
 //			timeout        10s
+//			format         generic|slack|splunk_hec
+//			splunk_token   {env.SPLUNK_HEC_TOKEN}
 //		}
 //	}
 func (w *Webhook) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
@@ -44,6 +46,10 @@ func (w *Webhook) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			w.URL = arg
 		case "secret":
 			w.Secret = arg
+		case "format":
+			w.Format = arg
+		case "splunk_token":
+			w.SplunkToken = arg
 		case "batch_size":
 			w.BatchSize, err = positive(arg)
 		case "max_attempts":

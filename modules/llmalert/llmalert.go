@@ -54,8 +54,16 @@ type Webhook struct {
 	DedupWindow caddy.Duration `json:"dedup_window,omitempty"`
 	// Timeout bounds each request. Default 10s.
 	Timeout caddy.Duration `json:"timeout,omitempty"`
+	// Format of the body: "generic" (a JSON array of the events, default), "slack" (an
+	// incoming-webhook {"text"} message, one line per event) or "splunk_hec" (HTTP Event
+	// Collector events with sourcetype llmguard:security). All are signed alike.
+	Format string `json:"format,omitempty"`
+	// SplunkToken is sent as "Authorization: Splunk <token>" (HEC's scheme); use
+	// {env.SPLUNK_HEC_TOKEN}. Default none.
+	SplunkToken string `json:"splunk_token,omitempty"`
 
 	url, secret string
+	format      alert.Format
 	events      *prometheus.CounterVec
 }
 
@@ -74,6 +82,16 @@ func (w *Webhook) Provision(ctx caddy.Context) error {
 	}
 	if w.secret == "" {
 		return errors.New("llm_webhook: a secret is required to sign alerts")
+	}
+	switch w.Format {
+	case "", "generic":
+		w.format = alert.FormatGeneric
+	case "slack":
+		w.format = alert.FormatSlack
+	case "splunk_hec":
+		w.format = alert.FormatSplunkHEC
+	default:
+		return fmt.Errorf("llm_webhook: format must be generic, slack or splunk_hec, not %q", w.Format)
 	}
 	w.events = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "caddy", Subsystem: "llmguard", Name: "alert_events_total",
 		Help: "Security events given to llm_webhook, by outcome (sent, dropped, deduplicated, dead_letter, retry)."}, []string{"outcome"})
@@ -100,17 +118,21 @@ func (w *Webhook) String() string {
 }
 
 // WriterKey makes writers with the same destination share one queue across reloads.
-func (w *Webhook) WriterKey() string { return "llm_webhook:" + w.url }
+func (w *Webhook) WriterKey() string { return "llm_webhook:" + w.Format + ":" + w.url }
 
 // OpenWriter starts the delivery queue.
 func (w *Webhook) OpenWriter() (io.WriteCloser, error) {
 	events := w.events
+	var header http.Header
+	if tok := caddy.NewReplacer().ReplaceKnown(w.SplunkToken, ""); tok != "" {
+		header = http.Header{"Authorization": {"Splunk " + tok}}
+	}
 	timeout := time.Duration(w.Timeout)
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
 	s, err := alert.New(alert.Config{URL: w.url, Secret: []byte(w.secret), BatchSize: w.BatchSize,
-		Client:        &http.Client{Timeout: timeout},
+		Client: &http.Client{Timeout: timeout}, Format: w.format, Header: header,
 		FlushInterval: time.Duration(w.FlushInterval), MaxAttempts: w.MaxAttempts, QueueSize: w.QueueSize,
 		DedupWindow: time.Duration(w.DedupWindow), Observe: func(outcome string, n int) {
 			if events != nil {

@@ -56,13 +56,24 @@ func TestProvision(t *testing.T) {
 		{"https://hooks.example.com/x", "", false},
 		{"not a url", "s", false},
 	} {
-		w := &Webhook{URL: c.url, Secret: c.secret}
+		w := &Webhook{URL: c.url, Secret: c.secret, Format: "slack"}
 		err := w.Provision(ctx)
 		if (err == nil) != c.ok {
 			t.Errorf("%s: %v", c.url, err)
 		}
+		if err == nil && w.format == nil {
+			t.Errorf("%s: no format", c.url)
+		}
 		if err == nil && strings.Contains(w.String(), "/") && strings.Contains(w.String(), "token") {
 			t.Errorf("String() shows the URL path: %s", w.String())
 		}
+	}
+}
+
+func TestProvisionFormat(t *testing.T) {
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: t.Context()})
+	defer cancel()
+	if err := (&Webhook{URL: "https://a.example", Secret: "s", Format: "teams"}).Provision(ctx); err == nil {
+		t.Fatal("unknown format accepted")
 	}
 }

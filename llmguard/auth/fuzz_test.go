@@ -76,6 +76,13 @@ func FuzzParseKeyFile(f *testing.F) {
 		if _, err := NewKeyStore(entries); err != nil {
 			return
 		}
+		// Compare against copies: the writer gets the same pointers and must not be able
+		// to hide a change by making it in place.
+		want := make([]Entry, len(entries))
+		for i, e := range entries {
+			want[i] = *e
+			want[i].Previous = append([]PreviousHash(nil), e.Previous...)
+		}
 		path := filepath.Join(dir, "keys.json")
 		if err := WriteKeyFile(path, entries); err != nil {
 			t.Fatal(err)
@@ -88,8 +95,8 @@ func FuzzParseKeyFile(f *testing.F) {
 		if err != nil || len(again) != len(entries) {
 			t.Fatalf("rewrite does not parse: %v", err)
 		}
-		for i, e := range entries {
-			a := again[i]
+		for i := range want {
+			e, a := &want[i], again[i]
 			if a.ID != e.ID || a.Hash != e.Hash || a.Disabled != e.Disabled || len(a.Previous) != len(e.Previous) ||
 				(e.Expires == nil) != (a.Expires == nil) || (e.Expires != nil && !e.Expires.Equal(*a.Expires)) {
 				t.Fatalf("entry %d changed in the rewrite: %+v -> %+v", i, e, a)

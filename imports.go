@@ -4,6 +4,7 @@
 package caddyllmguard
 
 import (
+	_ "github.com/llmguard/caddy-llmguard/modules/llmalert"
 	_ "github.com/llmguard/caddy-llmguard/modules/llmaudit"
 	_ "github.com/llmguard/caddy-llmguard/modules/llmauth"
 	_ "github.com/llmguard/caddy-llmguard/modules/llmdetect"

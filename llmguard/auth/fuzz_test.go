@@ -2,6 +2,8 @@ package auth
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -53,5 +55,57 @@ func FuzzClaimMapping(f *testing.F) {
 			t.Fatalf("bad identity %+v", id)
 		}
 		_ = CheckRequired(claims, map[string][]string{rolesPath: {"x"}})
+	})
+}
+
+// FuzzParseKeyFile: a key file that parses and loads survives the admin tools' rewrite
+// (WriteKeyFile then ParseKeyFile) with every id, hash, previous secret and flag intact, so
+// an admin change can never silently re-enable a key or drop a rotated-out secret.
+func FuzzParseKeyFile(f *testing.F) {
+	h := HashKey("k")
+	f.Add([]byte(`[{"id":"a","hash":"` + h + `","disabled":true,"previous":[{"hash":"` + HashKey("o") + `","until":"2031-01-01T00:00:00Z"}]}]`))
+	f.Add([]byte(`{"keys":[{"id":"a","hash":"` + h + `","expires":"2031-01-01T00:00:00Z","metadata":{"t":"x"}}]}`))
+	f.Add([]byte(`[{"id":"a","hash":"` + h + `","previous":[{"hash":"` + h + `","until":"2031-01-01T00:00:00Z"}]}]`))
+	f.Add([]byte(`[]`))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		entries, err := ParseKeyFile(data)
+		if err != nil {
+			return
+		}
+		if _, err := NewKeyStore(entries); err != nil {
+			return
+		}
+		// Compare against copies: the writer gets the same pointers and must not be able
+		// to hide a change by making it in place.
+		want := make([]Entry, len(entries))
+		for i, e := range entries {
+			want[i] = *e
+			want[i].Previous = append([]PreviousHash(nil), e.Previous...)
+		}
+		path := filepath.Join(dir, "keys.json")
+		if err := WriteKeyFile(path, entries); err != nil {
+			t.Fatal(err)
+		}
+		back, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := ParseKeyFile(back)
+		if err != nil || len(again) != len(entries) {
+			t.Fatalf("rewrite does not parse: %v", err)
+		}
+		for i := range want {
+			e, a := &want[i], again[i]
+			if a.ID != e.ID || a.Hash != e.Hash || a.Disabled != e.Disabled || len(a.Previous) != len(e.Previous) ||
+				(e.Expires == nil) != (a.Expires == nil) || (e.Expires != nil && !e.Expires.Equal(*a.Expires)) {
+				t.Fatalf("entry %d changed in the rewrite: %+v -> %+v", i, e, a)
+			}
+			for j := range e.Previous {
+				if a.Previous[j].Hash != e.Previous[j].Hash || !a.Previous[j].Until.Equal(e.Previous[j].Until) {
+					t.Fatalf("previous secret %d of %q changed", j, e.ID)
+				}
+			}
+		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -50,20 +51,25 @@ func ParseKeyFile(data []byte) ([]*Entry, error) {
 	return entries, nil
 }
 
-// KeyFile keeps a KeyStore in step with a file on disk.
+// KeyFile keeps a KeyStore in step with a file on disk. It is safe for concurrent use: the
+// watcher and a writer that reloads right after its own change may call Load at once.
 type KeyFile struct {
 	Path   string
 	Store  *KeyStore
 	Logger *zap.Logger
 
+	mu   sync.Mutex
 	file *filepoll.File
 }
 
-// Load reads the file if its modification time or size changed since the last successful
-// or failed read, and installs its keys. It reports whether a new set was installed. On
-// error the store keeps its previous set: a half-written or broken file must not lock
-// every caller out, nor resurrect revoked keys.
+// Load reads the file if it changed (another file renamed into place, or a new
+// modification time or size) since the last successful or failed read, and installs its
+// keys. It reports whether a new set was installed. On error the store keeps its previous
+// set: a half-written or broken file must not lock every caller out, nor resurrect revoked
+// keys.
 func (f *KeyFile) Load() (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.file == nil {
 		f.file = &filepoll.File{Path: f.Path, MaxSize: maxKeyFile}
 	}

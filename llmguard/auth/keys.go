@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"regexp"
 	"strings"
 )
 
@@ -31,6 +32,18 @@ const (
 	// HashPrefix marks the hash algorithm in stored hashes, so a future scheme can coexist.
 	HashPrefix = "sha256:"
 )
+
+// keyIDPattern is what a key id may look like: ids appear in logs, placeholders, URLs of
+// the admin API and file names, so they are restricted to characters safe in all of them.
+var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$`)
+
+// CheckKeyID reports whether id is a valid key id.
+func CheckKeyID(id string) error {
+	if !keyIDPattern.MatchString(id) {
+		return errors.New("a key id must be 1–128 characters of letters, digits and . _ @ -, starting with a letter or digit")
+	}
+	return nil
+}
 
 // ErrKeyFormat is returned for a string that is not a well-formed gateway API key.
 var ErrKeyFormat = errors.New("not a well-formed gateway API key")

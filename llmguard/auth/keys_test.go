@@ -242,3 +242,97 @@ func TestKeyFileReload(t *testing.T) {
 		t.Fatal("missing file dropped the keys")
 	}
 }
+
+// A rotated-out secret is accepted until its grace period ends, then refused like an
+// unknown key; revoking the key refuses it at once.
+func TestKeyStorePreviousSecret(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	cur, old := mustKey(t), mustKey(t)
+	until := now.Add(time.Hour)
+	e := &Entry{ID: "k", Hash: HashKey(cur), Previous: []PreviousHash{{Hash: HashKey(old), Until: until}}}
+	s, err := NewKeyStore([]*Entry{e})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Len() != 1 {
+		t.Fatalf("Len = %d, want 1 key", s.Len())
+	}
+	for _, k := range []string{cur, old} {
+		if got, err := s.Verify(k, now); err != nil || got.ID != "k" {
+			t.Fatalf("within grace: %v %v", got, err)
+		}
+	}
+	if _, err := s.Verify(old, until); err != ErrInvalidKey {
+		t.Fatalf("old secret at the end of grace: %v", err)
+	}
+	if _, err := s.Verify(cur, until); err != nil {
+		t.Fatalf("current secret after grace: %v", err)
+	}
+	// Revoked (the store copies entries when a set is installed, so install it again).
+	e.Disabled = true
+	if s, err = NewKeyStore([]*Entry{e}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Verify(old, now); err != ErrInvalidKey {
+		t.Fatalf("old secret of a revoked key: %v", err)
+	}
+	// An old secret may not be another key's (or its own) current secret.
+	if _, err := NewKeyStore([]*Entry{{ID: "a", Hash: HashKey(cur)}, {ID: "b", Hash: HashKey(old), Previous: []PreviousHash{{Hash: HashKey(cur), Until: until}}}}); err == nil {
+		t.Fatal("a previous hash equal to another key's hash was accepted")
+	}
+	if _, err := NewKeyStore([]*Entry{{ID: "a", Hash: HashKey(cur), Previous: []PreviousHash{{Hash: "sha256:zz", Until: until}}}}); err == nil {
+		t.Fatal("a malformed previous hash was accepted")
+	}
+}
+
+// An atomic rewrite of the same size within one mtime tick (a revocation flipping a flag
+// of equal length) is still picked up: the renamed file is a different file.
+func TestKeyFileSameSizeRewrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.json")
+	k := mustKey(t)
+	a := `[{"id":"one","hash":"` + HashKey(k) + `","tier":"aaaaaa"}]`
+	b := `[{"id":"one","hash":"` + HashKey(k) + `","disabled":true}]`
+	if len(a) != len(b) {
+		t.Fatalf("fixture sizes differ: %d %d", len(a), len(b))
+	}
+	stamp := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	write := func(s string) {
+		t.Helper()
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(tmp, stamp, stamp); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(a)
+	store, _ := NewKeyStore(nil)
+	f := &KeyFile{Path: path, Store: store}
+	if _, err := f.Load(); err != nil {
+		t.Fatal(err)
+	}
+	write(b)
+	if changed, err := f.Load(); err != nil || !changed {
+		t.Fatalf("same-size, same-mtime rewrite not reloaded: %v %v", changed, err)
+	}
+	if _, err := store.Verify(k, time.Now()); err != ErrInvalidKey {
+		t.Fatalf("revoked key still accepted: %v", err)
+	}
+}
+
+func TestCheckKeyID(t *testing.T) {
+	for _, ok := range []string{"a", "alice@example.com", "svc-1.batch_2", strings.Repeat("a", 128)} {
+		if err := CheckKeyID(ok); err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "-a", ".a", "a/b", "a b", "a\n", "ä", strings.Repeat("a", 129), "a?x"} {
+		if CheckKeyID(bad) == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

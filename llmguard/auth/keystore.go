@@ -48,10 +48,24 @@ type Entry struct {
 	// works from. It needs llm_geo before llm_auth; without a lookup the country is
 	// unknown and the key is refused.
 	AllowedCountries []string `json:"allowed_countries,omitempty"`
+	// Created is when the key was made, set by the key administration tools.
+	Created *time.Time `json:"created,omitempty"`
+	// Previous holds the hashes of secrets this key had before a rotation, each accepted
+	// until its Until instant (the rotation's grace period), so clients can switch to the
+	// new secret without an outage. Disabled and Expires apply to them too.
+	Previous []PreviousHash `json:"previous,omitempty"`
 
 	// networks and countries are the parsed lists, set on the store's own copy.
 	networks  []netip.Prefix
 	countries []string
+}
+
+// PreviousHash is a rotated-out secret of a key that is still accepted for a while.
+type PreviousHash struct {
+	// Hash is the old secret's stored form ("sha256:…").
+	Hash string `json:"hash"`
+	// Until is the instant from which the old secret is refused.
+	Until time.Time `json:"until"`
 }
 
 // Identity returns the caller identity the key grants.
@@ -76,12 +90,15 @@ var (
 type storedKey struct {
 	hash  [sha256.Size]byte
 	entry *Entry
+	// until is set for a rotated-out secret: it is refused from then on.
+	until *time.Time
 }
 
 // keySet is an immutable snapshot; reloads swap whole snapshots atomically, so a request
 // sees either the old or the new set, never a mix.
 type keySet struct {
 	byHash map[[sha256.Size]byte]*storedKey
+	keys   int
 }
 
 // KeyStore verifies presented keys against the current set. It is safe for concurrent use.
@@ -128,13 +145,7 @@ func (s *KeyStore) Replace(fileEntries []*Entry) error {
 			return fmt.Errorf("key %q: duplicate id", e.ID)
 		}
 		ids[e.ID] = true
-		h, err := parseHash(e.Hash)
-		if err != nil {
-			return fmt.Errorf("key %q: %v", e.ID, err)
-		}
-		if _, dup := set.byHash[h]; dup {
-			return fmt.Errorf("key %q: the same hash is listed twice", e.ID)
-		}
+		set.keys++
 		for _, m := range e.Models {
 			if err := glob.Valid(m); err != nil {
 				return fmt.Errorf("key %q: models: %v", e.ID, err)
@@ -143,20 +154,41 @@ func (s *KeyStore) Replace(fileEntries []*Entry) error {
 		// The store keeps its own copy with the parsed lists: inline entries are shared by
 		// every Replace, and writing to them would race with requests using the old set.
 		c := *e
+		var err error
 		if c.networks, err = netrule.Parse(e.AllowedNetworks); err != nil {
 			return fmt.Errorf("key %q: allowed_networks: %v", e.ID, err)
 		}
 		if c.countries, err = geo.ParseCountries(e.AllowedCountries); err != nil {
 			return fmt.Errorf("key %q: allowed_countries: %v", e.ID, err)
 		}
-		set.byHash[h] = &storedKey{hash: h, entry: &c}
+		if err := set.add(&c, c.Hash, nil); err != nil {
+			return err
+		}
+		for j := range c.Previous {
+			if err := set.add(&c, c.Previous[j].Hash, &c.Previous[j].Until); err != nil {
+				return fmt.Errorf("%v (previous secret %d)", err, j)
+			}
+		}
 	}
 	s.set.Store(set)
 	return nil
 }
 
+// add indexes one secret (current or, with until, rotated-out) of e.
+func (set *keySet) add(e *Entry, hash string, until *time.Time) error {
+	h, err := parseHash(hash)
+	if err != nil {
+		return fmt.Errorf("key %q: %v", e.ID, err)
+	}
+	if _, dup := set.byHash[h]; dup {
+		return fmt.Errorf("key %q: the same hash is listed twice", e.ID)
+	}
+	set.byHash[h] = &storedKey{hash: h, entry: e, until: until}
+	return nil
+}
+
 // Len is the number of keys in the current set.
-func (s *KeyStore) Len() int { return len(s.set.Load().byHash) }
+func (s *KeyStore) Len() int { return s.set.Load().keys }
 
 // Verify returns the entry for key if it is known, enabled and unexpired at now.
 //
@@ -177,7 +209,9 @@ func (s *KeyStore) Verify(key string, now time.Time) (*Entry, error) {
 		want = &sk.hash
 	}
 	match := s.ops.compare(h[:], want[:]) == 1
-	if !ok || !match || sk.entry.Disabled {
+	// A rotated-out secret past its grace period is as dead as an unknown one; it is not
+	// "expired", which would tell the holder to ask for a key they already have.
+	if !ok || !match || sk.entry.Disabled || (sk.until != nil && !now.Before(*sk.until)) {
 		return nil, ErrInvalidKey
 	}
 	if sk.entry.Expires != nil && !now.Before(*sk.entry.Expires) {

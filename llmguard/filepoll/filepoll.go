@@ -21,23 +21,22 @@ type File struct {
 	// MaxSize bounds what is read, so a runaway file cannot exhaust memory on every poll.
 	MaxSize int64
 
-	modTime time.Time
-	size    int64
-	seen    bool
+	last os.FileInfo // the version last read; nil before the first
 }
 
-// Read returns the file's contents and true if its modification time or size changed
-// since the previous call (always on the first), else nil and false. A version that was
-// read is remembered even if the caller then rejects it, so a broken file is reported
-// once per change rather than on every poll. A writer that replaces the file within the
-// same mtime tick and size is missed until its next change; writers should rename a new
-// file into place.
+// Read returns the file's contents and true if it changed since the previous call
+// (always on the first): another file renamed into place (its identity, so a same-size
+// replacement within one mtime tick is seen), or a new modification time or size; else
+// nil and false. A version that was read is remembered even if the caller then rejects
+// it, so a broken file is reported once per change rather than on every poll. An
+// in-place rewrite of the same size within one mtime tick is missed until the next
+// change; writers should rename a new file into place. Not safe for concurrent use.
 func (f *File) Read() ([]byte, bool, error) {
 	fi, err := os.Stat(f.Path)
 	if err != nil {
 		return nil, false, err
 	}
-	if f.seen && fi.ModTime().Equal(f.modTime) && fi.Size() == f.size {
+	if f.last != nil && os.SameFile(f.last, fi) && fi.ModTime().Equal(f.last.ModTime()) && fi.Size() == f.last.Size() {
 		return nil, false, nil
 	}
 	if fi.Size() > f.MaxSize {
@@ -47,7 +46,7 @@ func (f *File) Read() ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	f.modTime, f.size, f.seen = fi.ModTime(), fi.Size(), true
+	f.last = fi
 	return data, true, nil
 }
 

@@ -73,6 +73,22 @@ func storeContract(t *testing.T, newStore func(t *testing.T) Store) {
 			t.Fatalf("remaining %v after extra charge", sts[0].Remaining)
 		}
 	})
+	t.Run("reset empties a key and only that key", func(t *testing.T) {
+		s := newStore(t)
+		r := mustRule(t, tpm)
+		for _, k := range []string{"k", "other"} {
+			if _, _, _, err := Reserve(ctx, s, t0, []Charge{{Rule: r, Key: k, Limit: 100, Amount: 80}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := Reset(ctx, s, t0, []Charge{{Rule: r, Key: "k", Limit: 100}}); err != nil {
+			t.Fatal(err)
+		}
+		sts, _ := Peek(ctx, s, t0, []Charge{{Rule: r, Key: "k", Limit: 100}, {Rule: r, Key: "other", Limit: 100}})
+		if sts[0].Remaining != 100 || sts[1].Remaining != 20 {
+			t.Fatalf("remaining after reset: %v (reset key), %v (other key)", sts[0].Remaining, sts[1].Remaining)
+		}
+	})
 	t.Run("all or nothing", func(t *testing.T) {
 		s := newStore(t)
 		rpm := mustRule(t, Rule{Name: "rpm", Kind: Requests, Limit: 5, Window: time.Minute})

@@ -224,6 +224,22 @@ func (r *Reservation) Settle(ctx context.Context, now time.Time, actual []float6
 	return err
 }
 
+// Reset empties the state of charges (amounts are ignored): an admin's "reset this key's
+// counters". It peeks the levels and refunds each, plus its limit to cover requests that
+// land in between; stores never let a level go below zero.
+func Reset(ctx context.Context, store Store, now time.Time, charges []Charge) error {
+	ops := buildOps(charges, now)
+	levels, _, err := store.Apply(ctx, now, ops, ModePeek)
+	if err != nil {
+		return err
+	}
+	for i := range ops {
+		ops[i].Amount = -(levels[i] + ops[i].Limit)
+	}
+	_, _, err = store.Apply(ctx, now, ops, ModeAdjust)
+	return err
+}
+
 // Peek returns the current statuses of charges without changing anything (amounts are
 // ignored).
 func Peek(ctx context.Context, store Store, now time.Time, charges []Charge) ([]Status, error) {

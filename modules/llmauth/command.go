@@ -2,12 +2,8 @@ package llmauth
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"regexp"
 	"strings"
 	"time"
 
@@ -15,18 +11,20 @@ import (
 
 	"github.com/llmguard/caddy-llmguard/llmguard/auth"
 	"github.com/llmguard/caddy-llmguard/llmguard/glob"
+	"github.com/llmguard/caddy-llmguard/llmguard/keyadmin"
 	"github.com/llmguard/caddy-llmguard/modules/llmcmd"
 )
 
 func init() {
-	llmcmd.Add(func(cmd *cobra.Command) {
-		key := &cobra.Command{Use: "key", Short: "Manage gateway API keys"}
-		key.AddCommand(newKeyCommand())
-		cmd.AddCommand(key)
-	})
+	llmcmd.Add(func(cmd *cobra.Command) { cmd.AddCommand(KeyCommand()) })
 }
 
-var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$`)
+// KeyCommand returns `caddy llmguard key` with its subcommands new, list, revoke, rotate.
+func KeyCommand() *cobra.Command {
+	key := &cobra.Command{Use: "key", Short: "Manage gateway API keys", SilenceUsage: true}
+	key.AddCommand(newKeyCommand(), newListCommand(), newRevokeCommand(), newRotateCommand())
+	return key
+}
 
 func newKeyCommand() *cobra.Command {
 	var o KeyOptions
@@ -38,6 +36,9 @@ first line, followed by the key-file entry as JSON. Only the entry, which holds 
 SHA-256 hash and never the key, goes into the key file or the Caddyfile; hand the key to
 its user and do not store it.
 
+With --address, the key is created through a running gateway's admin endpoint
+(admin.api.llm_keys; with --file naming which of its key files) and works at once.
+
 With --file, the entry is appended to that key file instead (created, as a JSON array with
 mode 0600, if it does not exist; replaced atomically, so a running gateway that watches it
 picks up the new key within a second), and only the key is printed. An id already in the
@@ -45,6 +46,9 @@ file is refused.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Now = time.Now()
+			if o.Address != "" {
+				return createRemote(cmd.OutOrStdout(), o)
+			}
 			if o.File != "" {
 				return AppendKey(cmd.OutOrStdout(), o)
 			}
@@ -60,6 +64,7 @@ file is refused.`,
 	f.StringVar(&o.Tier, "tier", "", "tier")
 	f.StringVar(&o.Expires, "expires", "", "expiry: YYYY-MM-DD (midnight UTC) or RFC 3339 time")
 	f.StringVar(&o.File, "file", "", "key file to append the entry to (created if missing)")
+	f.StringVar(&o.Address, "address", "", "create the key through this running gateway's admin endpoint instead (e.g. localhost:2019)")
 	_ = c.MarkFlagRequired("id")
 	return c
 }
@@ -68,6 +73,7 @@ file is refused.`,
 type KeyOptions struct {
 	ID, Name, Tier, Expires string
 	File                    string // key file to append to; "" prints the entry
+	Address                 string // admin endpoint to create the key through
 	Roles, Scopes, Models   []string
 	Now                     time.Time
 	Rand                    io.Reader // nil: crypto/rand
@@ -89,46 +95,57 @@ func NewKeyEntry(w io.Writer, o KeyOptions) error {
 
 // AppendKey generates a key, appends its entry to the key file o.File (creating it) and
 // writes only the key to w. The file is checked before the key is made: a malformed file
-// or a duplicate id changes nothing.
+// or a duplicate id changes nothing. It goes through keyadmin, so it takes the same lock
+// as a running gateway's admin API.
 func AppendKey(w io.Writer, o KeyOptions) error {
-	var entries []*auth.Entry
-	data, err := os.ReadFile(o.File)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return err
-	default:
-		if entries, err = auth.ParseKeyFile(data); err != nil {
-			return fmt.Errorf("%s: %v", o.File, err)
-		}
-	}
-	for _, e := range entries {
-		if e.ID == o.ID {
-			return fmt.Errorf("%s already holds a key with id %q; revoke it or choose another id", o.File, o.ID)
-		}
-	}
-	key, e, err := generateKey(o)
+	spec, err := specFrom(o)
 	if err != nil {
 		return err
 	}
-	if err := auth.WriteKeyFile(o.File, append(entries, e)); err != nil {
-		return err
+	f := &keyadmin.File{Path: o.File, MissingOK: true, Rand: o.Rand, Now: func() time.Time { return o.Now }}
+	iss, err := f.Create(spec)
+	if err != nil {
+		return fmt.Errorf("%s: key %q: %v", o.File, o.ID, err)
 	}
-	_, err = fmt.Fprintf(w, "%s\n", key)
+	_, err = fmt.Fprintf(w, "%s\n", iss.Key)
 	return err
+}
+
+// specFrom is the keyadmin spec of the key o describes.
+func specFrom(o KeyOptions) (*keyadmin.Spec, error) {
+	if err := checkOptions(o); err != nil {
+		return nil, err
+	}
+	spec := &keyadmin.Spec{ID: o.ID, Name: o.Name, Roles: o.Roles, Scopes: o.Scopes, Tier: o.Tier, Models: o.Models}
+	if o.Expires != "" {
+		t, err := ParseExpiry(o.Expires)
+		if err != nil {
+			return nil, fmt.Errorf("--expires: %v", err)
+		}
+		spec.Expires = &t
+	}
+	return spec, nil
+}
+
+// checkOptions validates the id and model globs of o.
+func checkOptions(o KeyOptions) error {
+	if err := auth.CheckKeyID(o.ID); err != nil {
+		return fmt.Errorf("--id: %v", err)
+	}
+	for _, m := range o.Models {
+		if err := glob.Valid(strings.TrimSpace(m)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // generateKey validates o and generates a key and its entry.
 func generateKey(o KeyOptions) (string, *auth.Entry, error) {
-	if !keyIDPattern.MatchString(o.ID) {
-		return "", nil, fmt.Errorf("--id must be 1–128 characters of letters, digits and . _ @ -, starting with a letter or digit")
+	if err := checkOptions(o); err != nil {
+		return "", nil, err
 	}
 	e := &auth.Entry{ID: o.ID, Name: o.Name, Roles: o.Roles, Scopes: o.Scopes, Tier: o.Tier, Models: o.Models}
-	for _, m := range o.Models {
-		if err := glob.Valid(strings.TrimSpace(m)); err != nil {
-			return "", nil, err
-		}
-	}
 	if o.Expires != "" {
 		t, err := ParseExpiry(o.Expires)
 		if err != nil {

@@ -103,3 +103,65 @@ func TestAppendKey(t *testing.T) {
 		t.Error("appended to a malformed key file")
 	}
 }
+
+// runKey runs `caddy llmguard key args…` and returns its output.
+func runKey(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	c := KeyCommand()
+	c.SetArgs(args)
+	c.SetOut(&out)
+	c.SetErr(io.Discard)
+	err := c.Execute()
+	return out.String(), err
+}
+
+// TestKeyCommandsOnFile: list, rotate (with grace) and revoke on a key file, as a gateway
+// loading that file sees them.
+func TestKeyCommandsOnFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.json")
+	out, err := runKey(t, "new", "--id", "alice", "--tier", "free", "--roles", "dev", "--file", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := strings.TrimSpace(out)
+	list, err := runKey(t, "list", "--file", path)
+	if err != nil || !strings.Contains(list, "alice") || !strings.Contains(list, "active") || !strings.Contains(list, "free") {
+		t.Fatalf("list: %q %v", list, err)
+	}
+	out, err = runKey(t, "rotate", "alice", "--grace", "1h", "--file", path)
+	second := strings.TrimSpace(out)
+	if err != nil || auth.CheckKeyFormat(second) != nil || second == first {
+		t.Fatalf("rotate printed %q: %v", out, err)
+	}
+	store := func() *auth.KeyStore {
+		s, _ := auth.NewKeyStore(nil)
+		if _, err := (&auth.KeyFile{Path: path, Store: s}).Load(); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	now := time.Now()
+	for _, k := range []string{first, second} {
+		if _, err := store().Verify(k, now); err != nil {
+			t.Fatalf("within grace: %v", err)
+		}
+	}
+	js, _ := runKey(t, "list", "--json", "--file", path)
+	if strings.Contains(js, "sha256:") || strings.Contains(js, first) || !strings.Contains(js, `"previous_valid_until"`) {
+		t.Fatalf("list --json: %s", js)
+	}
+	if out, err := runKey(t, "revoke", "alice", "--file", path); err != nil || out != "alice: revoked\n" {
+		t.Fatalf("revoke: %q %v", out, err)
+	}
+	for _, k := range []string{first, second} {
+		if _, err := store().Verify(k, now); err != auth.ErrInvalidKey {
+			t.Fatalf("revoked key accepted: %v", err)
+		}
+	}
+	for _, args := range [][]string{{"revoke", "bob", "--file", path}, {"rotate", "alice", "--file", path}, {"rotate", "alice", "--grace", "-1h", "--file", path}, {"revoke", "--file", path}} {
+		if _, err := runKey(t, args...); err == nil {
+			t.Errorf("%v succeeded", args)
+		}
+	}
+}

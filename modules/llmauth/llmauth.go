@@ -26,6 +26,7 @@ import (
 	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
 	"github.com/llmguard/caddy-llmguard/llmguard/netrule"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
+	"github.com/llmguard/caddy-llmguard/llmguard/secevent"
 	"github.com/llmguard/caddy-llmguard/modules/llmhttp"
 )
 
@@ -80,6 +81,7 @@ type Handler struct {
 	throttle       *auth.Throttle
 	now            func() time.Time
 	logger         *zap.Logger
+	security       *zap.Logger
 }
 
 // Throttle configures brute-force throttling of failed attempts per client address
@@ -104,6 +106,7 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // Provision loads the sources and compiles the policy.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
+	h.security = llmhttp.SecurityLogger(ctx)
 	h.now = time.Now
 	if len(h.SourcesRaw) == 0 {
 		return errors.New("llm_auth: at least one identity source is required")
@@ -271,6 +274,11 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, client string, 
 	}
 	if h.throttle != nil {
 		h.throttle.Fail(client, now)
+		// The failure that engages the throttle is the incident; the refusals while it
+		// holds are not reported again (an attack must not flood the event stream).
+		if h.throttle.Wait(client, now) > 0 {
+			secevent.Emit(h.security, secevent.AuthThrottled, "failure", zap.String("source.ip", client))
+		}
 	}
 	msg, code := "Incorrect API key provided. Check the key, or create a new one.", "invalid_api_key"
 	var te *auth.TokenError

@@ -3,9 +3,7 @@ package llmauth
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 
 	"github.com/llmguard/caddy-llmguard/llmguard/auth"
 	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
+	"github.com/llmguard/caddy-llmguard/modules/llmhttp"
 )
 
 func init() {
@@ -65,8 +64,9 @@ type APIKeys struct {
 	// SDKs send the former, the Anthropic SDKs one or the other).
 	Headers []string `json:"headers,omitempty"`
 
-	store  *auth.KeyStore
-	logger *zap.Logger
+	store      *auth.KeyStore
+	logger     *zap.Logger
+	unregister func()
 }
 
 // CaddyModule returns the Caddy module information.
@@ -102,6 +102,15 @@ func (a *APIKeys) Provision(ctx caddy.Context) error {
 	// The watcher lives as long as this configuration: ctx is cancelled when it is
 	// unloaded (including after `caddy validate`).
 	go kf.Watch(ctx, time.Duration(a.PollInterval))
+	a.unregister = registerKeyFile(kf, a.logger)
+	return nil
+}
+
+// Cleanup removes the key file from the admin API's registry.
+func (a *APIKeys) Cleanup() error {
+	if a.unregister != nil {
+		a.unregister()
+	}
 	return nil
 }
 
@@ -207,19 +216,10 @@ func (j *JWT) Provision(ctx caddy.Context) error {
 
 // checkURL requires https, except on loopback where a local test issuer runs plain http.
 func checkURL(name, s string) error {
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("jwt: %s must be an absolute URL, got %q", name, s)
+	if err := llmhttp.CheckSecureURL(name, s); err != nil {
+		return fmt.Errorf("jwt: %v", err)
 	}
-	if u.Scheme == "https" {
-		return nil
-	}
-	host := u.Hostname()
-	ip := net.ParseIP(host)
-	if u.Scheme == "http" && (host == "localhost" || (ip != nil && ip.IsLoopback())) {
-		return nil
-	}
-	return fmt.Errorf("jwt: %s must use https (plain http is allowed only on loopback), got %q", name, s)
+	return nil
 }
 
 // Cleanup stops background discovery.
@@ -299,6 +299,7 @@ var (
 	_ Source             = (*JWT)(nil)
 	_ Source             = (*MTLS)(nil)
 	_ caddy.Provisioner  = (*APIKeys)(nil)
+	_ caddy.CleanerUpper = (*APIKeys)(nil)
 	_ caddy.Provisioner  = (*JWT)(nil)
 	_ caddy.CleanerUpper = (*JWT)(nil)
 	_ caddy.Provisioner  = (*MTLS)(nil)

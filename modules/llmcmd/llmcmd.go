@@ -35,7 +35,14 @@ Commands for the caddy-llmguard LLM gateway.
 
   caddy llmguard key new --id ID [--name NAME] [--roles R,…] [--scopes S,…]
                          [--models GLOB,…] [--tier T] [--expires YYYY-MM-DD]
-      generates a gateway API key, prints it once, then its key-file entry (hash only).
+      generates a gateway API key, prints it once, then its key-file entry (hash only);
+      with --file keys.json, appends the entry to that file and prints only the key.
+
+  caddy llmguard key list   [--file keys.json | --address localhost:2019] [--json]
+  caddy llmguard key revoke ID   [--file … | --address …]
+  caddy llmguard key rotate ID [--grace 24h] [--file … | --address …]
+      administer keys in a key file, or through a running gateway's admin endpoint
+      (admin.api.llm_keys), which applies the change at once.
 
   caddy llmguard scan [--config FILE]
       reads JSON Lines ({"id","text"} or request bodies) on stdin and writes one verdict

@@ -30,6 +30,17 @@ func register(h *Handler) {
 	registry.Unlock()
 }
 
+// loadedHandlers is a snapshot of the registry.
+func loadedHandlers() []*Handler {
+	registry.Lock()
+	defer registry.Unlock()
+	handlers := make([]*Handler, 0, len(registry.m))
+	for h := range registry.m {
+		handlers = append(handlers, h)
+	}
+	return handlers
+}
+
 func unregister(h *Handler) {
 	registry.Lock()
 	delete(registry.m, h)
@@ -44,6 +55,8 @@ func unregister(h *Handler) {
 //	    every rule's state for that key, with the limits that apply to that tier and
 //	    model (the rules' default limits without them)
 //	GET /llm_rate_limit/usage                   every active key (memory store; up to 1000)
+//	DELETE /llm_rate_limit/usage?key=<limit key>
+//	    resets every rule's counters for that key (windows, budgets, concurrency)
 type AdminAPI struct{}
 
 // CaddyModule returns the Caddy module information.
@@ -70,7 +83,11 @@ type UsageEntry struct {
 }
 
 func (a AdminAPI) usage(w http.ResponseWriter, r *http.Request) error {
+	if r.Method == http.MethodDelete {
+		return a.reset(w, r)
+	}
 	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", "GET, DELETE")
 		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: fmt.Errorf("method not allowed")}
 	}
 	now := time.Now()
@@ -78,12 +95,7 @@ func (a AdminAPI) usage(w http.ResponseWriter, r *http.Request) error {
 	key, hasKey := q["key"]
 	tier, model := q.Get("tier"), q.Get("model")
 	out := []UsageEntry{}
-	registry.Lock()
-	handlers := make([]*Handler, 0, len(registry.m))
-	for h := range registry.m {
-		handlers = append(handlers, h)
-	}
-	registry.Unlock()
+	handlers := loadedHandlers()
 	seen := map[string]bool{}
 	for _, h := range handlers {
 		if !hasKey {
@@ -134,6 +146,36 @@ func (a AdminAPI) usage(w http.ResponseWriter, r *http.Request) error {
 	})
 	w.Header().Set("Content-Type", "application/json")
 	return json.NewEncoder(w).Encode(map[string]any{"usage": out})
+}
+
+// reset empties every rule's state for ?key= in every loaded handler's store.
+func (a AdminAPI) reset(w http.ResponseWriter, r *http.Request) error {
+	key := r.URL.Query().Get("key")
+	if key == "" {
+		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: fmt.Errorf("name the limit key to reset with ?key=")}
+	}
+	now := time.Now()
+	handlers := loadedHandlers()
+	seen := map[string]bool{}
+	var rules []string
+	for _, h := range handlers {
+		for _, c := range h.rules {
+			id := fmt.Sprintf("%p|%s", h.store, c.rule.ID())
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			// The limit only bounds the refund; any positive value empties the state.
+			lim := max(c.rule.Limit, 1)
+			if err := limit.Reset(r.Context(), h.store, now, []limit.Charge{{Rule: c.rule, Key: key, Limit: lim}}); err != nil {
+				return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: err}
+			}
+			rules = append(rules, c.rule.Name)
+		}
+	}
+	sort.Strings(rules)
+	w.Header().Set("Content-Type", "application/json")
+	return json.NewEncoder(w).Encode(map[string]any{"key": key, "reset": rules})
 }
 
 // Interface guards

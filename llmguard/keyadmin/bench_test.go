@@ -1,0 +1,35 @@
+package keyadmin
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/auth"
+)
+
+// BenchmarkChange measures one admin change (lock, read, parse, validate, write, fsync,
+// rename) on key files of several sizes: the cost of an admin call, which rewrites the
+// whole file.
+func BenchmarkChange(b *testing.B) {
+	for _, n := range []int{10, 1000, 10000} {
+		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "keys.json")
+			entries := make([]*auth.Entry, n)
+			for i := range entries {
+				entries[i] = &auth.Entry{ID: fmt.Sprintf("k%d", i), Hash: auth.HashKey(fmt.Sprint(i)), Roles: []string{"dev"}}
+			}
+			if err := auth.WriteKeyFile(path, entries); err != nil {
+				b.Fatal(err)
+			}
+			f := &File{Path: path}
+			tier := []string{"a", "b"}
+			b.ResetTimer()
+			for i := range b.N {
+				if _, err := f.Update("k0", &Patch{Tier: &tier[i%2]}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

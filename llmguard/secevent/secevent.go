@@ -1,0 +1,91 @@
+// Package secevent is the catalogue of the gateway's security events: incidents and
+// administrative actions, one stream apart from the per-request audit, with field names of
+// the Elastic Common Schema (ECS) so a SIEM ingests them without a parser of its own.
+// Each event has a stable code that alerting rules can key on, a category and type from
+// ECS's allowed values, and a severity.
+//
+// It must never put a secret, a key hash or prompt text into an event: events carry ids,
+// actions and outcomes only.
+package secevent
+
+import (
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// ECSVersion is the ECS version the field names follow.
+const ECSVersion = "8.11"
+
+// Severity is event.severity: 1 low, 2 medium, 3 high, 4 critical (higher is worse, as
+// Elastic's detection rules and most SIEMs rank).
+type Severity int
+
+// Severities.
+const (
+	Low      Severity = 1
+	Medium   Severity = 2
+	High     Severity = 3
+	Critical Severity = 4
+)
+
+// Kind is one entry of the catalogue.
+type Kind struct {
+	// Code is event.code, stable across releases: alert rules match on it.
+	Code string
+	// Action is event.action.
+	Action string
+	// Category and Type are ECS event.category and event.type values.
+	Category, Type string
+	Severity       Severity
+	// Message is the log line's message.
+	Message string
+}
+
+// The catalogue. Codes are never reused or renumbered.
+var (
+	KeyCreated = Kind{Code: "LLMG-1001", Action: "api-key-created", Category: "iam", Type: "creation", Severity: Low, Message: "API key created"}
+	KeyUpdated = Kind{Code: "LLMG-1002", Action: "api-key-updated", Category: "iam", Type: "change", Severity: Low, Message: "API key updated"}
+	KeyRotated = Kind{Code: "LLMG-1003", Action: "api-key-rotated", Category: "iam", Type: "change", Severity: Low, Message: "API key rotated"}
+	KeyRevoked = Kind{Code: "LLMG-1004", Action: "api-key-revoked", Category: "iam", Type: "deletion", Severity: Medium, Message: "API key revoked"}
+	// AuthThrottled: an address made more failed authentications than the throttle's
+	// burst allows and is refused for a while (a brute-force or credential-stuffing
+	// signal). Emitted when the throttle engages, not for every refused request.
+	AuthThrottled = Kind{Code: "LLMG-2001", Action: "authentication-throttled", Category: "authentication", Type: "denied", Severity: High, Message: "repeated authentication failures; address throttled"}
+)
+
+// Catalogue lists every kind, for documentation and tests.
+var Catalogue = []Kind{KeyCreated, KeyUpdated, KeyRotated, KeyRevoked, AuthThrottled}
+
+// Fields returns the ECS fields of an event of kind k with outcome ("success" or
+// "failure") and extra fields (which must use ECS names too, e.g. source.ip, or the
+// llmguard.* namespace for the gateway's own).
+func (k Kind) Fields(outcome string, extra ...zap.Field) []zap.Field {
+	return append([]zap.Field{
+		zap.String("ecs.version", ECSVersion),
+		zap.String("event.kind", "event"),
+		zap.String("event.code", k.Code),
+		zap.String("event.action", k.Action),
+		zap.Strings("event.category", []string{k.Category}),
+		zap.Strings("event.type", []string{k.Type}),
+		zap.Int("event.severity", int(k.Severity)),
+		zap.String("event.outcome", outcome),
+	}, extra...)
+}
+
+// Level is the log level an event of kind k is written at: alerts at warn and above.
+func (k Kind) Level() zapcore.Level {
+	if k.Severity >= High {
+		return zapcore.WarnLevel
+	}
+	return zapcore.InfoLevel
+}
+
+// Emit writes an event of kind k to logger (none when logger is nil).
+func Emit(logger *zap.Logger, k Kind, outcome string, extra ...zap.Field) {
+	if logger == nil {
+		return
+	}
+	if ce := logger.Check(k.Level(), k.Message); ce != nil {
+		ce.Write(k.Fields(outcome, extra...)...)
+	}
+}

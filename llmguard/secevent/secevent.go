@@ -53,8 +53,13 @@ var (
 	AuthThrottled = Kind{Code: "LLMG-2001", Action: "authentication-throttled", Category: "authentication", Type: "denied", Severity: High, Message: "repeated authentication failures; address throttled"}
 )
 
+// PromptBlocked: llm_inspect refused a prompt for what its detectors found (an injection,
+// a secret, personal data under a block action). Fields name the finding types, never the
+// text.
+var PromptBlocked = Kind{Code: "LLMG-3001", Action: "prompt-blocked", Category: "intrusion_detection", Type: "denied", Severity: Medium, Message: "prompt blocked by content policy"}
+
 // Catalogue lists every kind, for documentation and tests.
-var Catalogue = []Kind{KeyCreated, KeyUpdated, KeyRotated, KeyRevoked, AuthThrottled}
+var Catalogue = []Kind{KeyCreated, KeyUpdated, KeyRotated, KeyRevoked, AuthThrottled, PromptBlocked}
 
 // Fields returns the ECS fields of an event of kind k with outcome ("success" or
 // "failure") and extra fields (which must use ECS names too, e.g. source.ip, or the

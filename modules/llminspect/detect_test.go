@@ -3,8 +3,13 @@ package llminspect
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -39,6 +44,28 @@ func TestBlocksSecretWithoutEchoingIt(t *testing.T) {
 	}
 	if strings.Contains(rec.Body.String(), secret) || !strings.Contains(rec.Body.String(), "GITHUB") {
 		t.Errorf("body %s", rec.Body)
+	}
+}
+
+// A detector block is a security event naming the finding type, never the text; an
+// allowed request is none.
+func TestBlockIsSecurityEvent(t *testing.T) {
+	h := provision(t, &Handler{})
+	core, logs := observer.New(zapcore.InfoLevel)
+	h.security = zap.New(core)
+	secret := "ghp_" + strings.Repeat("a1B2c3D4e5", 4)[:36]
+	serve(t, h, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hello"}]}`)
+	serve(t, h, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"token `+secret+`"}]}`)
+	if logs.Len() != 1 {
+		t.Fatalf("%d security events for one block", logs.Len())
+	}
+	f := logs.All()[0].ContextMap()
+	types, _ := f["llmguard.finding.types"].([]any)
+	if f["event.code"] != "LLMG-3001" || len(types) != 1 || !strings.Contains(types[0].(string), "GITHUB") {
+		t.Fatalf("event %v", f)
+	}
+	if strings.Contains(fmt.Sprint(f), secret[4:]) {
+		t.Fatal("the event holds the secret")
 	}
 }
 

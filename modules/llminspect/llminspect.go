@@ -9,6 +9,7 @@ package llminspect
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
 	"github.com/llmguard/caddy-llmguard/llmguard/inspect"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
+	"github.com/llmguard/caddy-llmguard/llmguard/secevent"
 	"github.com/llmguard/caddy-llmguard/modules/llmdetect"
 	"github.com/llmguard/caddy-llmguard/modules/llmhttp"
 )
@@ -84,6 +86,7 @@ type Handler struct {
 	detection *inspect.Detection
 	remote    *remote.Classifier
 	logger    *zap.Logger
+	security  *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -97,6 +100,7 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // Provision builds the limits.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
+	h.security = llmhttp.SecurityLogger(ctx)
 	allow, err := kinds(h.AllowEndpoints)
 	if err != nil {
 		return fmt.Errorf("allow_endpoints: %v", err)
@@ -159,6 +163,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		v := h.detection.Scan(ex.Request, detect.NewVault())
 		publishFindings(r, &v)
 		if v.Action == detect.ActionBlock {
+			h.reportBlock(r, ex, &v)
 			return h.block(w, r, v.Refusal())
 		}
 		if v.Action == detect.ActionLog || v.Action == detect.ActionRedact {
@@ -235,6 +240,22 @@ func (h *Handler) logFindings(v *inspect.Verdict) {
 		}
 		ce.Write(zap.String("action", v.Action), zap.Strings("findings", fields))
 	}
+}
+
+// reportBlock emits the security event of a detector block: who, and which finding types
+// (never the matched text).
+func (h *Handler) reportBlock(r *http.Request, ex *exchange.Exchange, v *inspect.Verdict) {
+	types := make([]string, 0, len(v.Findings))
+	for _, f := range v.Findings {
+		if f.Action == detect.ActionBlock && !slices.Contains(types, f.Type) {
+			types = append(types, f.Type)
+		}
+	}
+	fields := []zap.Field{zap.Strings("llmguard.finding.types", types), zap.String("source.address", r.RemoteAddr)}
+	if ex.Identity != nil {
+		fields = append(fields, zap.String("user.id", ex.Identity.ID))
+	}
+	secevent.Emit(h.security, secevent.PromptBlocked, "success", fields...)
 }
 
 func setDecision(r *http.Request, d string) {

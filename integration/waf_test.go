@@ -25,10 +25,12 @@ import (
 // wafPrompt is one benign prompt of a fixture (the injection detector's everyday set, or
 // testdata/waf-prompts.jsonl: prompts about SQL, shell, HTML and code).
 type wafPrompt struct {
-	ID   string `json:"id"`
-	Text string `json:"text"`
+	ID    string `json:"id"`
+	Label int    `json:"label"`
+	Text  string `json:"text"`
 }
 
+// readPrompts reads the benign rows (label 0) of JSONL prompt sets.
 func readPrompts(t *testing.T, paths ...string) []wafPrompt {
 	t.Helper()
 	var out []wafPrompt
@@ -44,7 +46,9 @@ func readPrompts(t *testing.T, paths ...string) []wafPrompt {
 			if err := json.Unmarshal(sc.Bytes(), &w); err != nil {
 				t.Fatalf("%s: %v", p, err)
 			}
-			out = append(out, w)
+			if w.Label == 0 {
+				out = append(out, w)
+			}
 		}
 		f.Close()
 		if err := sc.Err(); err != nil {
@@ -54,17 +58,21 @@ func readPrompts(t *testing.T, paths ...string) []wafPrompt {
 	return out
 }
 
-// wafBenignPrompts are the prompt sets the false-positive rate is measured on.
-func wafBenignPrompts(t *testing.T) []wafPrompt {
-	return readPrompts(t, "../llmguard/detect/injection/testdata/everyday.jsonl", "testdata/waf-prompts.jsonl")
-}
+// The benign prompt sets of our own: everyday requests (the injection detector's fixture)
+// and prompts about SQL, shell, HTML and code, which the bare CRS refuses.
+const (
+	everydayPrompts  = "../llmguard/detect/injection/testdata/everyday.jsonl"
+	technicalPrompts = "testdata/waf-prompts.jsonl"
+)
 
 // llmShapes puts a prompt where each of the five LLM APIs carries prompt text, the way
 // the official SDKs send it (string content and content parts alike).
-var llmShapes = []struct {
+type llmShape struct {
 	path string
 	body func(text string) any
-}{
+}
+
+var llmShapes = []llmShape{
 	{"/v1/chat/completions", func(s string) any {
 		return map[string]any{"model": "gpt-4o-mini", "messages": []any{
 			map[string]any{"role": "system", "content": "You are a helpful assistant."},
@@ -125,24 +133,28 @@ func wafRefused(status int, body string) bool {
 	return status == http.StatusForbidden && strings.Contains(body, `"code":"forbidden"`)
 }
 
-// wafFalsePositives sends every prompt in every shape (or only the chat shape) with the
-// demo key and returns how many requests the WAF refused, of how many, and the ids of
-// the first few refused prompts.
-func wafFalsePositives(t *testing.T, base string, prompts []wafPrompt, shapes int) (refused, total int, ids []string) {
+// wafFalsePositives sends every prompt in each of shapes and returns how
+// many requests the WAF refused, of how many, and the ids of the first few refused. The
+// requests carry no key: llm_auth's 401 shows the WAF let the request through, and the
+// measurement does not pay for inspection and the upstream.
+func wafFalsePositives(t *testing.T, base string, prompts []wafPrompt, shapes []llmShape) (refused, total int, ids []string) {
 	t.Helper()
 	for _, p := range prompts {
-		for _, sh := range llmShapes[:shapes] {
+		for _, sh := range shapes {
 			b, err := json.Marshal(sh.body(p.Text))
 			if err != nil {
 				t.Fatal(err)
 			}
-			status, body := wafSend(t, "POST", base+sh.path, string(b), "Authorization", "Bearer "+demoKey)
+			status, body := wafSend(t, "POST", base+sh.path, string(b))
 			total++
-			if wafRefused(status, body) {
+			switch {
+			case wafRefused(status, body):
 				refused++
 				if len(ids) < 8 {
 					ids = append(ids, p.ID+" "+sh.path)
 				}
+			case status != http.StatusUnauthorized:
+				t.Fatalf("%s %s: status %d body %.300s; want the WAF's 403 or llm_auth's 401", p.ID, sh.path, status, body)
 			}
 		}
 	}
@@ -172,29 +184,33 @@ func wafConfig(t *testing.T, untuned bool, paranoia int) (string, string) {
 // TestWAF runs examples/waf/Caddyfile — Coraza with the embedded OWASP CRS v4, tuned for
 // LLM traffic — and checks that attacks on the gateway are refused with 403 in the API's
 // error shape before llm_auth runs, that ordinary and technical prompts pass through all
-// five APIs and the official SDKs, and measures the false-positive rate with and without
-// the tuning. Each config load compiles the CRS (about a second), so there are two.
+// five APIs and the official SDKs, and that the bare CRS would refuse the technical ones.
+// Each config load compiles the CRS (about a second), so there are two; the full
+// false-positive table (both paranoia levels, public prompt sets) is the eval test's.
 func TestWAF(t *testing.T) {
-	prompts := wafBenignPrompts(t)
+	technical := readPrompts(t, technicalPrompts)
 
-	t.Run("untuned CRS refuses prompts", func(t *testing.T) {
+	t.Run("untuned CRS refuses technical prompts", func(t *testing.T) {
 		cfg, base := wafConfig(t, true, 1)
 		start(t, cfg)
-		refused, total, ids := wafFalsePositives(t, base, prompts, 1)
-		t.Logf("CRS PL1 without the LLM tuning: %d of %d chat requests refused (%.1f%%), e.g. %v", refused, total, 100*float64(refused)/float64(total), ids)
+		refused, total, ids := wafFalsePositives(t, base, technical, llmShapes[:1])
+		t.Logf("CRS PL1 without the LLM tuning: %d of %d chat requests refused, e.g. %v", refused, total, ids)
 		// The tuning must be needed: if the bare CRS passed these prompts, the WAF would
-		// not be inspecting bodies at all.
-		if refused == 0 {
-			t.Fatal("the untuned CRS refused no prompt about SQL, shell or HTML: is the WAF inspecting request bodies?")
+		// not be inspecting bodies at all, and the test below would prove nothing.
+		if refused < total/2 {
+			t.Fatalf("the untuned CRS refused only %d of %d prompts about SQL, shell and HTML: is the WAF inspecting request bodies?", refused, total)
 		}
 	})
 
 	cfg, base := wafConfig(t, false, 1)
 	start(t, cfg)
 
-	t.Run("benign prompts pass through all five APIs", func(t *testing.T) {
-		refused, total, ids := wafFalsePositives(t, base, prompts, len(llmShapes))
-		t.Logf("CRS PL1 with the LLM tuning: %d of %d requests refused (%.2f%%)", refused, total, 100*float64(refused)/float64(total))
+	t.Run("benign prompts pass", func(t *testing.T) {
+		// Technical prompts in every API's prompt fields; everyday ones as chat.
+		refused, total, ids := wafFalsePositives(t, base, technical, llmShapes)
+		r2, t2, ids2 := wafFalsePositives(t, base, readPrompts(t, everydayPrompts), llmShapes[:1])
+		refused, total, ids = refused+r2, total+t2, append(ids, ids2...)
+		t.Logf("CRS PL1 with the LLM tuning: %d of %d requests refused", refused, total)
 		if refused != 0 {
 			t.Errorf("the tuned WAF refused %d of %d benign requests, e.g. %v", refused, total, ids)
 		}

@@ -14,6 +14,9 @@ import (
 	"github.com/caddyserver/caddy/v2/caddytest"
 
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
+	// The WAF, an opt-in plugin of the reference build, for the golden that pins its
+	// place in the chain (coraza_waf.caddyfiletest).
+	_ "github.com/corazawaf/coraza-caddy/v2"
 	_ "github.com/llmguard/caddy-llmguard"
 )
 

@@ -25,6 +25,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The quickstart's demo key (published in the README, for local use only) and its hash.
+demo_key=sk-llmg-DemoKeyForLocalUseOnlyNeverDeployThis0000002fy1Rf
+demo_hash=8aec5d93ca41e708fd462b48a67e350c490402ddea0b93676631be024ce9b16a
+
 shim=$(mktemp -d)
 ln -s "$bin" "$shim/caddy"
 
@@ -72,6 +76,8 @@ run_example() {
 		-H 'Content-Type: application/json' -H 'X-LLM-Purpose: support'
 		-d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}')
 	key=$(grep -oE 'sk-llmg-[A-Za-z0-9_-]+' "$work/log" | head -n 1 || true)
+	# Examples without a key of their own accept the quickstart's published demo key.
+	if [ -z "$key" ] && grep -q "sha256:$demo_hash" "$work/Caddyfile"; then key=$demo_key; fi
 	[ -z "$key" ] || args+=(-H "Authorization: Bearer $key")
 	[ "$scheme" = http ] || args+=(--cert "$work/svc-chat.crt" --key "$work/svc-chat.key")
 	code=$(curl "${args[@]}") || true

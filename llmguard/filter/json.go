@@ -11,8 +11,8 @@ var ErrUnparsable = errors.New("filter: response body is not a JSON object")
 
 // JSON filters a complete (non-streamed) response body of the given API kind: generated
 // text, refusals, reasoning and tool-call arguments (Anthropic tool inputs: every string
-// in them). It returns the body to send (re-encoded when anything changed, else body
-// itself) and blocked = true when the response must be refused instead.
+// in them). It returns the body to send (body itself when nothing changed, else body
+// with only the changed strings re-encoded, see edited) and blocked = true when the response must be refused instead.
 func (p *Policy) JSON(kind request.Kind, body []byte, rep *Report) (out []byte, blocked bool, err error) {
 	m, ok := decode(body)
 	if !ok {
@@ -34,7 +34,7 @@ func (p *Policy) JSON(kind request.Kind, body []byte, rep *Report) (out []byte, 
 	if blocked {
 		return nil, true, nil
 	}
-	return encode(m), false, nil
+	return edited(body, m), false, nil
 }
 
 // str filters the string at m[key], if there is one; inJSON marks JSON text (tool call

@@ -200,3 +200,37 @@ func Remove(b []byte, ms []Member, drop func(i int) bool) []byte {
 	}
 	return append(out, b[pos:]...)
 }
+
+// Span is one array element: b[Start:End].
+type Span struct{ Start, End int }
+
+// Elements lists the elements of the array at b[open] ('[') and returns the offset of its
+// closing ']'.
+func Elements(b []byte, open int) ([]Span, int, error) {
+	if open >= len(b) || b[open] != '[' {
+		return nil, 0, ErrNotObject
+	}
+	var es []Span
+	i := SkipWS(b, open+1)
+	if i < len(b) && b[i] == ']' {
+		return nil, i, nil
+	}
+	for {
+		e, err := SkipValue(b, i)
+		if err != nil {
+			return nil, 0, err
+		}
+		es = append(es, Span{i, e})
+		i = SkipWS(b, e)
+		if i >= len(b) {
+			return nil, 0, ErrNotObject
+		}
+		if b[i] == ']' {
+			return es, i, nil
+		}
+		if b[i] != ',' {
+			return nil, 0, ErrNotObject
+		}
+		i = SkipWS(b, i+1)
+	}
+}

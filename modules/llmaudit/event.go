@@ -103,7 +103,7 @@ func (h *Handler) event(r *http.Request, repl *caddy.Replacer, run *exchangeRun,
 	loaded := watch != nil && watch.Exchange != nil
 	if loaded {
 		ev.Stream = watch.Exchange.Request != nil && watch.Exchange.Request.Stream
-		ev.TokensIn = watch.Exchange.PromptTokens
+		ev.TokensIn = watch.Exchange.PromptCount()
 		if run.tap != nil {
 			if u, reported, ok := run.tap.Usage(); ok {
 				ev.TokensIn, ev.TokensOut, ev.TokensReported = u.InputTokens, u.OutputTokens, reported

@@ -88,7 +88,6 @@ func Load(r *http.Request, maxBody int64) (*exchange.Exchange, *http.Request, *a
 			return nil, r, apierr.New(http.StatusInternalServerError, "tokenizer_unavailable", "the gateway could not load its tokenizer")
 		}
 		ex.Request, ex.Tokens, ex.Body = req, m, body
-		ex.PromptTokens = m.Prompt(req)
 		SetBody(r, body)
 	}
 	if w, ok := r.Context().Value(watchKey{}).(*Watch); ok {
@@ -202,7 +201,13 @@ func publish(r *http.Request, ex *exchange.Exchange) {
 	}
 	repl.Set(PlaceholderModel, ex.Request.Model)
 	repl.Set(PlaceholderStream, ex.Request.Stream)
-	repl.Set(PlaceholderPromptTokens, ex.PromptTokens)
+	// Counted only if something reads it (see Exchange.PromptCount).
+	repl.Map(func(key string) (any, bool) {
+		if key != PlaceholderPromptTokens {
+			return nil, false
+		}
+		return ex.PromptCount(), true
+	})
 	repl.Set(PlaceholderMaxOutput, ex.Request.MaxOutputTokens)
 	repl.Set(PlaceholderTokensExact, ex.Tokens.Encoding.Exact)
 }

@@ -259,7 +259,7 @@ func (t *Tap) Usage() (u usage.Usage, reported, ok bool) {
 	var count func(string) int
 	kind := request.KindChat
 	if t.ex != nil {
-		prompt, kind = t.ex.PromptTokens, t.ex.Kind
+		prompt, kind = t.ex.PromptCount(), t.ex.Kind
 		if t.ex.Tokens != nil {
 			count = t.ex.Tokens.Count
 		}

@@ -56,35 +56,29 @@ func diff(b []byte, i int, v any, es *[]edit) bool {
 		if !ok {
 			return false
 		}
-		ms, _, err := jsonspan.Members(b, i)
-		// A repeated key makes len(ms) > len(m): parsers disagree on which one wins
-		// (encoding/json keeps the last), so such a body is sent re-encoded in the form
-		// that was checked, lest a first-key-wins client read a value nobody checked.
-		if err != nil || len(ms) != len(m) {
-			return false
-		}
-		for _, mb := range ms {
-			mv, ok := m[mb.Key]
-			if !ok || !diff(b, mb.ValStart, mv, es) {
-				return false
-			}
-		}
-		return true
+		// A repeated key makes the object longer than m: parsers disagree on which one
+		// wins (encoding/json keeps the last), so such a body is sent re-encoded in the
+		// form that was checked, lest a first-key-wins client read a value nobody checked.
+		n, ok := 0, true
+		_, err := jsonspan.EachMember(b, i, func(mb jsonspan.Member) bool {
+			mv, found := m[mb.Key]
+			n++
+			ok = found && diff(b, mb.ValStart, mv, es)
+			return ok
+		})
+		return err == nil && ok && n == len(m)
 	case '[':
 		a, ok := v.([]any)
 		if !ok {
 			return false
 		}
-		els, _, err := jsonspan.Elements(b, i)
-		if err != nil || len(els) != len(a) {
-			return false
-		}
-		for k, e := range els {
-			if !diff(b, e.Start, a[k], es) {
-				return false
-			}
-		}
-		return true
+		n, ok := 0, true
+		_, err := jsonspan.EachElement(b, i, func(e jsonspan.Span) bool {
+			ok = n < len(a) && diff(b, e.Start, a[n], es)
+			n++
+			return ok
+		})
+		return err == nil && ok && n == len(a)
 	}
 	end, err := jsonspan.SkipValue(b, i)
 	if err != nil {

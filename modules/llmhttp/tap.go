@@ -52,15 +52,21 @@ type Tap struct {
 	usage       *usage.Tap
 	body        []byte
 	bodyCap     int
-	overflow    bool
-	broken      bool // the SSE parser gave up; bytes pass through unparsed
-	ended       bool
-	hooks       []Hook
-	headerHooks []func(status int, h http.Header)
-	closers     []func() []byte
-	closed      bool
-	out         []byte // scratch for one Write's forwarded bytes
-	inThisFeed  int
+	// jsonUsage caches Usage for a JSON body of jsonUsageLen bytes: llm_rate_limit and
+	// llm_audit both ask for it after the response, and each answer is a full decode.
+	jsonUsage     usage.Usage
+	jsonReported  bool
+	jsonUsageLen  int
+	jsonUsageDone bool
+	overflow      bool
+	broken        bool // the SSE parser gave up; bytes pass through unparsed
+	ended         bool
+	hooks         []Hook
+	headerHooks   []func(status int, h http.Header)
+	closers       []func() []byte
+	closed        bool
+	out           []byte // scratch for one Write's forwarded bytes
+	inThisFeed    int
 }
 
 type tapMode uint8
@@ -272,17 +278,20 @@ func (t *Tap) Usage() (u usage.Usage, reported, ok bool) {
 		if t.overflow {
 			return u, false, false
 		}
-		if u, ok := usage.FromJSON(kind, t.body); ok {
-			return u, true, true
+		if t.jsonUsageDone && t.jsonUsageLen == len(t.body) {
+			return t.jsonUsage, t.jsonReported, true
 		}
-		text := usage.OutputText(kind, t.body)
-		u.InputTokens = prompt
-		if count != nil {
-			u.OutputTokens = int64(count(text))
-		} else {
-			u.OutputTokens = int64((len(text) + 3) / 4)
+		if u, reported = usage.FromJSON(kind, t.body); !reported {
+			text := usage.OutputText(kind, t.body)
+			u = usage.Usage{InputTokens: prompt}
+			if count != nil {
+				u.OutputTokens = int64(count(text))
+			} else {
+				u.OutputTokens = int64((len(text) + 3) / 4)
+			}
 		}
-		return u, false, true
+		t.jsonUsage, t.jsonReported, t.jsonUsageLen, t.jsonUsageDone = u, reported, len(t.body), true
+		return u, reported, true
 	}
 	return u, false, false
 }

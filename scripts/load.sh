@@ -8,6 +8,8 @@
 #
 #   scripts/load.sh                     # defaults below
 #   ROUNDS=3 DUR=2s CONNS=32 HOLD=1000 scripts/load.sh
+#   SIZES=none TTFT_N=20 scripts/load.sh  # only the stream measurements (heap profiles of
+#                                       # the held streams in bench/*.heap.pprof)
 #   PROFILE=full scripts/load.sh        # also writes CPU and alloc profiles of the gateway
 #                                       # while the named site is loaded (bench/*.pprof)
 set -euo pipefail
@@ -151,9 +153,10 @@ if [ -n "$PROFILE" ]; then
 fi
 list=""
 for s in plain auth inspect ratelimit filter audit full; do list+="$s=$(u $s),"; done
+[ "$SIZES" = none ] && list="" # SIZES=none: only the stream measurements
 bin/llmload -sites "${list%,}" -sizes "$SIZES" -c "$CONNS" -d "$DUR" -rounds "$ROUNDS" -key "$key" \
 	-ttft "plain=$(u plain_stream),full=$(u full_stream)" -ttft-n "$TTFT_N" \
-	-hold "plain=$(u plain_hold)=http://127.0.0.1:$admin,full=$(u full_hold)=http://127.0.0.1:$admin" -hold-n "$HOLD"
+	-hold "plain=$(u plain_hold)=http://127.0.0.1:$admin,full=$(u full_hold)=http://127.0.0.1:$admin" -hold-n "$HOLD" -hold-profile bench
 if grep -q '"level":"error"' "$dir/gateway.log"; then
 	echo "gateway errors (first 5):"
 	grep '"level":"error"' "$dir/gateway.log" | head -5 | cut -c1-300

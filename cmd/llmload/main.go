@@ -43,6 +43,7 @@ func main() {
 		ttftN    = flag.Int("ttft-n", 200, "streams per site for -ttft (one at a time, alternated)")
 		hold     = flag.String("hold", "", "name=url=admin,… : hold -hold-n streams through each site and read the heap from its admin")
 		holdN    = flag.Int("hold-n", 1000, "streams held at once for -hold")
+		holdProf = flag.String("hold-profile", "", "directory to write each -hold site's heap profile (taken while the streams are held) to")
 		warmup   = flag.Duration("warmup", time.Second, "unmeasured load on every site before the first round")
 		maxToken = flag.Int("max-tokens", 256, "max_tokens of each request")
 	)
@@ -63,7 +64,7 @@ func main() {
 			if len(p) != 3 {
 				fail("-hold wants name=url=admin, got %q", s)
 			}
-			heapPerStream(p[0], p[1], p[2], *key, *holdN, *maxToken)
+			heapPerStream(p[0], p[1], p[2], *key, *holdN, *maxToken, *holdProf)
 		}
 	}
 }
@@ -304,8 +305,9 @@ func compareTTFT(ss []site, key string, n, maxTokens int) {
 	}
 }
 
-// heapAlloc returns the gateway's live heap: a heap profile with gc=1 collects first.
-func heapAlloc(admin string) (uint64, error) {
+// heapAlloc returns the gateway's live heap: a heap profile with gc=1 collects first. The
+// profile is written to save unless that is empty.
+func heapAlloc(admin string, save ...string) (uint64, error) {
 	for _, u := range []string{admin + "/debug/pprof/heap?gc=1", admin + "/debug/vars"} {
 		resp, err := http.Get(u)
 		if err != nil {
@@ -313,6 +315,11 @@ func heapAlloc(admin string) (uint64, error) {
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
+		if len(save) > 0 && save[0] != "" && !strings.HasSuffix(u, "vars") {
+			if err := os.WriteFile(save[0], b, 0o644); err != nil {
+				return 0, err
+			}
+		}
 		if strings.HasSuffix(u, "vars") {
 			var v struct{ Memstats struct{ HeapAlloc uint64 } }
 			if err := json.Unmarshal(b, &v); err != nil {
@@ -326,12 +333,27 @@ func heapAlloc(admin string) (uint64, error) {
 
 // heapPerStream opens n streams through url, waits until each has received its first
 // token, reads the gateway's heap, and closes them.
-func heapPerStream(name, url, admin, key string, n, maxTokens int) {
+func heapPerStream(name, url, admin, key string, n, maxTokens int, profDir string) {
+	body := chatBody(1024, maxTokens, true)
+	// One stream first, so that what the first request initialises (tokenizer tables,
+	// pools) is not counted per stream.
+	if _, err := firstToken(newClient(1), url, key, body); err != nil {
+		fail("warm-up stream through %s: %v", name, err)
+	}
+	// Streams of an earlier measurement may still be winding down in the gateway (it
+	// notices a closed client at its next write): wait until its heap stops shrinking.
 	before, err := heapAlloc(admin)
+	for range 20 {
+		time.Sleep(500 * time.Millisecond)
+		h, err2 := heapAlloc(admin)
+		if err2 != nil || h >= before-before/50 {
+			break
+		}
+		before = h
+	}
 	if err != nil {
 		fail("reading heap from %s: %v", admin, err)
 	}
-	body := chatBody(1024, maxTokens, true)
 	c := newClient(n)
 	ctx, cancel := context.WithCancel(context.Background())
 	var ready, failed sync.WaitGroup
@@ -359,7 +381,11 @@ func heapPerStream(name, url, admin, key string, n, maxTokens int) {
 	}
 	ready.Wait()
 	time.Sleep(500 * time.Millisecond) // let every stream reach its steady state
-	during, err := heapAlloc(admin)
+	save := ""
+	if profDir != "" {
+		save = profDir + "/" + name + ".heap.pprof"
+	}
+	during, err := heapAlloc(admin, save)
 	cancel()
 	failed.Wait()
 	if err != nil {

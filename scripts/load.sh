@@ -22,18 +22,28 @@ mkdir -p bin bench
 go build -o bin/caddy ./cmd/caddy
 go build -o bin/llmload ./cmd/llmload
 
+# freeport sets REPLY to a loopback port nothing listens on and that it has not handed out
+# before (the gateway's sites need distinct ports). Not $(freeport): a subshell would
+# forget the ports handed out.
+used=" "
 freeport() {
 	local p
 	while :; do
 		p=$((20000 + RANDOM % 20000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+		case $used in *" $p "*) continue ;; esac
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { used+="$p "; REPLY=$p; return; }
 	done
 }
 dir=$(mktemp -d)
-up=$(freeport) upadmin=$(freeport) admin=$(freeport)
+freeport; up=$REPLY
+freeport; upadmin=$REPLY
+freeport; admin=$REPLY
 declare -A port
 sites=(plain auth inspect ratelimit filter audit full plain_stream full_stream plain_hold full_hold)
-for s in "${sites[@]}"; do port[$s]=$(freeport); done
+for s in "${sites[@]}"; do
+	freeport
+	port[$s]=$REPLY
+done
 
 # The demo key of examples/quickstart (published; for local use only).
 key=sk-llmg-DemoKeyForLocalUseOnlyNeverDeployThis0000002fy1Rf
@@ -136,6 +146,9 @@ trap 'kill $gwpid $uppid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "
 for _ in $(seq 100); do
 	curl -s -o /dev/null "127.0.0.1:${port[full]}" && curl -s -o /dev/null "127.0.0.1:$up" && break
 	sleep 0.2
+done
+for p in $gwpid $uppid; do
+	kill -0 "$p" 2>/dev/null || { echo "load: a Caddy process did not start:" >&2; cat "$dir"/*.log >&2; exit 1; }
 done
 
 u() { echo "http://127.0.0.1:${port[$1]}/v1/chat/completions"; }

@@ -205,7 +205,9 @@ func load(ss []site, body []byte, key string, conns int, d time.Duration, rounds
 	clients := make([]*http.Client, len(ss))
 	for i := range ss {
 		clients[i] = newClient(conns)
-		run(clients[i], ss[i].url, key, body, conns, warmup)
+		if res := run(clients[i], ss[i].url, key, body, conns, warmup); res.status[http.StatusOK] == 0 {
+			fail("site %s (%s) answered no request with 200 during the warm-up (statuses %v, errors %d)", ss[i].name, ss[i].url, res.status, res.errs)
+		}
 	}
 	rps := make([][]float64, len(ss))
 	ratio := make([][]float64, len(ss))

@@ -103,11 +103,10 @@ func (h *Handler) event(r *http.Request, repl *caddy.Replacer, run *exchangeRun,
 	loaded := watch != nil && watch.Exchange != nil
 	if loaded {
 		ev.Stream = watch.Exchange.Request != nil && watch.Exchange.Request.Stream
-		ev.TokensIn = watch.Exchange.PromptCount()
-		if run.tap != nil {
-			if u, reported, ok := run.tap.Usage(); ok {
-				ev.TokensIn, ev.TokensOut, ev.TokensReported = u.InputTokens, u.OutputTokens, reported
-			}
+		if u, reported, ok := tapUsage(run.tap); ok {
+			ev.TokensIn, ev.TokensOut, ev.TokensReported = u.InputTokens, u.OutputTokens, reported
+		} else {
+			ev.TokensIn = watch.Exchange.PromptCount() // counted only when nothing better is known
 		}
 	}
 	// A refused request cost nothing upstream; its prompt tokens were never sent.
@@ -296,4 +295,12 @@ func (h *Handler) stripRequest(r *http.Request) []string {
 	out, removed, _ := audit.DeleteFields(body, h.stripReq)
 	llmhttp.SetBody(r, out)
 	return removed
+}
+
+// tapUsage returns the response's usage from the tap, if there is one.
+func tapUsage(t *llmhttp.Tap) (usage.Usage, bool, bool) {
+	if t == nil {
+		return usage.Usage{}, false, false
+	}
+	return t.Usage()
 }

@@ -261,18 +261,19 @@ func (t *Tap) Close() {
 // false when the usage cannot be known: no LLM response body was seen (non-2xx, other
 // content types), a compressed body, or a JSON body beyond the cap.
 func (t *Tap) Usage() (u usage.Usage, reported, ok bool) {
-	var prompt int64
 	var count func(string) int
 	kind := request.KindChat
+	// The prompt is counted only when the upstream's usage does not say (PromptCount).
+	prompt := func() int64 { return 0 }
 	if t.ex != nil {
-		prompt, kind = t.ex.PromptCount(), t.ex.Kind
+		prompt, kind = t.ex.PromptCount, t.ex.Kind
 		if t.ex.Tokens != nil {
 			count = t.ex.Tokens.Count
 		}
 	}
 	switch t.mode {
 	case modeSSE:
-		u, reported = t.usage.Finish(prompt, count)
+		u, reported = t.usage.Finish(prompt(), count)
 		return u, reported, true
 	case modeJSON:
 		if t.overflow {
@@ -283,7 +284,7 @@ func (t *Tap) Usage() (u usage.Usage, reported, ok bool) {
 		}
 		if u, reported = usage.FromJSON(kind, t.body); !reported {
 			text := usage.OutputText(kind, t.body)
-			u = usage.Usage{InputTokens: prompt}
+			u = usage.Usage{InputTokens: prompt()}
 			if count != nil {
 				u.OutputTokens = int64(count(text))
 			} else {

@@ -49,17 +49,20 @@ func TestJSONEditSplicesOnlyTheString(t *testing.T) {
 	}
 }
 
-// A repeated key is read differently by different parsers: the filter checked the last
-// value (encoding/json), so such a body is forwarded in the form that was checked, never
-// as sent — a first-key-wins client must not read an unchecked secret.
-func TestJSONDuplicateKeysAreNormalised(t *testing.T) {
+// A repeated key is read differently by different parsers (encoding/json keeps the last
+// value, others the first): every copy is checked, so neither reading sees an unchecked
+// value — the secret in the first copy blocks, the e-mail address in the first copy is
+// redacted.
+func TestJSONDuplicateKeysAreAllChecked(t *testing.T) {
 	body := `{"choices":[{"message":{"content":"key AKIAQWERTYUIOPASDFGH","content":"fine"}}]}`
-	out, blocked, err := blockPolicy(t).JSON(request.KindChat, []byte(body), &Report{})
-	if err != nil || blocked {
-		t.Fatal(err, blocked)
+	if _, blocked, err := blockPolicy(t).JSON(request.KindChat, []byte(body), &Report{}); err != nil || !blocked {
+		t.Fatalf("secret in a repeated key: blocked %v, err %v", blocked, err)
 	}
-	if strings.Contains(string(out), "AKIA") {
-		t.Fatalf("unchecked duplicate forwarded: %s", out)
+	body = `{"choices":[{"message":{"content":"mail bob@example.org","content":"fine"},"message":{"content":"ok"}}]}`
+	out, blocked, err := blockPolicy(t).JSON(request.KindChat, []byte(body), &Report{})
+	want := `{"choices":[{"message":{"content":"mail [REDACTED:EMAIL_ADDRESS]","content":"fine"},"message":{"content":"ok"}}]}`
+	if err != nil || blocked || string(out) != want {
+		t.Fatalf("got %s (blocked %v, err %v)\nwant %s", out, blocked, err, want)
 	}
 }
 

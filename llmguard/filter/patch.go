@@ -20,6 +20,12 @@ func edited(body []byte, m map[string]any) []byte {
 	if !diff(body, i, m, &es) {
 		return encode(m)
 	}
+	return splice(body, es)
+}
+
+// splice returns body with the edits es (in byte order, not overlapping) applied; body
+// itself when there are none.
+func splice(body []byte, es []edit) []byte {
 	if len(es) == 0 {
 		return body
 	}

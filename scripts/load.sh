@@ -1,151 +1,176 @@
 #!/usr/bin/env bash
-# Load harness: what each llm_* handler, and the whole guard, costs next to plain
-# reverse_proxy, measured side by side in one run. Not part of the tests.
+# Load harness (issue #16): builds the gateway, starts an llm_mock upstream in its own
+# process and one gateway with a site per configuration — plain reverse_proxy, each llm_*
+# handler alone, the full guard — and runs cmd/llmload against them, alternating the
+# sites round by round in one run. Prints req/s, p50/p99 and the ratio to plain at 1 KB
+# and 32 KB, the time to first token of a paced stream, and the heap per held stream.
+# Not part of the test command; takes a few minutes on 2 cores.
 #
-#   scripts/load.sh [-r rounds] [-d seconds] [-c connections] [-s sizes] [-p profile-prefix]
-#
-# One Caddy (bin/caddy, built from xcaddy.json if missing) serves an llm_mock upstream and
-# one site per configuration: plain reverse_proxy; each handler alone in front of it
-# (llm_auth with an API key, llm_inspect with the default detectors, llm_rate_limit with
-# a memory store, llm_filter, llm_audit at privacy hash with the HMAC chain); and the full
-# guard (all five). cmd/loadgen drives each site with keep-alive connections, the sites in
-# a different order every round (A/B alternation, so that a noisy neighbour hits all of
-# them alike); the table gives each site's median throughput and its median ratio to plain
-# within a round. Gateway, upstream and load generator share this machine's cores:
-# compare ratios, not absolute numbers. With -p, after the rounds, a CPU and an allocation
-# profile of the full guard under load are written to <prefix>-<size>.cpu / .allocs
-# (`go tool pprof -top bin/caddy <file>`).
+#   scripts/load.sh                     # defaults below
+#   ROUNDS=3 DUR=2s CONNS=32 HOLD=1000 scripts/load.sh
+#   SIZES=none TTFT_N=20 scripts/load.sh  # only the stream measurements (heap profiles of
+#                                       # the held streams in bench/*.heap.pprof)
+#   PROFILE=full scripts/load.sh        # also writes CPU and alloc profiles of the gateway
+#                                       # while the named site is loaded (bench/*.pprof)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/lib.sh
-rounds=5 secs=4 conns=32 sizes="1024 32768" profile=
-while getopts r:d:c:s:p: o; do
-	case $o in
-	r) rounds=$OPTARG ;;
-	d) secs=$OPTARG ;;
-	c) conns=$OPTARG ;;
-	s) sizes=$OPTARG ;;
-	p) profile=$OPTARG ;;
-	*) exit 2 ;;
-	esac
-done
 export CGO_ENABLED=0
-[ -x bin/caddy ] || go run ./cmd/xbuild -config xcaddy.json -o bin/caddy >/dev/null
-work=$(mktemp -d)
-go build -o "$work/loadgen" ./cmd/loadgen
+ROUNDS=${ROUNDS:-5} DUR=${DUR:-3s} CONNS=${CONNS:-32} HOLD=${HOLD:-1000} TTFT_N=${TTFT_N:-200}
+SIZES=${SIZES:-1024,32768} PROFILE=${PROFILE:-}
 
-# The quickstart's demo key (README): a real key check, without a secret of ours.
-key=sk-llmg-DemoKeyForLocalUseOnlyNeverDeployThis0000002fy1Rf
-hash=sha256:8aec5d93ca41e708fd462b48a67e350c490402ddea0b93676631be024ce9b16a
-sites=(plain auth inspect ratelimit filter audit full)
+mkdir -p bin bench
+go build -o bin/caddy ./cmd/caddy
+go build -o bin/llmload ./cmd/llmload
+
+# freeport sets REPLY to a loopback port nothing listens on and that it has not handed out
+# before (the gateway's sites need distinct ports). Not $(freeport): a subshell would
+# forget the ports handed out.
+used=" "
+freeport() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 20000))
+		case $used in *" $p "*) continue ;; esac
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { used+="$p "; REPLY=$p; return; }
+	done
+}
+dir=$(mktemp -d)
+freeport; up=$REPLY
+freeport; upadmin=$REPLY
+freeport; admin=$REPLY
 declare -A port
-for s in "${sites[@]}" upstream admin; do port[$s]=$(freeport); done
+sites=(plain auth inspect ratelimit filter audit full plain_stream full_stream plain_hold full_hold)
+for s in "${sites[@]}"; do
+	freeport
+	port[$s]=$REPLY
+done
+
+# The demo key of examples/quickstart (published; for local use only).
+key=sk-llmg-DemoKeyForLocalUseOnlyNeverDeployThis0000002fy1Rf
+keyhash=sha256:8aec5d93ca41e708fd462b48a67e350c490402ddea0b93676631be024ce9b16a
+reply=$(printf 'The quarterly report shows steady growth in every region while costs stayed flat. %.0s' $(seq 10))
+
+cat >"$dir/upstream.caddyfile" <<EOF
+{
+	admin 127.0.0.1:$upadmin
+	default_bind 127.0.0.1
+	log default {
+		level ERROR
+	}
+}
+http://127.0.0.1:$up {
+	handle /paced/* {
+		uri strip_prefix /paced
+		llm_mock {
+			reply "$reply"
+			chunk_size 4
+			chunk_delay 2ms
+		}
+	}
+	handle /slow/* {
+		uri strip_prefix /slow
+		llm_mock {
+			reply "$reply"
+			chunk_size 4
+			chunk_delay 100ms
+		}
+	}
+	llm_mock {
+		reply "$reply"
+	}
+}
+EOF
 
 auth="llm_auth {
 		api_keys {
-			key load $hash
+			key bench $keyhash
 		}
 	}"
 inspect="llm_inspect"
 ratelimit="llm_rate_limit {
-		rule load_rpm {
+		rule rpm {
 			requests 1000000000 1m
 		}
 	}"
 filter="llm_filter"
 audit="llm_audit {
 		privacy hash
-		hash_key {env.LOAD_HASH_KEY}
+		hash_key 0123456789abcdef0123456789abcdef
 	}"
-site() { # name, handlers…
-	local name=$1
-	shift
-	printf 'http://localhost:%s {\n' "${port[$name]}"
-	for h in "$@"; do printf '\t%s\n' "$h"; done
-	printf '\treverse_proxy localhost:%s\n}\n' "${port[upstream]}"
+full="$audit
+	$auth
+	$inspect
+	$ratelimit
+	$filter"
+site() { # name, handlers, upstream path prefix
+	printf 'http://127.0.0.1:%s {\n\t%s\n\treverse_proxy 127.0.0.1:%s {\n\t\trewrite %s{uri}\n\t}\n}\n' \
+		"${port[$1]}" "$2" "$up" "$3"
 }
 {
 	cat <<EOF
 {
-	admin localhost:${port[admin]}
+	admin 127.0.0.1:$admin
 	default_bind 127.0.0.1
 	log default {
 		exclude http.handlers.llm_audit
 		level ERROR
 	}
-	log audit {
+	log llm_audit {
 		include http.handlers.llm_audit
 		format json
 		output llm_audit_chain {
-			hmac_key {env.LOAD_HMAC_KEY}
-			output discard
+			hmac_key 0123456789abcdef0123456789abcdef
+			output file $dir/audit.log
 		}
 	}
 }
-http://localhost:${port[upstream]} {
-	llm_mock
-}
 EOF
-	site plain
-	site auth "$auth"
-	site inspect "$inspect"
-	site ratelimit "$ratelimit"
-	site filter "$filter"
-	site audit "$audit"
-	site full "$audit" "$auth" "$inspect" "$ratelimit" "$filter"
-} >"$work/Caddyfile"
+	site plain "" ""
+	site auth "$auth" ""
+	site inspect "$inspect" ""
+	site ratelimit "$ratelimit" ""
+	site filter "$filter" ""
+	site audit "$audit" ""
+	site full "$full" ""
+	site plain_stream "" /paced
+	site full_stream "$full" /paced
+	site plain_hold "" /slow
+	site full_hold "$full" /slow
+} >"$dir/gateway.caddyfile"
 
-export LOAD_HASH_KEY=load-harness-hash-key-0123456789 LOAD_HMAC_KEY=load-harness-chain-key-0123456789
-bin/caddy run --config "$work/Caddyfile" >"$work/caddy.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
+bin/caddy run --config "$dir/upstream.caddyfile" >"$dir/upstream.log" 2>&1 &
+uppid=$!
+bin/caddy run --config "$dir/gateway.caddyfile" >"$dir/gateway.log" 2>&1 &
+gwpid=$!
+trap 'kill $gwpid $uppid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$dir"' EXIT
 for _ in $(seq 100); do
-	curl -s -o /dev/null "localhost:${port[plain]}" && break
+	curl -s -o /dev/null "127.0.0.1:${port[full]}" && curl -s -o /dev/null "127.0.0.1:$up" && break
 	sleep 0.2
 done
-
-# A chat request of about n bytes: one user message of prose (no PII, no secret, nothing
-# injection-like, so that every configuration forwards it).
-body() {
-	local n=$1 text
-	text=$(awk -v n="$n" 'BEGIN { s = "The quarterly report covers revenue, costs and the hiring plan for next year. "
-		while (length(t) < n) t = t s; print substr(t, 1, n) }')
-	printf '{"model":"gpt-4o-mini","max_tokens":64,"messages":[{"role":"user","content":"Summarise: %s"}]}' "$text"
-}
-
-echo "machine: $(nproc) cores, $(uptime | sed 's/.*load average/load average/')"
-echo "rounds $rounds × ${secs}s per site, $conns connections"
-for size in $sizes; do
-	body "$size" >"$work/body.json"
-	declare -A rps=() ratio=()
-	for r in $(seq "$rounds"); do
-		# Rotate the order each round.
-		order=("${sites[@]:$((r % ${#sites[@]}))}" "${sites[@]:0:$((r % ${#sites[@]}))}")
-		declare -A this=()
-		for s in "${order[@]}"; do
-			out=$("$work/loadgen" -url "http://localhost:${port[$s]}/v1/chat/completions" -body "$work/body.json" \
-				-c "$conns" -d "${secs}s" -H "Authorization: Bearer $key")
-			errs=$(sed -E 's/.*"errors":([0-9]+).*/\1/' <<<"$out")
-			[ "$errs" = 0 ] || { echo "site $s: $errs failed requests: $out" >&2; grep -v '"level":"info"' "$work/caddy.log" | tail -5 >&2; exit 1; }
-			this[$s]=$(sed -E 's/.*"rps":([0-9.]+).*/\1/' <<<"$out")
-		done
-		for s in "${sites[@]}"; do
-			rps[$s]+="${this[$s]} "
-			ratio[$s]+="$(awk -v a="${this[$s]}" -v b="${this[plain]}" 'BEGIN{printf "%.3f", a/b}') "
-		done
-	done
-	median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END{print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
-	printf '\n%s-byte chat requests\n| site | median req/s | median ratio to plain | ratios per round |\n|---|---|---|---|\n' "$(wc -c <"$work/body.json")"
-	for s in "${sites[@]}"; do
-		printf '| %s | %.0f | %.2f | %s|\n' "$s" "$(median <<<"${rps[$s]}")" "$(median <<<"${ratio[$s]}")" "${ratio[$s]}"
-	done
-	unset rps ratio
-	if [ -n "$profile" ]; then
-		"$work/loadgen" -url "http://localhost:${port[full]}/v1/chat/completions" -body "$work/body.json" \
-			-c "$conns" -d "$((secs + 2))s" -H "Authorization: Bearer $key" >/dev/null &
-		curl -s -o "$profile-$size.cpu" "localhost:${port[admin]}/debug/pprof/profile?seconds=$secs"
-		curl -s -o "$profile-$size.allocs" "localhost:${port[admin]}/debug/pprof/allocs"
-		wait $!
-		echo "profiles of the full guard: $profile-$size.cpu, $profile-$size.allocs"
-	fi
+for p in $gwpid $uppid; do
+	kill -0 "$p" 2>/dev/null || { echo "load: a Caddy process did not start:" >&2; cat "$dir"/*.log >&2; exit 1; }
 done
+
+u() { echo "http://127.0.0.1:${port[$1]}/v1/chat/completions"; }
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average $(cut -d' ' -f1-3 /proc/loadavg); go $(go env GOVERSION)"
+if [ -n "$PROFILE" ]; then
+	# Profile the gateway while only the named site is loaded.
+	bin/llmload -sites "$PROFILE=$(u "$PROFILE")" -sizes "${SIZES%%,*}" -c "$CONNS" -d 25s -rounds 1 -key "$key" >/dev/null &
+	lpid=$!
+	sleep 2
+	curl -s -o "bench/$PROFILE.cpu.pprof" "http://127.0.0.1:$admin/debug/pprof/profile?seconds=15"
+	curl -s -o "bench/$PROFILE.allocs.pprof" "http://127.0.0.1:$admin/debug/pprof/allocs"
+	wait $lpid
+	echo "profiles: bench/$PROFILE.cpu.pprof bench/$PROFILE.allocs.pprof (go tool pprof -top bin/caddy FILE)"
+	exit 0
+fi
+list=""
+for s in plain auth inspect ratelimit filter audit full; do list+="$s=$(u $s),"; done
+[ "$SIZES" = none ] && list="" # SIZES=none: only the stream measurements
+bin/llmload -sites "${list%,}" -sizes "$SIZES" -c "$CONNS" -d "$DUR" -rounds "$ROUNDS" -key "$key" \
+	-ttft "plain=$(u plain_stream),full=$(u full_stream)" -ttft-n "$TTFT_N" \
+	-hold "plain=$(u plain_hold)=http://127.0.0.1:$admin,full=$(u full_hold)=http://127.0.0.1:$admin" -hold-n "$HOLD" -hold-profile bench
+if grep -q '"level":"error"' "$dir/gateway.log"; then
+	echo "gateway errors (first 5):"
+	grep '"level":"error"' "$dir/gateway.log" | head -5 | cut -c1-300
+fi

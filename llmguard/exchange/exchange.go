@@ -23,8 +23,10 @@ type Exchange struct {
 	// Tokens counts for the requested model; nil when there is no model.
 	Tokens *tokens.Model
 	// PromptTokens is the prompt's token count under Tokens (exact for OpenAI families,
-	// an estimate otherwise: see Tokens.Encoding.Exact).
+	// an estimate otherwise: see Tokens.Encoding.Exact) once PromptCount has counted it;
+	// read it through PromptCount.
 	PromptTokens int64
+	counted      bool
 	// Identity is who is calling, set by llm_auth; nil when no authentication ran.
 	Identity *Identity
 	// Body is what will be forwarded upstream. It starts as the client's body; a guard
@@ -34,6 +36,22 @@ type Exchange struct {
 	// original values, for llm_filter to restore them in the response; nil when nothing
 	// was pseudonymised. It is kept in memory for this request only.
 	Vault *detect.Vault
+}
+
+// PromptCount returns the prompt's token count, counting it on first use: counting is
+// the costliest part of loading a request (about half of it at 32 KB), and a route whose
+// handlers never need the number (llm_auth alone, llm_inspect without
+// max_prompt_tokens) should not pay for it. The request is counted as the client sent it
+// (Request is never rewritten; a redaction replaces Body). A PromptTokens set by hand
+// (tests) is kept.
+func (e *Exchange) PromptCount() int64 {
+	if !e.counted {
+		e.counted = true
+		if e.PromptTokens == 0 && e.Tokens != nil && e.Request != nil {
+			e.PromptTokens = e.Tokens.Prompt(e.Request)
+		}
+	}
+	return e.PromptTokens
 }
 
 // Anthropic reports whether the client expects Anthropic-shaped errors and streams.

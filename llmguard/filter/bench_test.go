@@ -66,3 +66,20 @@ func BenchmarkStreamMemory(b *testing.B) {
 		runtime.KeepAlive(streams)
 	}
 }
+
+// BenchmarkJSONReply: a clean ~1 KB chat completion reply (the load harness's shape)
+// through the JSON filter with the default detectors; it is passed through as sent.
+func BenchmarkJSONReply(b *testing.B) {
+	body := []byte(`{"id":"chatcmpl-mock","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini",` +
+		`"choices":[{"index":0,"message":{"role":"assistant","content":"` + strings.Repeat("The quarterly report shows steady growth in every region while costs stayed flat. ", 10) +
+		`","refusal":null},"logprobs":null,"finish_reason":"stop"}],` +
+		`"usage":{"prompt_tokens":230,"completion_tokens":160,"total_tokens":390,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}},"system_fingerprint":"fp_mock"}`)
+	p := testPolicy(b)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, blocked, err := p.JSON(request.KindChat, body, &Report{}); err != nil || blocked {
+			b.Fatal(err, blocked)
+		}
+	}
+}

@@ -50,7 +50,7 @@ type Report struct {
 	// Errors counts events or bodies that could not be parsed and were passed through.
 	Errors int
 
-	edits int // strings JSON changed: none means the body goes out as it came
+	edits int // strings the map walkers changed (Responses done events): none means the event goes out as it came
 }
 
 func (r *Report) add(f detect.Finding, action string) { r.Add(f.Type, action) }

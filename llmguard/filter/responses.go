@@ -134,3 +134,53 @@ func (s *Stream) endSeq(m map[string]any) bool {
 	m["sequence_number"] = i + s.seqShift
 	return true
 }
+
+// The Responses API's done events (response.content_part.done, output_item.done,
+// response.completed) repeat a whole part, item or response as decoded maps: walkParts,
+// walkOutput and str filter them in place, for the stream's re-encoding. A complete JSON
+// reply is filtered on its bytes instead (jwalk in json.go, same fields).
+
+// str filters the string at m[key], if there is one; inJSON marks JSON text (tool call
+// arguments).
+func (p *Policy) str(m map[string]any, key string, inJSON bool, rep *Report) bool {
+	s, ok := m[key].(string)
+	if !ok || s == "" {
+		return false
+	}
+	out, bl := p.text(s, inJSON, rep)
+	if out != s {
+		m[key] = out
+		rep.edits++ // an unchanged done event is forwarded as the upstream's bytes
+	}
+	return bl
+}
+
+// walkParts filters content parts ({"type":"text"|"output_text","text":…}, refusals).
+func (p *Policy) walkParts(parts []any, rep *Report) bool {
+	for _, x := range parts {
+		pm, _ := x.(map[string]any)
+		if pm != nil && (p.str(pm, "text", false, rep) || p.str(pm, "refusal", false, rep)) {
+			return true
+		}
+	}
+	return false
+}
+
+// walkOutput filters Responses API output items: messages, function calls, reasoning.
+func (p *Policy) walkOutput(items []any, rep *Report) bool {
+	for _, x := range items {
+		im, _ := x.(map[string]any)
+		if im == nil {
+			continue
+		}
+		if p.str(im, "arguments", true, rep) || p.str(im, "input", false, rep) {
+			return true
+		}
+		for _, f := range []string{"content", "summary"} {
+			if parts, ok := im[f].([]any); ok && p.walkParts(parts, rep) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -110,7 +110,7 @@ func (s *Stream) Event(ev *sse.Event, out []byte) ([]byte, bool) {
 			return s.block(), true
 		}
 		if s.kind == request.KindResponses && s.endSeq(m) {
-			out = reencode(ev, m)
+			out = reencode(ev, out, data, m)
 		}
 		return append(pre, out...), false
 	}
@@ -129,7 +129,7 @@ func (s *Stream) Event(ev *sse.Event, out []byte) ([]byte, bool) {
 	}
 	s.trackHeld()
 	if changed {
-		out = reencode(ev, m)
+		out = reencode(ev, out, data, m)
 	}
 	if len(pre) > 0 {
 		return append(pre, out...), false
@@ -232,11 +232,23 @@ func (s *Stream) flushAll() ([]byte, bool) {
 	return pre, false
 }
 
-// reencode writes ev again with m, the filtered form of its data.
-func reencode(ev *sse.Event, m map[string]any) []byte {
+// reencode returns the bytes to forward for an event planned as out, whose data m is the
+// filtered form of: out itself when the filter changed nothing (a lane that released all
+// its text), else the event written again with only the changed values re-encoded.
+func reencode(ev *sse.Event, out, data []byte, m map[string]any) []byte {
+	nd := edited(data, m)
+	if len(nd) == len(data) && (len(nd) == 0 || &nd[0] == &data[0]) {
+		return out
+	}
 	c := *ev
-	c.Data = encode(m)
-	return sse.AppendEvent(nil, &c)
+	c.Data = nd
+	var dst []byte
+	if len(out) > 0 && out[0] == '\n' {
+		// The LF of a CRLF split across reads belongs to the previous event's end; the
+		// parser hands it over as the first byte of this event's Raw.
+		dst = append(dst, '\n')
+	}
+	return sse.AppendEvent(dst, &c)
 }
 
 func decode(data []byte) (map[string]any, bool) {

@@ -78,9 +78,9 @@ func (l *Limits) Check(ex *exchange.Exchange) (map[string]json.RawMessage, *apie
 		return nil, &apierr.Error{Status: http.StatusBadRequest, Code: "too_many_messages", Param: "messages",
 			Message: fmt.Sprintf("This request has %d messages; this gateway allows at most %d. Shorten the conversation.", r.Messages, l.MaxMessages)}
 	}
-	if l.MaxPromptTokens > 0 && ex.PromptTokens > l.MaxPromptTokens {
+	if l.MaxPromptTokens > 0 && ex.PromptCount() > l.MaxPromptTokens {
 		return nil, &apierr.Error{Status: http.StatusBadRequest, Code: "context_length_exceeded", Param: "messages",
-			Message: fmt.Sprintf("This request's prompt has %d tokens; this gateway allows at most %d. Shorten the prompt.", ex.PromptTokens, l.MaxPromptTokens)}
+			Message: fmt.Sprintf("This request's prompt has %d tokens; this gateway allows at most %d. Shorten the prompt.", ex.PromptCount(), l.MaxPromptTokens)}
 	}
 	if l.MaxN > 0 && r.N > l.MaxN {
 		return nil, &apierr.Error{Status: http.StatusBadRequest, Code: "invalid_value", Param: "n",

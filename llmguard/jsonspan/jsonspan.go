@@ -27,50 +27,63 @@ type Member struct {
 // Members lists the members of the object at b[open] ('{') and returns the offset of its
 // closing '}'.
 func Members(b []byte, open int) ([]Member, int, error) {
-	if open >= len(b) || b[open] != '{' {
-		return nil, 0, ErrNotObject
-	}
 	var ms []Member
+	end, err := EachMember(b, open, func(m Member) bool { ms = append(ms, m); return true })
+	if err != nil {
+		return nil, 0, err
+	}
+	return ms, end, nil
+}
+
+// EachMember calls fn for each member of the object at b[open] ('{'), in order, until fn
+// returns false, and returns the offset of the closing '}' (0 when fn stopped early). It
+// allocates nothing for keys without escapes.
+func EachMember(b []byte, open int, fn func(Member) bool) (int, error) {
+	if open >= len(b) || b[open] != '{' {
+		return 0, ErrNotObject
+	}
 	i := SkipWS(b, open+1)
 	if i < len(b) && b[i] == '}' {
-		return nil, i, nil
+		return i, nil
 	}
 	for {
 		if i >= len(b) || b[i] != '"' {
-			return nil, 0, ErrNotObject
+			return 0, ErrNotObject
 		}
 		kEnd, err := skipString(b, i)
 		if err != nil {
-			return nil, 0, err
+			return 0, err
 		}
 		key := string(b[i+1 : kEnd-1])
 		for _, c := range b[i:kEnd] {
 			if c == '\\' {
 				if json.Unmarshal(b[i:kEnd], &key) != nil {
-					return nil, 0, ErrNotObject
+					return 0, ErrNotObject
 				}
 				break
 			}
 		}
 		j := SkipWS(b, kEnd)
 		if j >= len(b) || b[j] != ':' {
-			return nil, 0, ErrNotObject
+			return 0, ErrNotObject
 		}
 		vs := SkipWS(b, j+1)
 		ve, err := SkipValue(b, vs)
 		if err != nil {
-			return nil, 0, err
+			return 0, err
 		}
-		ms = append(ms, Member{Key: key, Start: i, ValStart: vs, ValEnd: ve})
+		if !fn(Member{Key: key, Start: i, ValStart: vs, ValEnd: ve}) {
+			return 0, nil
+		}
 		i = SkipWS(b, ve)
 		if i >= len(b) {
-			return nil, 0, ErrNotObject
+			return 0, ErrNotObject
 		}
 		if b[i] == '}' {
-			return ms, i, nil
+			return i, nil
 		}
 		if b[i] != ',' {
-			return nil, 0, ErrNotObject
+			return 0, ErrNotObject
 		}
 		i = SkipWS(b, i+1)
 	}
@@ -199,4 +212,50 @@ func Remove(b []byte, ms []Member, drop func(i int) bool) []byte {
 		pos = c.end
 	}
 	return append(out, b[pos:]...)
+}
+
+// Span is one array element: b[Start:End].
+type Span struct{ Start, End int }
+
+// Elements lists the elements of the array at b[open] ('[') and returns the offset of its
+// closing ']'.
+func Elements(b []byte, open int) ([]Span, int, error) {
+	var es []Span
+	end, err := EachElement(b, open, func(e Span) bool { es = append(es, e); return true })
+	if err != nil {
+		return nil, 0, err
+	}
+	return es, end, nil
+}
+
+// EachElement calls fn for each element of the array at b[open] ('['), in order, until fn
+// returns false, and returns the offset of the closing ']' (0 when fn stopped early).
+func EachElement(b []byte, open int, fn func(Span) bool) (int, error) {
+	if open >= len(b) || b[open] != '[' {
+		return 0, ErrNotObject
+	}
+	i := SkipWS(b, open+1)
+	if i < len(b) && b[i] == ']' {
+		return i, nil
+	}
+	for {
+		e, err := SkipValue(b, i)
+		if err != nil {
+			return 0, err
+		}
+		if !fn(Span{i, e}) {
+			return 0, nil
+		}
+		i = SkipWS(b, e)
+		if i >= len(b) {
+			return 0, ErrNotObject
+		}
+		if b[i] == ']' {
+			return i, nil
+		}
+		if b[i] != ',' {
+			return 0, ErrNotObject
+		}
+		i = SkipWS(b, i+1)
+	}
 }

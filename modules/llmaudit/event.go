@@ -106,11 +106,10 @@ func (h *Handler) event(r *http.Request, repl *caddy.Replacer, run *exchangeRun,
 	loaded := watch != nil && watch.Exchange != nil
 	if loaded {
 		ev.Stream = watch.Exchange.Request != nil && watch.Exchange.Request.Stream
-		ev.TokensIn = watch.Exchange.PromptTokens
-		if run.tap != nil {
-			if u, reported, ok := run.tap.Usage(); ok {
-				ev.TokensIn, ev.TokensOut, ev.TokensReported = u.InputTokens, u.OutputTokens, reported
-			}
+		if u, reported, ok := tapUsage(run.tap); ok {
+			ev.TokensIn, ev.TokensOut, ev.TokensReported = u.InputTokens, u.OutputTokens, reported
+		} else {
+			ev.TokensIn = watch.Exchange.PromptCount() // counted only when nothing better is known
 		}
 	}
 	// A refused request cost nothing upstream; its prompt tokens were never sent.
@@ -322,4 +321,12 @@ func moderationScores(v string) map[string]float64 {
 		return nil
 	}
 	return out
+}
+
+// tapUsage returns the response's usage from the tap, if there is one.
+func tapUsage(t *llmhttp.Tap) (usage.Usage, bool, bool) {
+	if t == nil {
+		return usage.Usage{}, false, false
+	}
+	return t.Usage()
 }

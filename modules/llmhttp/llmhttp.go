@@ -95,7 +95,6 @@ func Load(r *http.Request, maxBody int64) (*exchange.Exchange, *http.Request, *a
 			return nil, r, apierr.New(http.StatusInternalServerError, "tokenizer_unavailable", "the gateway could not load its tokenizer")
 		}
 		ex.Request, ex.Tokens, ex.Body = req, m, body
-		ex.PromptTokens = m.Prompt(req)
 		SetBody(r, body)
 	}
 	if w, ok := r.Context().Value(watchKey{}).(*Watch); ok {
@@ -176,7 +175,19 @@ func readBody(r *http.Request, maxBody int64) ([]byte, *apierr.Error) {
 	if r.Body == nil {
 		return nil, nil
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	var body []byte
+	var err error
+	if cl := r.ContentLength; cl > 0 {
+		// Sized from Content-Length (at most maxBody, checked above; net/http stops the
+		// body there): one allocation, where io.ReadAll's doubling allocates some five
+		// times a 32 KB body on every request. The spare MinRead keeps ReadFrom from
+		// growing the buffer for its final read, the one that sees EOF.
+		buf := bytes.NewBuffer(make([]byte, 0, cl+bytes.MinRead))
+		_, err = buf.ReadFrom(io.LimitReader(r.Body, maxBody+1))
+		body = buf.Bytes()
+	} else {
+		body, err = io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		// Caddy's request_body max_size, a tighter limit than ours.
@@ -209,7 +220,13 @@ func publish(r *http.Request, ex *exchange.Exchange) {
 	}
 	repl.Set(PlaceholderModel, ex.Request.Model)
 	repl.Set(PlaceholderStream, ex.Request.Stream)
-	repl.Set(PlaceholderPromptTokens, ex.PromptTokens)
+	// Counted only if something reads it (see Exchange.PromptCount).
+	repl.Map(func(key string) (any, bool) {
+		if key != PlaceholderPromptTokens {
+			return nil, false
+		}
+		return ex.PromptCount(), true
+	})
 	repl.Set(PlaceholderMaxOutput, ex.Request.MaxOutputTokens)
 	repl.Set(PlaceholderTokensExact, ex.Tokens.Encoding.Exact)
 }

@@ -52,23 +52,21 @@ type Tap struct {
 	usage       *usage.Tap
 	body        []byte
 	bodyCap     int
-	overflow    bool
-	broken      bool // the SSE parser gave up; bytes pass through unparsed
-	ended       bool
-	hooks       []Hook
-	headerHooks []func(status int, h http.Header)
-	closers     []func() []byte
-	closed      bool
-	out         []byte // scratch for one Write's forwarded bytes
-	inThisFeed  int
-
-	// The JSON usage of body as it was when last computed: the limiter and the audit
-	// both ask once the reply is complete, and it is read once.
-	jsonUsage struct {
-		n        int // len(body)+1 it was computed for; 0 when none
-		u        usage.Usage
-		reported bool
-	}
+	// jsonUsage caches Usage for a JSON body of jsonUsageLen bytes: llm_rate_limit and
+	// llm_audit both ask for it after the response, and each answer is a full decode.
+	jsonUsage     usage.Usage
+	jsonReported  bool
+	jsonUsageLen  int
+	jsonUsageDone bool
+	overflow      bool
+	broken        bool // the SSE parser gave up; bytes pass through unparsed
+	ended         bool
+	hooks         []Hook
+	headerHooks   []func(status int, h http.Header)
+	closers       []func() []byte
+	closed        bool
+	out           []byte // scratch for one Write's forwarded bytes
+	inThisFeed    int
 }
 
 type tapMode uint8
@@ -263,37 +261,37 @@ func (t *Tap) Close() {
 // false when the usage cannot be known: no LLM response body was seen (non-2xx, other
 // content types), a compressed body, or a JSON body beyond the cap.
 func (t *Tap) Usage() (u usage.Usage, reported, ok bool) {
-	var prompt int64
 	var count func(string) int
 	kind := request.KindChat
+	// The prompt is counted only when the upstream's usage does not say (PromptCount).
+	prompt := func() int64 { return 0 }
 	if t.ex != nil {
-		prompt, kind = t.ex.PromptTokens, t.ex.Kind
+		prompt, kind = t.ex.PromptCount, t.ex.Kind
 		if t.ex.Tokens != nil {
 			count = t.ex.Tokens.Count
 		}
 	}
 	switch t.mode {
 	case modeSSE:
-		u, reported = t.usage.Finish(prompt, count)
+		u, reported = t.usage.Finish(prompt(), count)
 		return u, reported, true
 	case modeJSON:
 		if t.overflow {
 			return u, false, false
 		}
-		if c := &t.jsonUsage; c.n == len(t.body)+1 {
-			return c.u, c.reported, true
+		if t.jsonUsageDone && t.jsonUsageLen == len(t.body) {
+			return t.jsonUsage, t.jsonReported, true
 		}
 		if u, reported = usage.FromJSON(kind, t.body); !reported {
 			text := usage.OutputText(kind, t.body)
-			u.InputTokens = prompt
+			u = usage.Usage{InputTokens: prompt()}
 			if count != nil {
 				u.OutputTokens = int64(count(text))
 			} else {
 				u.OutputTokens = int64((len(text) + 3) / 4)
 			}
 		}
-		// n is stored +1 so that the zero value means "not computed".
-		t.jsonUsage.n, t.jsonUsage.u, t.jsonUsage.reported = len(t.body)+1, u, reported
+		t.jsonUsage, t.jsonReported, t.jsonUsageLen, t.jsonUsageDone = u, reported, len(t.body), true
 		return u, reported, true
 	}
 	return u, false, false

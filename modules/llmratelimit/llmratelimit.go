@@ -270,7 +270,7 @@ type plan struct {
 
 func (h *Handler) plan(r *http.Request, repl *caddy.Replacer, ex *exchange.Exchange) (*plan, *apierr.Error) {
 	req := ex.Request
-	p := &plan{reserved: limit.Usage{Input: ex.PromptTokens}}
+	p := &plan{reserved: limit.Usage{Input: ex.PromptCount()}}
 	if ex.Kind != request.KindEmbeddings {
 		n := max(req.N, 1)
 		allow := req.MaxOutputTokens

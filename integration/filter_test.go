@@ -12,9 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig"
-
 	"github.com/anthropics/anthropic-sdk-go/v2"
 	aoption "github.com/anthropics/anthropic-sdk-go/v2/option"
 	"github.com/openai/openai-go/v3"
@@ -195,14 +192,7 @@ http://localhost:%d {
 		chunk_delay 1ms
 	}
 }`, plain, filtered, burst, paced)
-	js, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := caddy.Load(js, true); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = caddy.Stop() })
+	loadForBenchmark(b, cfg)
 	reply := strings.Repeat("The quick brown fox jumps over the lazy dog.", 20) // 880 bytes, 220 text events
 	body := `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`
 	for _, up := range []struct {

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddytest"
 
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
@@ -92,4 +94,18 @@ func assertMetrics(t *testing.T, want ...string) []byte {
 		}
 	}
 	return metrics
+}
+
+// loadForBenchmark runs the Caddyfile cfg in this process for a benchmark (its own admin
+// setting; caddytest's tester is for tests) and stops Caddy when the benchmark ends.
+func loadForBenchmark(b *testing.B, cfg string) {
+	b.Helper()
+	js, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := caddy.Load(js, true); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = caddy.Stop() })
 }

@@ -294,14 +294,7 @@ http://localhost:%d {
 	cfg := fmt.Sprintf("{\n\tadmin off\n}\nhttp://localhost:%d {\n\treverse_proxy localhost:%d\n}\n", plain, up) +
 		moderated(w200, 200) + moderated(w400, 400) +
 		fmt.Sprintf("\nhttp://localhost:%d {\n\tllm_mock {\n\t\tchunk_size 4\n\t\tchunk_delay 1ms\n\t}\n}\n", up)
-	js, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := caddy.Load(js, true); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = caddy.Stop() })
+	loadForBenchmark(b, cfg)
 	// Every sentence carries the round's nonce: no window of one reply equals a window of
 	// another, so the classifier's cache never answers.
 	replyFor := func(nonce int64) string {

@@ -17,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -527,14 +525,7 @@ http://localhost:%d {
 http://localhost:%d {
 	llm_mock
 }`, ports[3], ports[0], ports[2], ports[1], ports[2], ports[4], ports[2], ports[2])
-	js, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := caddy.Load(js, true); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = caddy.Stop() })
+	loadForBenchmark(b, cfg)
 	body := chatBody("gpt-4o-mini", 16)
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
 	client := &http.Client{Transport: tr}

@@ -93,18 +93,10 @@ func (w *Webhook) Provision(ctx caddy.Context) error {
 	default:
 		return fmt.Errorf("llm_webhook: format must be generic, slack or splunk_hec, not %q", w.Format)
 	}
-	w.events = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "caddy", Subsystem: "llmguard", Name: "alert_events_total",
-		Help: "Security events given to llm_webhook, by outcome (sent, dropped, deduplicated, dead_letter, retry)."}, []string{"outcome"})
-	if reg := ctx.GetMetricsRegistry(); reg != nil {
-		if err := reg.Register(w.events); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if !errors.As(err, &are) {
-				return err
-			}
-			w.events = are.ExistingCollector.(*prometheus.CounterVec)
-		}
-	}
-	return nil
+	var err error
+	w.events, err = llmhttp.RegisterMetric(ctx, prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "caddy", Subsystem: "llmguard", Name: "alert_events_total",
+		Help: "Security events given to llm_webhook, by outcome (sent, dropped, deduplicated, dead_letter, retry)."}, []string{"outcome"}))
+	return err
 }
 
 // String identifies the writer in Caddy's logs without the URL's path or query, which

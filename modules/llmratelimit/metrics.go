@@ -1,13 +1,12 @@
 package llmratelimit
 
 import (
-	"errors"
-
 	"github.com/caddyserver/caddy/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
 	"github.com/llmguard/caddy-llmguard/llmguard/limit"
+	"github.com/llmguard/caddy-llmguard/modules/llmhttp"
 )
 
 // metrics are the limiter's Prometheus series. Labels are bounded: decision, outcome
@@ -23,48 +22,30 @@ type metrics struct {
 
 func newMetrics(ctx caddy.Context) (*metrics, error) {
 	const ns, sub = "caddy", "llmguard"
-	m := &metrics{
-		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "rate_limit_decisions_total",
-			Help: "llm_rate_limit decisions by outcome (admitted, refused, fail_open, unavailable)."}, []string{"decision", "endpoint"}),
-		settles: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "rate_limit_settlements_total",
-			Help: "Settlements by outcome (ok, refund, client_error, unknown)."}, []string{"outcome"}),
-		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "rate_limit_settled_tokens_total",
-			Help: "Tokens charged at settlement."}, []string{"direction"}),
-		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "rate_limit_store_errors_total",
-			Help: "Limit store calls that failed (Redis unreachable)."}),
-		cuts: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "rate_limit_stream_cuts_total",
-			Help: "Streams ended by on_exceed cut."}),
-	}
-	reg := ctx.GetMetricsRegistry()
-	if reg == nil {
-		return m, nil
-	}
-	for _, c := range []prometheus.Collector{m.decisions, m.settles, m.tokens, m.storeErrors, m.cuts} {
-		if err := reg.Register(c); err != nil {
-			// Every handler of a config registers the same series; share the first.
-			var are prometheus.AlreadyRegisteredError
-			if !errors.As(err, &are) {
-				return nil, err
-			}
-			switch existing := are.ExistingCollector.(type) {
-			case *prometheus.CounterVec:
-				switch c {
-				case m.decisions:
-					m.decisions = existing
-				case m.settles:
-					m.settles = existing
-				case m.tokens:
-					m.tokens = existing
-				}
-			case prometheus.Counter:
-				switch c {
-				case m.storeErrors:
-					m.storeErrors = existing
-				case m.cuts:
-					m.cuts = existing
-				}
-			}
+	m := &metrics{}
+	// Every handler of a config registers the same series; RegisterMetric shares the first.
+	var err error
+	vec := func(name, help string, labels ...string) *prometheus.CounterVec {
+		var v *prometheus.CounterVec
+		if err == nil {
+			v, err = llmhttp.RegisterMetric(ctx, prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: name, Help: help}, labels))
 		}
+		return v
+	}
+	counter := func(name, help string) prometheus.Counter {
+		var c prometheus.Counter
+		if err == nil {
+			c, err = llmhttp.RegisterMetric(ctx, prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: name, Help: help}))
+		}
+		return c
+	}
+	m.decisions = vec("rate_limit_decisions_total", "llm_rate_limit decisions by outcome (admitted, refused, fail_open, unavailable).", "decision", "endpoint")
+	m.settles = vec("rate_limit_settlements_total", "Settlements by outcome (ok, refund, client_error, unknown).", "outcome")
+	m.tokens = vec("rate_limit_settled_tokens_total", "Tokens charged at settlement.", "direction")
+	m.storeErrors = counter("rate_limit_store_errors_total", "Limit store calls that failed (Redis unreachable).")
+	m.cuts = counter("rate_limit_stream_cuts_total", "Streams ended by on_exceed cut.")
+	if err != nil {
+		return nil, err
 	}
 	return m, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/llmguard/caddy-llmguard/llmguard/detect"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
+	"github.com/llmguard/caddy-llmguard/llmguard/sentinel"
 	"github.com/llmguard/caddy-llmguard/llmguard/tokens"
 )
 
@@ -36,6 +37,18 @@ type Exchange struct {
 	// original values, for llm_filter to restore them in the response; nil when nothing
 	// was pseudonymised. It is kept in memory for this request only.
 	Vault *detect.Vault
+	// Risk is llm_sentinel's assessment of the caller, for the policies that tighten
+	// with it (llm_inspect's elevated threshold, llm_rate_limit's risk overrides); nil
+	// when no sentinel ran.
+	Risk *sentinel.Assessment
+}
+
+// RiskLevel returns the caller's risk level, low when no sentinel assessed it.
+func (e *Exchange) RiskLevel() sentinel.Level {
+	if e.Risk == nil {
+		return sentinel.Low
+	}
+	return e.Risk.Level
 }
 
 // PromptCount returns the prompt's token count, counting it on first use: counting is

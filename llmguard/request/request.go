@@ -69,6 +69,12 @@ type Request struct {
 	MaxOutputField string
 	// N is the number of choices requested (OpenAI "n"); 1 when absent.
 	N int64
+	// Logprobs is set when the client asks for token log probabilities ("logprobs": true,
+	// or the legacy completions' integer); TopLogprobs is how many alternatives per token
+	// it asks for (top_logprobs, or that integer). Both are model-extraction signals
+	// (llm_sentinel); the gateway does not otherwise act on them.
+	Logprobs    bool
+	TopLogprobs int64
 	// Messages is the number of conversation messages (chat, messages, Responses input
 	// items; prompts/inputs for completions and embeddings).
 	Messages int
@@ -196,6 +202,23 @@ func (b *builder) common() error {
 			return errorf("n", "n must be an integer from 1 to 128")
 		}
 		r.N = n
+	}
+	// Malformed values are left for the upstream to refuse: these fields only feed
+	// detection, never a decision about what is forwarded.
+	if lv := root.get("logprobs"); lv != nil {
+		switch lv.kind {
+		case jsonBool:
+			r.Logprobs = lv.b
+		case jsonNumber:
+			if n, err := lv.int64Value(r.body); err == nil && n > 0 {
+				r.Logprobs, r.TopLogprobs = true, n
+			}
+		}
+	}
+	if tl := root.get("top_logprobs"); tl != nil && tl.kind == jsonNumber {
+		if n, err := tl.int64Value(r.body); err == nil && n > 0 {
+			r.TopLogprobs = n
+		}
 	}
 	if tv := root.get("tools"); tv != nil && tv.kind != jsonNull {
 		if tv.kind != jsonArray {

@@ -329,3 +329,29 @@ func TestKindFromPath(t *testing.T) {
 		}
 	}
 }
+
+// Log probabilities are read in every shape the APIs accept (the chat boolean with
+// top_logprobs, the legacy completions integer); malformed values are left to the upstream.
+func TestParseLogprobs(t *testing.T) {
+	for _, c := range []struct {
+		kind Kind
+		body string
+		lp   bool
+		top  int64
+	}{
+		{KindChat, `{"model":"m","messages":[{"role":"user","content":"hi"}],"logprobs":true,"top_logprobs":5}`, true, 5},
+		{KindChat, `{"model":"m","messages":[{"role":"user","content":"hi"}],"logprobs":false}`, false, 0},
+		{KindChat, `{"model":"m","messages":[{"role":"user","content":"hi"}]}`, false, 0},
+		{KindCompletions, `{"model":"m","prompt":"x","logprobs":3}`, true, 3},
+		{KindChat, `{"model":"m","messages":[{"role":"user","content":"hi"}],"logprobs":"yes","top_logprobs":-2}`, false, 0},
+		{KindResponses, `{"model":"m","input":"x","top_logprobs":20}`, false, 20},
+	} {
+		r, err := Parse(c.kind, []byte(c.body))
+		if err != nil {
+			t.Fatalf("%s: %v", c.body, err)
+		}
+		if r.Logprobs != c.lp || r.TopLogprobs != c.top {
+			t.Errorf("%s: logprobs %v top %d, want %v %d", c.body, r.Logprobs, r.TopLogprobs, c.lp, c.top)
+		}
+	}
+}

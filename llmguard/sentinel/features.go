@@ -8,32 +8,6 @@ import (
 	"unicode/utf8"
 )
 
-// Request is what the gateway already knows about one request; nothing here needs a
-// second parse of the body.
-type Request struct {
-	// Network is the caller's network prefix (see NetworkOf).
-	Network string
-	// Prompt is the caller's latest prompt text (only its sketch is kept).
-	Prompt string
-	// Tokens is the request's cost estimate: prompt tokens plus output allowance × n.
-	Tokens int64
-	// MaxOutput is the output allowance the client asked for (0 if none).
-	MaxOutput int64
-	// N is the number of completions asked for (0 or 1 for one).
-	N int64
-	// Logprobs is set when the client asks for logprobs / top_logprobs.
-	Logprobs bool
-	// Embeddings is set for embedding requests (bulk embedding harvesting).
-	Embeddings bool
-}
-
-// Outcome is what the gateway learned while serving the request.
-type Outcome struct {
-	// Probe is set when llm_inspect found a prompt injection or blocked the request, or
-	// the upstream refused it: evidence of jailbreak probing.
-	Probe bool
-}
-
 // NetworkOf returns the /24 (IPv4) or /48 (IPv6) prefix of addr, the unit a key is
 // "seen from": a laptop changing address within its provider's block is not a new
 // network, a key used from another provider is. An unparsable address is returned as is.
@@ -142,3 +116,14 @@ func addBits(acc *[64]int32, h uint64) {
 const nearDuplicate = 12
 
 func hamming(a, b uint64) int { return bits.OnesCount64(a ^ b) }
+
+func hash32(s string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return h.Sum32()
+}
+
+// Fingerprint is a 32-bit hash of a credential that failed authentication, to tell one
+// wrong key retried from many keys tried. It is kept in memory and in the store only as
+// this hash, which is too short to confirm a guessed key offline.
+func Fingerprint(credential string) uint32 { return hash32(credential) }

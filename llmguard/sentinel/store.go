@@ -8,9 +8,13 @@ import (
 
 // Store keeps State per identity. Update must be atomic per identity: fn sees and
 // changes the current state while no other Update of the same identity runs.
+// fn may run more than once (an optimistic store retries on a conflict), so it must
+// only compute from the state it is given.
 type Store interface {
 	Update(ctx context.Context, id string, fn func(*State)) error
-	// Clear forgets an identity (an admin lifting a quarantine).
+	// Get returns an actor's state, and false when the store has none.
+	Get(ctx context.Context, id string) (State, bool, error)
+	// Clear forgets an actor (an admin lifting a quarantine).
 	Clear(ctx context.Context, id string) error
 }
 
@@ -18,7 +22,7 @@ type Store interface {
 // least recently seen of a small sample is evicted, so a flood of distinct identities
 // (or of addresses, for anonymous callers) costs bounded memory and O(1) time.
 type MemoryStore struct {
-	// Max is the number of identities kept. Default 100000 (≈ 20 MB).
+	// Max is the number of actors kept. Default 100000 (about 40 MB: 276 bytes of state plus the map entry and id).
 	Max int
 	// Idle is how long an identity may go unseen before Sweep forgets it. Default 7 days.
 	Idle time.Duration
@@ -65,6 +69,16 @@ func (s *MemoryStore) evictOne() {
 		}
 	}
 	delete(s.m, victim)
+}
+
+// Get implements Store.
+func (s *MemoryStore) Get(_ context.Context, id string) (State, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, ok := s.m[id]; ok {
+		return *st, true, nil
+	}
+	return State{}, false, nil
 }
 
 // Clear implements Store.

@@ -15,4 +15,5 @@ import (
 	_ "github.com/llmguard/caddy-llmguard/modules/llmmock"
 	_ "github.com/llmguard/caddy-llmguard/modules/llmprices"
 	_ "github.com/llmguard/caddy-llmguard/modules/llmratelimit"
+	_ "github.com/llmguard/caddy-llmguard/modules/llmsentinel"
 )

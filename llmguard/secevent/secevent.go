@@ -58,8 +58,19 @@ var (
 // text.
 var PromptBlocked = Kind{Code: "LLMG-3001", Action: "prompt-blocked", Category: "intrusion_detection", Type: "denied", Severity: Medium, Message: "prompt blocked by content policy"}
 
+// Risk transitions of llm_sentinel: a caller's level rose or fell, it was quarantined
+// (level high), or its quarantine ended. Fields name the actor (user.id or the client
+// network), the levels, the score and the signals behind it, never prompt text.
+var (
+	RiskRaised        = Kind{Code: "LLMG-4001", Action: "risk-raised", Category: "threat", Type: "indicator", Severity: Medium, Message: "caller risk level raised"}
+	RiskLowered       = Kind{Code: "LLMG-4002", Action: "risk-lowered", Category: "threat", Type: "indicator", Severity: Low, Message: "caller risk level lowered"}
+	CallerQuarantined = Kind{Code: "LLMG-4003", Action: "caller-quarantined", Category: "threat", Type: "denied", Severity: High, Message: "caller quarantined for unusual activity"}
+	CallerReleased    = Kind{Code: "LLMG-4004", Action: "caller-released", Category: "threat", Type: "allowed", Severity: Low, Message: "caller quarantine ended"}
+)
+
 // Catalogue lists every kind, for documentation and tests.
-var Catalogue = []Kind{KeyCreated, KeyUpdated, KeyRotated, KeyRevoked, AuthThrottled, PromptBlocked}
+var Catalogue = []Kind{KeyCreated, KeyUpdated, KeyRotated, KeyRevoked, AuthThrottled, PromptBlocked,
+	RiskRaised, RiskLowered, CallerQuarantined, CallerReleased}
 
 // Fields returns the ECS fields of an event of kind k with outcome ("success" or
 // "failure") and extra fields (which must use ECS names too, e.g. source.ip, or the

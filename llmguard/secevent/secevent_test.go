@@ -14,8 +14,8 @@ import (
 // allowed values, and an emitted event carries every ECS field.
 func TestCatalogue(t *testing.T) {
 	// From the ECS 8.11 event.category / event.type allowed-value lists.
-	categories := map[string]bool{"authentication": true, "iam": true, "intrusion_detection": true, "network": true, "web": true, "configuration": true}
-	types := map[string]bool{"creation": true, "change": true, "deletion": true, "denied": true, "allowed": true, "info": true, "start": true, "end": true, "user": true}
+	categories := map[string]bool{"authentication": true, "iam": true, "intrusion_detection": true, "network": true, "web": true, "configuration": true, "threat": true}
+	types := map[string]bool{"creation": true, "change": true, "deletion": true, "denied": true, "allowed": true, "info": true, "start": true, "end": true, "user": true, "indicator": true}
 	code := regexp.MustCompile(`^LLMG-\d{4}$`)
 	seen := map[string]bool{}
 	for _, k := range Catalogue {

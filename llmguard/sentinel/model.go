@@ -252,6 +252,7 @@ func (m *Model) Observe(s *State, addr *State, now time.Time, q Request) Assessm
 	hour := uint32(t / int64(time.Hour))
 	s.NewNet = ewma(s.NewNet, m.network(s, hash32(q.Network), hour), 0.2)
 	s.Hour = ewma(s.Hour, m.hourOfDay(s, hour), 0.1)
+	s.Probe = ewma(s.Probe, 0, probeAlpha) // Outcome adds this request's finding, if any
 	// An hour of day the actor was active in on an earlier day is familiar: its bursts
 	// are its rhythm (the nightly batch), so they count half and are learned from.
 	familiar := s.Hours[hour%24] >= 2
@@ -269,16 +270,18 @@ func (m *Model) Observe(s *State, addr *State, now time.Time, q Request) Assessm
 	return m.finish(s, t, a, sig, weights)
 }
 
-// Outcome folds what serving the request revealed (inspect findings) into s. It does
-// not change the level now: the caller's next request is scored with it.
+// probeAlpha is the weight of one request in the share of flagged prompts.
+const probeAlpha = 0.15
+
+// Outcome folds what serving the request revealed (an injection found) into s, after
+// Observe: together they are an EWMA of the share of flagged requests, and a handler only
+// writes the store again for a request that was flagged. The level does not change now:
+// the caller's next request is scored with it.
 func (m *Model) Outcome(s *State, now time.Time, o Outcome) {
-	m.decay(s, now.UnixNano())
-	v := float32(0)
 	if o.Probe {
-		v = 1
+		s.Probe = min(1, s.Probe+probeAlpha)
+		s.Last = max(s.Last, now.UnixNano())
 	}
-	s.Probe = ewma(s.Probe, v, 0.15)
-	s.Last = max(s.Last, now.UnixNano())
 }
 
 // Fail folds a failed authentication from a client address into that address's state
@@ -308,6 +311,17 @@ func (m *Model) Fail(s *State, now time.Time, credential uint32) Assessment {
 	w := [numSignals]float64{}
 	w[7] = addressStuffingWeight
 	return m.finish(s, t, a, sig, w)
+}
+
+// Release lifts s's quarantine at an administrator's word and clears the behaviour
+// evidence behind it, keeping what was learned of the actor's rhythm (hours, networks,
+// peaks). It returns the assessment to report.
+func (m *Model) Release(s *State) Assessment {
+	a := Assessment{From: s.Level, Level: Low, Released: s.QuarantinedUntil != 0}
+	s.QuarantinedUntil, s.Strikes, s.Level, s.Why = 0, 0, Low, 0
+	s.Dup, s.Extract, s.NewNet, s.Hour, s.Probe, s.Fail = 0, 0, 0, 0, 0, 0
+	s.ReqShort, s.TokShort = 0, 0
+	return a
 }
 
 // Assess returns s's current assessment at now without learning from a request (an

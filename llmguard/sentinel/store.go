@@ -89,6 +89,13 @@ func (s *MemoryStore) Clear(_ context.Context, id string) error {
 	return nil
 }
 
+// SetMax changes the number of actors kept (the last configuration wins).
+func (s *MemoryStore) SetMax(n int) {
+	s.mu.Lock()
+	s.Max = n
+	s.mu.Unlock()
+}
+
 // Len is the number of identities kept.
 func (s *MemoryStore) Len() int {
 	s.mu.Lock()

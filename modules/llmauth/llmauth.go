@@ -178,12 +178,22 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		}
 	}
 	id, err := h.authenticate(r, now)
+	var refused string
+	if err != nil && llmhttp.ObservingAuthFailures() {
+		// For llm_sentinel's stuffing signal, which sees only a fingerprint of it.
+		for _, hd := range h.strip {
+			refused += r.Header.Get(hd) + "\x00"
+		}
+	}
 	// The credential has been read: nothing after this (a refusal, handle_errors, the
 	// proxy and the logs of each) may see it.
 	for _, hd := range h.strip {
 		r.Header.Del(hd)
 	}
 	if err != nil {
+		if refused != "" {
+			llmhttp.ReportAuthFailure(r.Context(), clientIP(r), refused)
+		}
 		return h.refuse(w, r, client, now, err)
 	}
 	if id == nil {

@@ -1,6 +1,7 @@
 package llmratelimit
 
 import (
+	"encoding/json"
 	"math"
 	"strconv"
 
@@ -78,19 +79,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "rule":
 			err = h.parseRule(d)
 		case "store":
-			var typ string
-			if !d.NextArg() {
-				return d.ArgErr()
-			}
-			typ = d.Val()
-			if typ != "memory" && typ != "redis" {
-				return d.Errf("store must be memory or redis, not '%s'", typ)
-			}
-			unm, err := caddyfile.UnmarshalModule(d, "http.handlers.llm_rate_limit.stores."+typ)
-			if err != nil {
-				return err
-			}
-			h.StoreRaw = caddyconfig.JSONModuleObject(unm, "type", typ, nil)
+			h.StoreRaw, err = ParseStore(d)
 		case "default_output_tokens":
 			var n int
 			n, err = cfparse.PositiveInt(d)
@@ -244,6 +233,24 @@ func parseLimit(s string) (float64, error) {
 		return limit.Unlimited, nil
 	}
 	return limit.ParseAmount(s)
+}
+
+// ParseStore parses `store memory` or `store redis { … }` at the dispenser's "store"
+// token into a module object of the http.handlers.llm_rate_limit.stores namespace. It is
+// shared by every handler that keeps state the way the rate limiter does (llm_sentinel).
+func ParseStore(d *caddyfile.Dispenser) (json.RawMessage, error) {
+	if !d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	typ := d.Val()
+	if typ != "memory" && typ != "redis" {
+		return nil, d.Errf("store must be memory or redis, not '%s'", typ)
+	}
+	unm, err := caddyfile.UnmarshalModule(d, "http.handlers.llm_rate_limit.stores."+typ)
+	if err != nil {
+		return nil, err
+	}
+	return caddyconfig.JSONModuleObject(unm, "type", typ, nil), nil
 }
 
 // UnmarshalCaddyfile sets up the memory store: `store memory` takes no options.

@@ -149,8 +149,8 @@ func (m *ModelTarget) Do(e Event) (Result, error) {
 	var a sentinel.Assessment
 	err = m.Store.Update(ctx, "id:"+e.Identity, func(s *sentinel.State) {
 		a = m.Model.Observe(s, &addr, e.At, e.Request())
-		if !a.Quarantined {
-			m.Model.Outcome(s, e.At, sentinel.Outcome{Probe: e.Probe})
+		if !a.Quarantined && e.Probe {
+			m.Model.Outcome(s, e.At, sentinel.Outcome{Probe: true})
 		}
 	})
 	return Result{Level: a.Level.String(), Quarantined: a.Quarantined}, err

@@ -53,7 +53,12 @@ type Event struct {
 	Tier       string `json:"tier,omitempty"`
 	ClientIP   string `json:"client_ip,omitempty"`
 	// Country is the client's country from llm_geo (ISO code or "unknown"); empty without llm_geo.
-	Country      string   `json:"country,omitempty"`
+	Country string `json:"country,omitempty"`
+	// RiskScore, RiskLevel and RiskReasons are llm_sentinel's assessment of the caller
+	// (see its placeholders); empty without llm_sentinel.
+	RiskScore    float64  `json:"risk_score,omitempty"`
+	RiskLevel    string   `json:"risk_level,omitempty"`
+	RiskReasons  []string `json:"risk_reasons,omitempty"`
 	Method       string   `json:"method,omitempty"`
 	Path         string   `json:"path,omitempty"`
 	Endpoint     string   `json:"endpoint,omitempty"`

@@ -3,6 +3,8 @@ package sentinel
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,6 +28,9 @@ type RedisStore struct {
 	// RetryInterval is how long the store fails fast after an error. Default 1s.
 	RetryInterval time.Duration
 	downUntil     atomic.Int64
+	// stripes serialise this instance's updates of one actor, so that optimistic
+	// conflicts only arise between instances, not between the requests of one.
+	stripes [64]sync.Mutex
 }
 
 // NewRedisStore returns a store on client whose keys start with prefix.
@@ -37,8 +42,10 @@ func NewRedisStore(client redis.UniversalClient, prefix string) *RedisStore {
 // to one slot whatever the prefix.
 func (s *RedisStore) key(id string) string { return s.prefix + "{" + id + "}" }
 
-// maxAttempts bounds the optimistic retries of one update under contention.
-const maxAttempts = 8
+// maxAttempts bounds the optimistic retries of one update under contention between
+// instances; each retry waits a little, at random, so that instances do not collide in
+// step.
+const maxAttempts = 20
 
 // Update implements Store.
 func (s *RedisStore) Update(ctx context.Context, id string, fn func(*State)) error {
@@ -46,7 +53,13 @@ func (s *RedisStore) Update(ctx context.Context, id string, fn func(*State)) err
 		return err
 	}
 	key := s.key(id)
-	for range maxAttempts {
+	mu := &s.stripes[hash32(id)%uint32(len(s.stripes))]
+	mu.Lock()
+	defer mu.Unlock()
+	for attempt := range maxAttempts {
+		if attempt > 0 {
+			time.Sleep(time.Duration(rand.Int64N(int64(attempt) * int64(time.Millisecond))))
+		}
 		err := s.client.Watch(ctx, func(tx *redis.Tx) error {
 			st, err := s.read(ctx, tx, key)
 			if err != nil {

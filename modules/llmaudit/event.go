@@ -76,6 +76,7 @@ func (h *Handler) event(r *http.Request, repl *caddy.Replacer, run *exchangeRun,
 		Tier:           get(phTier),
 		ClientIP:       get(phClientIP),
 		Country:        get(llmhttp.PlaceholderGeoCountry),
+		RiskLevel:      get(llmhttp.PlaceholderRiskLevel),
 		Method:         r.Method,
 		Path:           r.URL.Path,
 		Endpoint:       get(llmhttp.PlaceholderEndpoint),
@@ -95,6 +96,12 @@ func (h *Handler) event(r *http.Request, repl *caddy.Replacer, run *exchangeRun,
 		if f := get(ph); f != "" {
 			ev.Findings = append(ev.Findings, strings.Split(f, ",")...)
 		}
+	}
+	if sc, err := strconv.ParseFloat(get(llmhttp.PlaceholderRiskScore), 64); err == nil && sc > 0 {
+		ev.RiskScore = sc
+	}
+	if rs := get(llmhttp.PlaceholderRiskReasons); rs != "" {
+		ev.RiskReasons = strings.Split(rs, ",")
 	}
 	if sc, err := strconv.ParseFloat(get(phScore), 64); err == nil && sc > 0 {
 		ev.InspectScore = sc

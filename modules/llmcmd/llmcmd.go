@@ -44,6 +44,11 @@ Commands for the caddy-llmguard LLM gateway.
       administer keys in a key file, or through a running gateway's admin endpoint
       (admin.api.llm_keys), which applies the change at once.
 
+  caddy llmguard sentinel show ACTOR    [--address localhost:2019]
+  caddy llmguard sentinel release ACTOR [--address localhost:2019]
+      shows a caller's risk (llm_sentinel) or lifts its quarantine; ACTOR is id:<key id>,
+      addr:<network> or a client IP address.
+
   caddy llmguard scan [--config FILE]
       reads JSON Lines ({"id","text"} or request bodies) on stdin and writes one verdict
       per line with the detectors llm_inspect uses.

@@ -49,6 +49,13 @@ const (
 	PlaceholderGeoContinent = "http.llm.geo.continent" // AF AN AS EU NA OC SA, or "unknown"
 )
 
+// Placeholders set by llm_sentinel and read by llm_audit's record.
+const (
+	PlaceholderRiskScore   = "http.llm.risk.score"   // 0–1, three decimals
+	PlaceholderRiskLevel   = "http.llm.risk.level"   // low, elevated or high
+	PlaceholderRiskReasons = "http.llm.risk.reasons" // signal names, comma-separated
+)
+
 // Load returns the request's Exchange, creating it on first use: the body is read (at most
 // maxBody bytes; 0 means DefaultMaxBodySize), parsed and counted, and replaced with an
 // in-memory copy so that later handlers and the proxy can read it again. The returned

@@ -33,14 +33,9 @@ func init() {
 	caddy.RegisterModule(Handler{})
 }
 
-// Placeholders set for every assessed request.
-const (
-	PlaceholderScore   = "http.llm.risk.score"   // 0–1, three decimals
-	PlaceholderLevel   = "http.llm.risk.level"   // low, elevated or high
-	PlaceholderReasons = "http.llm.risk.reasons" // signal names, comma-separated
-)
-
-// Handler is http.handlers.llm_sentinel. It runs after llm_auth (the caller's identity;
+// Handler is http.handlers.llm_sentinel. Every assessed request gets the placeholders
+// {http.llm.risk.score}, {http.llm.risk.level} and {http.llm.risk.reasons} (llmhttp).
+// It runs after llm_auth (the caller's identity;
 // without llm_auth the client network is the caller) and before llm_inspect and
 // llm_rate_limit, which tighten with the level it stores in the request's exchange.
 //
@@ -287,9 +282,9 @@ func (h *Handler) publish(r *http.Request, a sentinel.Assessment) {
 	if !ok {
 		return
 	}
-	repl.Set(PlaceholderScore, strconv.FormatFloat(a.Score, 'f', 3, 64))
-	repl.Set(PlaceholderLevel, a.Level.String())
-	repl.Set(PlaceholderReasons, a.ReasonList())
+	repl.Set(llmhttp.PlaceholderRiskScore, strconv.FormatFloat(a.Score, 'f', 3, 64))
+	repl.Set(llmhttp.PlaceholderRiskLevel, a.Level.String())
+	repl.Set(llmhttp.PlaceholderRiskReasons, a.ReasonList())
 }
 
 // record counts the assessment and reports a transition as one security event.

@@ -243,6 +243,13 @@ func fields(ev *audit.Event) []zap.Field {
 	str("auth_source", ev.AuthSource)
 	str("tier", ev.Tier)
 	str("client_ip", ev.ClientIP)
+	str("country", ev.Country)
+	if ev.RiskLevel != "" {
+		f = append(f, zap.Float64("risk_score", ev.RiskScore), zap.String("risk_level", ev.RiskLevel))
+		if len(ev.RiskReasons) > 0 {
+			f = append(f, zap.Strings("risk_reasons", ev.RiskReasons))
+		}
+	}
 	str("method", ev.Method)
 	str("path", ev.Path)
 	str("endpoint", ev.Endpoint)

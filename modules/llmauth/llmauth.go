@@ -173,6 +173,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	client := auth.ClientKey(clientIP(r))
 	if h.throttle != nil {
 		if wait := h.throttle.Wait(client, now); wait > 0 {
+			// A throttled attempt is still an attempt: stuffing goes on at full speed.
+			if llmhttp.ObservingAuthFailures() {
+				if cred := h.presented(r); cred != "" {
+					llmhttp.ReportAuthFailure(r.Context(), clientIP(r), cred)
+				}
+			}
 			return llmhttp.Fail(w, r, &apierr.Error{Status: http.StatusTooManyRequests, Code: "too_many_failed_attempts",
 				Message: "Too many failed authentication attempts from your address; wait before trying again.", RetryAfter: wait})
 		}
@@ -180,10 +186,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	id, err := h.authenticate(r, now)
 	var refused string
 	if err != nil && llmhttp.ObservingAuthFailures() {
-		// For llm_sentinel's stuffing signal, which sees only a fingerprint of it.
-		for _, hd := range h.strip {
-			refused += r.Header.Get(hd) + "\x00"
-		}
+		refused = h.presented(r)
 	}
 	// The credential has been read: nothing after this (a refusal, handle_errors, the
 	// proxy and the logs of each) may see it.
@@ -256,6 +259,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return mw.finish(r)
 	}
 	return next.ServeHTTP(w, r)
+}
+
+// presented returns the credentials the request carries in the headers llm_auth reads,
+// for llm_sentinel's stuffing signal, which sees only a fingerprint of them; "" when none.
+func (h *Handler) presented(r *http.Request) string {
+	var b strings.Builder
+	for _, hd := range h.strip {
+		if v := r.Header.Get(hd); v != "" {
+			b.WriteString(hd)
+			b.WriteByte(0)
+			b.WriteString(v)
+			b.WriteByte(0)
+		}
+	}
+	return b.String()
 }
 
 func (h *Handler) authenticate(r *http.Request, now time.Time) (*exchange.Identity, error) {

@@ -20,12 +20,14 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/apierr"
+	"github.com/llmguard/caddy-llmguard/llmguard/detect/injection"
 	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
 	"github.com/llmguard/caddy-llmguard/llmguard/limit"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
 	"github.com/llmguard/caddy-llmguard/llmguard/secevent"
 	"github.com/llmguard/caddy-llmguard/llmguard/sentinel"
 	"github.com/llmguard/caddy-llmguard/modules/llmhttp"
+	"github.com/llmguard/caddy-llmguard/modules/llminspect"
 	"github.com/llmguard/caddy-llmguard/modules/llmratelimit"
 )
 
@@ -248,18 +250,19 @@ func features(ex *exchange.Exchange, network string) sentinel.Request {
 }
 
 // probed reports whether llm_inspect found a prompt injection or blocked the request
-// (its placeholders, set while next ran).
+// (its placeholders, set while next ran). The detector reports findings at its own
+// threshold whatever the action, so probing counts under the default action log too.
 func probed(r *http.Request) bool {
 	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	if !ok {
 		return false
 	}
-	if d, _ := repl.GetString("http.llm.inspect.decision"); d == "block" {
+	if d, _ := repl.GetString(llminspect.PlaceholderDecision); d == "block" {
 		return true
 	}
-	f, _ := repl.GetString("http.llm.inspect.findings")
+	f, _ := repl.GetString(llminspect.PlaceholderFindings)
 	for _, t := range strings.Split(f, ",") {
-		if t == "injection" || strings.HasPrefix(t, "injection") || strings.HasPrefix(t, "jailbreak") {
+		if t == injection.TypeInjection {
 			return true
 		}
 	}

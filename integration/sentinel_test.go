@@ -43,6 +43,7 @@ func sentinelGateway(t *testing.T, keys, extra string) (base, auditLog, security
 	}
 }
 http://localhost:%d {
+	header >X-Risk-Level {http.llm.risk.level}
 	llm_audit
 	llm_auth {
 		api_keys {
@@ -234,4 +235,38 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// TestSentinelReload: learned state survives a config reload (the memory store lives in
+// Caddy's usage pool), and changed options apply at once: with quarantine turned off, a
+// caller at high is served.
+func TestSentinelReload(t *testing.T) {
+	kf := &keyFile{t: t, path: filepath.Join(t.TempDir(), "keys.json")}
+	bot := kf.add("reload-bot", nil, nil)
+	kf.write()
+	base, _, _ := sentinelGateway(t, kf.path, "quarantine 10m")
+	for i := range 20 {
+		if status, code, _ := chatFrom(t, base, bot, "198.18.1.1", fmt.Sprintf("List %d facts about the number %d.", i, i)); status != http.StatusOK {
+			t.Fatalf("request %d: %d %s", i, status, code)
+		}
+	}
+	before := sentinelAdmin(t, "GET", "reload-bot")["requests"]
+	if before != float64(20) {
+		t.Fatalf("requests before the reload: %v", before)
+	}
+	base, _, _ = sentinelGateway(t, kf.path, "quarantine off")
+	if got := sentinelAdmin(t, "GET", "reload-bot")["requests"]; got != before {
+		t.Fatalf("the reload lost the learned state: %v requests, had %v", got, before)
+	}
+	high := false
+	for i := 20; i < 600 && !high; i++ {
+		status, code, h := chatFrom(t, base, bot, "198.18.1.1", fmt.Sprintf("List %d facts about the number %d.", i, i))
+		if status != http.StatusOK {
+			t.Fatalf("request %d with quarantine off: %d %s", i, status, code)
+		}
+		high = h.Get("X-Risk-Level") == "high"
+	}
+	if !high {
+		t.Fatal("the templated caller never reached high")
+	}
 }

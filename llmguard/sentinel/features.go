@@ -1,7 +1,6 @@
 package sentinel
 
 import (
-	"hash/fnv"
 	"math/bits"
 	"net/netip"
 	"unicode"
@@ -41,49 +40,80 @@ func Sketch(prompt string) (sim uint64, exact uint32) {
 	if len(prompt) > maxSketchBytes {
 		prompt = prompt[:maxSketchBytes]
 	}
-	h := fnv.New32a()
-	h.Write([]byte(prompt))
-	exact = h.Sum32()
-	var acc [64]int32
+	exact = hash32(prompt)
+	var votes counters
 	var word uint64 = fnvOffset
-	inWord, n := false, 0
+	inWord := false
 	flush := func() {
 		if inWord {
-			addBits(&acc, mix(word))
-			n++
+			votes.add(mix(word))
 		}
 		word, inWord = fnvOffset, false
 	}
 	for i := 0; i < len(prompt); {
-		r, size := utf8.DecodeRuneInString(prompt[i:])
+		r, size := rune(prompt[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(prompt[i:])
+		}
 		i += size
 		switch {
-		case unicode.IsDigit(r):
+		case '0' <= r && r <= '9' || r >= utf8.RuneSelf && unicode.IsDigit(r):
 			// Every number is the same token: "item 17" and "item 4031" share a template.
 			if !inWord || word != digitWord {
 				flush()
 				word, inWord = digitWord, true
 			}
-		case unicode.IsLetter(r):
+		case 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || r >= utf8.RuneSelf && unicode.IsLetter(r):
 			if inWord && word == digitWord {
 				flush()
 			}
-			word = (word ^ uint64(unicode.ToLower(r))) * fnvPrime
+			if r < utf8.RuneSelf {
+				r |= 0x20 // ASCII lower case
+			} else {
+				r = unicode.ToLower(r)
+			}
+			word = (word ^ uint64(r)) * fnvPrime
 			inWord = true
 		default:
 			flush()
 		}
 	}
 	flush()
-	if n == 0 {
-		return 0, exact
+	return votes.majority(), exact
+}
+
+// counters are 64 vote counters kept as bit planes (plane k holds bit k of every
+// counter), so that adding a word's 64 votes is a few word-wide operations instead of 64
+// additions: the sketch's cost is then the text scan, not the vote.
+type counters struct {
+	planes [12]uint64 // 2¹² > the at most 1,024 words of maxSketchBytes
+	n      int
+}
+
+// add counts a vote for each bit set in h.
+func (c *counters) add(h uint64) {
+	c.n++
+	carry := h
+	for k := 0; carry != 0 && k < len(c.planes); k++ {
+		c.planes[k], carry = c.planes[k]^carry, c.planes[k]&carry
 	}
-	for b := 0; b < 64; b++ {
-		if acc[b] > 0 {
-			sim |= 1 << b
+}
+
+// majority has bit b set when more than half of the words voted for bit b (SimHash's
+// sign of votes for − votes against): counter ≥ n/2+1, compared on all 64 counters at once
+// from the most significant plane down.
+func (c *counters) majority() uint64 {
+	t := uint64(c.n/2 + 1)
+	gt, eq := uint64(0), ^uint64(0)
+	for k := len(c.planes) - 1; k >= 0; k-- {
+		if t>>k&1 == 0 {
+			gt |= eq & c.planes[k]
+			eq &^= c.planes[k]
+		} else {
+			eq &= c.planes[k]
 		}
 	}
-	return sim, exact
+	return gt | eq
 }
 
 const (
@@ -102,25 +132,19 @@ func mix(x uint64) uint64 {
 	return x ^ x>>31
 }
 
-func addBits(acc *[64]int32, h uint64) {
-	for b := 0; b < 64; b++ {
-		if h&(1<<b) != 0 {
-			acc[b]++
-		} else {
-			acc[b]--
-		}
-	}
-}
-
 // nearDuplicate is the SimHash distance (in bits) under which two prompts share a template.
 const nearDuplicate = 12
 
 func hamming(a, b uint64) int { return bits.OnesCount64(a ^ b) }
 
+// hash32 is 32-bit FNV-1a, written out so that hashing a string allocates nothing.
 func hash32(s string) uint32 {
-	h := fnv.New32a()
-	h.Write([]byte(s))
-	return h.Sum32()
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
 }
 
 // Fingerprint is a 32-bit hash of a credential that failed authentication, to tell one

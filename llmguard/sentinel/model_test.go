@@ -3,6 +3,7 @@ package sentinel
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"testing"
 	"time"
 )
@@ -181,5 +182,46 @@ func BenchmarkObserve(b *testing.B) {
 	for b.Loop() {
 		now = now.Add(time.Second)
 		m.Observe(&s, nil, now, q)
+	}
+}
+
+// hash32 is FNV-1a (the stored fingerprints and network hashes must not change).
+func TestHash32IsFNV1a(t *testing.T) {
+	for _, s := range []string{"", "a", "203.0.113.0/24", "sk-llmg-x\x00"} {
+		h := fnv.New32a()
+		h.Write([]byte(s))
+		if hash32(s) != h.Sum32() {
+			t.Errorf("%q", s)
+		}
+	}
+}
+
+func BenchmarkSketch(b *testing.B) {
+	p := "Can you explain how a compiler turns source code into machine code, step by step, with an example in Go?"
+	for b.Loop() {
+		Sketch(p)
+	}
+}
+
+// The bit-plane vote counts exactly like 64 separate counters.
+func TestCountersMatchPlainVotes(t *testing.T) {
+	var c counters
+	var plain [64]int
+	h := uint64(0x9e3779b97f4a7c15)
+	for i := range 1000 {
+		h = mix(h + uint64(i))
+		c.add(h)
+		for b := range 64 {
+			plain[b] += int(h >> b & 1)
+		}
+		var want uint64
+		for b := range 64 {
+			if 2*plain[b] > i+1 {
+				want |= 1 << b
+			}
+		}
+		if got := c.majority(); got != want {
+			t.Fatalf("after %d votes: %x, want %x", i+1, got, want)
+		}
 	}
 }

@@ -28,6 +28,17 @@ func TestCaddyfileErrors(t *testing.T) {
 		bogus } }`: "unrecognized rule subdirective",
 		`llm_rate_limit { rule a { concurrent 1 }
 		rule a { concurrent 2 } }`: "duplicate rule",
+		`llm_rate_limit { rule a { concurrent 1
+		risk high } }`: "risk needs",
+		`llm_rate_limit { rule a { concurrent 1
+		risk low 1 } }`: "risk level must be elevated or high",
+		`llm_rate_limit { rule a { concurrent 1
+		risk severe 1 } }`: "risk level must be elevated or high",
+		`llm_rate_limit { rule a { concurrent 1
+		risk high 1
+		risk high 2 } }`: "duplicate risk",
+		`llm_rate_limit { rule a { concurrent 1
+		risk high lots } }`: "rule 'a', risk",
 		`llm_rate_limit { on_exceed stop }`:  "must be one of",
 		`llm_rate_limit { price m 1 2 }`:     "price needs",
 		`llm_rate_limit { price m 1 x 2 }`:   "price of m",
@@ -52,6 +63,7 @@ func TestCaddyfileErrors(t *testing.T) {
 // refused with an error (never half-configured).
 func FuzzCaddyfile(f *testing.F) {
 	f.Add("llm_rate_limit {\n rule a {\n tokens 100 1m output\n tier free 10\n }\n}")
+	f.Add("llm_rate_limit {\n rule a {\n requests 10 1m\n risk elevated 5\n risk high unlimited\n }\n}")
 	f.Add("llm_rate_limit {\n price m 1 0.5 2\n store redis {\n address x:1\n }\n}")
 	f.Fuzz(func(t *testing.T, cf string) {
 		h := new(Handler)
@@ -62,4 +74,28 @@ func FuzzCaddyfile(f *testing.F) {
 			_, _ = r.compile()
 		}
 	})
+}
+
+// TestRiskConfigErrors: risk overrides that could not take effect are refused when the
+// config loads, in the JSON as in the Caddyfile.
+func TestRiskConfigErrors(t *testing.T) {
+	for _, c := range []struct {
+		risks map[string]float64
+		want  string
+	}{
+		{map[string]float64{"elevated": 5, "high": 10}, "risk high is looser than risk elevated"},
+		{map[string]float64{"elevated": 5, "high": -1}, "risk high is looser than risk elevated"},
+		{map[string]float64{"low": 5}, "apply at elevated or high"},
+		{map[string]float64{"severe": 5}, `unknown risk level "severe"`},
+		{map[string]float64{"high": -3}, "limits must be ≥ 0"},
+	} {
+		r := &Rule{Name: "a", Kind: "concurrent", Limit: 9, Risks: c.risks}
+		if _, err := r.compile(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: error %v, want %q", c.risks, err, c.want)
+		}
+	}
+	ok := &Rule{Name: "a", Kind: "concurrent", Limit: 9, Risks: map[string]float64{"elevated": -1, "high": 3}}
+	if _, err := ok.compile(); err != nil {
+		t.Errorf("unlimited at elevated, tighter at high: %v", err)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/llmguard/caddy-llmguard/llmguard/detect/patterns"
 	"github.com/llmguard/caddy-llmguard/llmguard/detect/pii"
 	"github.com/llmguard/caddy-llmguard/llmguard/detect/secrets"
+	"github.com/llmguard/caddy-llmguard/llmguard/sentinel"
 )
 
 func init() {
@@ -26,10 +27,20 @@ type Injection struct {
 	// Threshold is the score (0–1] at which a text counts as an injection. Default 0.5;
 	// higher means fewer false positives and fewer detections.
 	Threshold float64 `json:"threshold,omitempty"`
+	// ElevatedThreshold and HighThreshold replace Threshold in llm_inspect for callers
+	// llm_sentinel rates elevated or high ({http.llm.risk.level}), so that a caller
+	// already under suspicion is refused on weaker evidence. Each must be at most the
+	// threshold of the level below (a risk level only tightens); default: that
+	// threshold, i.e. no change. Without llm_sentinel every caller is low. llm_filter
+	// scans replies, whose author is the model, and always uses Threshold.
+	ElevatedThreshold float64 `json:"elevated_threshold,omitempty"`
+	HighThreshold     float64 `json:"high_threshold,omitempty"`
 	// NoInvisible stops reporting INVISIBLE_TEXT.
 	NoInvisible bool `json:"no_invisible,omitempty"`
 
 	*injection.Detector `json:"-"`
+	// atRisk is the detector per risk level: m itself where the threshold is the same.
+	atRisk [sentinel.High + 1]*Injection
 }
 
 // CaddyModule returns the Caddy module information.
@@ -37,13 +48,52 @@ func (Injection) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{ID: Namespace + ".injection", New: func() caddy.Module { return new(Injection) }}
 }
 
-// Provision builds the detector with the embedded model.
+// Provision builds the detector with the embedded model, and a stricter one per risk
+// level whose threshold is lower (they share the model).
 func (m *Injection) Provision(caddy.Context) error {
-	if m.Threshold < 0 || m.Threshold > 1 {
-		return fmt.Errorf("injection threshold must be in (0, 1], not %v", m.Threshold)
+	low := m.Threshold
+	if low == 0 {
+		low = injection.DefaultThreshold
 	}
-	m.Detector = injection.New(injection.Options{Threshold: m.Threshold, DisableInvisible: m.NoInvisible})
+	thresholds := [len(m.atRisk)]float64{low, m.ElevatedThreshold, m.HighThreshold}
+	for l, t := range thresholds {
+		name := sentinel.Level(l).String() + " threshold"
+		if l == 0 {
+			name = "injection threshold"
+		}
+		if t < 0 || t > 1 {
+			return fmt.Errorf("%s must be in (0, 1], not %v", name, t)
+		}
+		if l == 0 {
+			continue
+		}
+		if t == 0 {
+			thresholds[l] = thresholds[l-1]
+		} else if t > thresholds[l-1] {
+			return fmt.Errorf("%s %v is above the %s level's %v: a risk level only tightens", name, t, sentinel.Level(l-1), thresholds[l-1])
+		}
+	}
+	m.Detector = injection.New(injection.Options{Threshold: low, DisableInvisible: m.NoInvisible})
+	m.atRisk[0] = m
+	for l := 1; l < len(thresholds); l++ {
+		if thresholds[l] == thresholds[l-1] {
+			m.atRisk[l] = m.atRisk[l-1]
+			continue
+		}
+		c := *m
+		c.atRisk = [len(m.atRisk)]*Injection{}
+		c.Detector = injection.New(injection.Options{Threshold: thresholds[l], DisableInvisible: m.NoInvisible})
+		m.atRisk[l] = &c
+	}
 	return nil
+}
+
+// AtRisk implements RiskDetector.
+func (m *Injection) AtRisk(l sentinel.Level) detect.Detector {
+	if int(l) < len(m.atRisk) && m.atRisk[l] != nil {
+		return m.atRisk[l]
+	}
+	return m
 }
 
 // PII reports EMAIL_ADDRESS, PHONE_NUMBER, CREDIT_CARD, IBAN_CODE, US_SSN and IP_ADDRESS
@@ -151,4 +201,5 @@ var (
 	_ detect.Wrapper    = (*PII)(nil)
 	_ detect.Wrapper    = (*Secrets)(nil)
 	_ detect.Wrapper    = (*Patterns)(nil)
+	_ RiskDetector      = (*Injection)(nil)
 )

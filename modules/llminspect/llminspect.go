@@ -84,6 +84,7 @@ type Handler struct {
 
 	limits    inspect.Limits
 	detection *inspect.Detection
+	byRisk    llmdetect.ByRisk // detection per llm_sentinel risk level; [Low] is detection
 	remote    *remote.Classifier
 	logger    *zap.Logger
 	security  *zap.Logger
@@ -120,6 +121,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("detect: %v", err)
 	}
+	h.byRisk = llmdetect.ForRisk(h.detection)
 	if h.Remote != nil {
 		if h.remote, err = h.Remote.Build(ctx, DirectionRequest); err != nil {
 			return fmt.Errorf("remote: %v", err)
@@ -160,7 +162,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	edit := request.Edit{Fields: fields}
 	if h.detection != nil && ex.Request != nil {
-		v := h.detection.Scan(ex.Request, detect.NewVault())
+		v := h.byRisk.At(ex.RiskLevel()).Scan(ex.Request, detect.NewVault())
 		publishFindings(r, &v)
 		if v.Action == detect.ActionBlock {
 			h.reportBlock(r, ex, &v)

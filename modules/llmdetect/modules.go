@@ -51,27 +51,16 @@ func (Injection) CaddyModule() caddy.ModuleInfo {
 // Provision builds the detector with the embedded model, and a stricter one per risk
 // level whose threshold is lower (they share the model).
 func (m *Injection) Provision(caddy.Context) error {
+	if m.Threshold < 0 || m.Threshold > 1 {
+		return fmt.Errorf("injection threshold must be in (0, 1], not %v", m.Threshold)
+	}
 	low := m.Threshold
 	if low == 0 {
 		low = injection.DefaultThreshold
 	}
-	thresholds := [len(m.atRisk)]float64{low, m.ElevatedThreshold, m.HighThreshold}
-	for l, t := range thresholds {
-		name := sentinel.Level(l).String() + " threshold"
-		if l == 0 {
-			name = "injection threshold"
-		}
-		if t < 0 || t > 1 {
-			return fmt.Errorf("%s must be in (0, 1], not %v", name, t)
-		}
-		if l == 0 {
-			continue
-		}
-		if t == 0 {
-			thresholds[l] = thresholds[l-1]
-		} else if t > thresholds[l-1] {
-			return fmt.Errorf("%s %v is above the %s level's %v: a risk level only tightens", name, t, sentinel.Level(l-1), thresholds[l-1])
-		}
+	thresholds, err := RiskThresholds("injection", low, m.ElevatedThreshold, m.HighThreshold)
+	if err != nil {
+		return err
 	}
 	m.Detector = injection.New(injection.Options{Threshold: low, DisableInvisible: m.NoInvisible})
 	m.atRisk[0] = m
@@ -86,6 +75,24 @@ func (m *Injection) Provision(caddy.Context) error {
 		m.atRisk[l] = &c
 	}
 	return nil
+}
+
+// RiskThresholds returns a detector's threshold per llm_sentinel risk level, from the
+// low one and the optional elevated and high ones (0: the level below's). A level may
+// not be looser than the one below it, since a risk level only tightens.
+func RiskThresholds(what string, low, elevated, high float64) ([sentinel.High + 1]float64, error) {
+	t := [sentinel.High + 1]float64{low, elevated, high}
+	for l := 1; l < len(t); l++ {
+		switch {
+		case t[l] < 0 || t[l] > 1:
+			return t, fmt.Errorf("%s %s threshold must be in (0, 1], not %v", what, sentinel.Level(l), t[l])
+		case t[l] == 0:
+			t[l] = t[l-1]
+		case t[l] > t[l-1]:
+			return t, fmt.Errorf("%s %s threshold %v is above the %s level's %v: a risk level only tightens", what, sentinel.Level(l), t[l], sentinel.Level(l-1), t[l-1])
+		}
+	}
+	return t, nil
 }
 
 // AtRisk implements RiskDetector.

@@ -24,6 +24,7 @@ import (
 	"github.com/llmguard/caddy-llmguard/llmguard/inspect"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
 	"github.com/llmguard/caddy-llmguard/llmguard/secevent"
+	"github.com/llmguard/caddy-llmguard/llmguard/sentinel"
 	"github.com/llmguard/caddy-llmguard/modules/llmdetect"
 	"github.com/llmguard/caddy-llmguard/modules/llmhttp"
 )
@@ -86,6 +87,7 @@ type Handler struct {
 	detection *inspect.Detection
 	byRisk    llmdetect.ByRisk // detection per llm_sentinel risk level; [Low] is detection
 	remote    *remote.Classifier
+	remoteAt  [sentinel.High + 1]float64 // the remote's tei threshold per risk level
 	logger    *zap.Logger
 	security  *zap.Logger
 }
@@ -126,6 +128,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		if h.remote, err = h.Remote.Build(ctx, DirectionRequest); err != nil {
 			return fmt.Errorf("remote: %v", err)
 		}
+		h.remoteAt, _ = h.Remote.riskThresholds(h.remote) // checked by Build
 	}
 	return nil
 }

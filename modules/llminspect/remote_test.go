@@ -230,3 +230,42 @@ func TestRemoteRiskThresholdErrors(t *testing.T) {
 		t.Error("elevated_threshold 2 parsed")
 	}
 }
+
+// FuzzParseRemote: the remote block's parser never panics; what it accepts names an
+// endpoint, keeps every threshold in [0, 1], and either builds a classifier whose risk
+// thresholds only tighten or is refused with an error.
+func FuzzParseRemote(f *testing.F) {
+	f.Add("remote {\n url http://x/predict\n mode tei\n threshold 0.9\n elevated_threshold 0.6\n high_threshold 0.3\n }")
+	f.Add("remote {\n url http://x/predict\n mode tei\n high_threshold 0.95\n }")
+	f.Add("remote {\n use guard\n elevated_threshold 0.5\n fail open\n }")
+	f.Add("remote {\n url http://x/v1/moderations\n elevated_threshold 0.5\n action log\n }")
+	f.Fuzz(func(t *testing.T, src string) {
+		d := caddyfile.NewTestDispenser(src)
+		d.Next()
+		rm, err := ParseRemote(d)
+		if err != nil {
+			return
+		}
+		if rm.URL == "" && rm.Use == "" {
+			t.Fatal("accepted without url or use")
+		}
+		for _, v := range []float64{rm.Threshold, rm.ElevatedThreshold, rm.HighThreshold} {
+			if v < 0 || v > 1 {
+				t.Fatalf("threshold %v accepted", v)
+			}
+		}
+		if rm.Use != "" {
+			return // needs the llm_classifiers app
+		}
+		ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+		defer cancel()
+		c, err := rm.Build(ctx, DirectionRequest)
+		if err != nil {
+			return
+		}
+		ts, err := rm.riskThresholds(c)
+		if err != nil || ts[sentinel.Elevated] > ts[sentinel.Low] || ts[sentinel.High] > ts[sentinel.Elevated] {
+			t.Fatalf("built with risk thresholds %v (%v)", ts, err)
+		}
+	})
+}

@@ -1,10 +1,13 @@
 package llmratelimit
 
 import (
+	"math"
 	"strings"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/sentinel"
 )
 
 func TestCaddyfileErrors(t *testing.T) {
@@ -59,19 +62,44 @@ func TestCaddyfileErrors(t *testing.T) {
 	}
 }
 
-// FuzzCaddyfile: the parser never panics, and whatever it accepts either provisions or is
-// refused with an error (never half-configured).
+// FuzzCaddyfile: the parser never panics, whatever it accepts either compiles or is
+// refused with an error (never half-configured), and a compiled rule's risk overrides
+// only tighten.
 func FuzzCaddyfile(f *testing.F) {
 	f.Add("llm_rate_limit {\n rule a {\n tokens 100 1m output\n tier free 10\n }\n}")
 	f.Add("llm_rate_limit {\n rule a {\n requests 10 1m\n risk elevated 5\n risk high unlimited\n }\n}")
+	f.Add("llm_rate_limit {\n rule a {\n requests 10 1m\n risk elevated 20\n }\n}") // a cap above the limit changes nothing
+	f.Add("llm_rate_limit {\n rule a {\n requests 10 1m\n tier gold unlimited\n risk elevated unlimited\n risk high 3\n }\n}")
 	f.Add("llm_rate_limit {\n price m 1 0.5 2\n store redis {\n address x:1\n }\n}")
 	f.Fuzz(func(t *testing.T, cf string) {
 		h := new(Handler)
 		if h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(cf)) != nil {
 			return
 		}
-		for _, r := range h.Rules {
-			_, _ = r.compile()
+		for _, rc := range h.Rules {
+			r, err := rc.compile()
+			if err != nil {
+				continue
+			}
+			// A risk level never loosens a limit: for every tier, the limit at high is
+			// at most the one at elevated, which is at most the one at low.
+			tiers := []string{""}
+			for tier := range rc.Tiers {
+				tiers = append(tiers, tier)
+			}
+			for _, tier := range tiers {
+				prev := math.Inf(1)
+				for _, lvl := range []sentinel.Level{sentinel.Low, sentinel.Elevated, sentinel.High} {
+					lim, ok := r.LimitFor(tier, lvl, "any-model")
+					if !ok {
+						lim = math.Inf(1)
+					}
+					if lim > prev {
+						t.Fatalf("rule %s, tier %q: %s allows %v, more than the level below (%v)", r.Name, tier, lvl, lim, prev)
+					}
+					prev = lim
+				}
+			}
 		}
 	})
 }

@@ -153,9 +153,6 @@ func (h *Handler) classify(r *http.Request, ex *exchange.Exchange, redactions ma
 		return nil
 	}
 	v, err := h.remote.Classify(r.Context(), b.String(), time.Now())
-	if err == nil {
-		v = h.remote.AtThreshold(v, h.remoteAt[min(ex.RiskLevel(), sentinel.High)])
-	}
 	if err != nil {
 		h.logger.Warn("remote classifier failed", zap.Error(err), zap.Bool("fail_open", h.Remote.FailOpen))
 		if h.Remote.FailOpen {
@@ -164,6 +161,8 @@ func (h *Handler) classify(r *http.Request, ex *exchange.Exchange, redactions ma
 		return &apierr.Error{Status: http.StatusServiceUnavailable, Code: "classifier_unavailable", RetryAfter: time.Second,
 			Message: "The gateway's content classifier is unavailable; try again shortly."}
 	}
+	// A suspected caller's verdict is re-read at its level's threshold (tei mode).
+	v = h.remote.AtThreshold(v, h.remoteAt[min(ex.RiskLevel(), sentinel.High)])
 	if !v.Flagged {
 		return nil
 	}
@@ -234,13 +233,13 @@ func ParseRemote(d *caddyfile.Dispenser) (*Remote, error) {
 				rm.Threshold, err = cfparse.Threshold(d, "remote threshold", v)
 			}
 		case "elevated_threshold", "high_threshold":
-			dst := &rm.ElevatedThreshold
-			if d.Val() == "high_threshold" {
+			name, dst := d.Val(), &rm.ElevatedThreshold
+			if name == "high_threshold" {
 				dst = &rm.HighThreshold
 			}
 			var v string
 			if v, err = cfparse.Arg(d); err == nil {
-				*dst, err = cfparse.Threshold(d, "remote "+d.Val(), v)
+				*dst, err = cfparse.Threshold(d, "remote "+name, v)
 			}
 		case "model":
 			rm.Model, err = cfparse.Arg(d)

@@ -226,8 +226,9 @@ func TestRemoteRiskThresholdErrors(t *testing.T) {
 		t.Errorf("definition with a risk threshold: %v", err)
 	}
 	var h Handler
-	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("llm_inspect {\n remote {\n url http://x\n mode tei\n elevated_threshold 2\n }\n}")); err == nil {
-		t.Error("elevated_threshold 2 parsed")
+	err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("llm_inspect {\n remote {\n url http://x\n mode tei\n elevated_threshold 2\n }\n}"))
+	if err == nil || !strings.Contains(err.Error(), "remote elevated_threshold must be a number in (0, 1], not '2'") {
+		t.Errorf("elevated_threshold 2: %v", err)
 	}
 }
 

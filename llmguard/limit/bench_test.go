@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/limit/limittest"
+	"github.com/llmguard/caddy-llmguard/llmguard/sentinel"
 )
 
 // BenchmarkDecision is the limiter's cost per request: one reservation over three rules
@@ -51,4 +52,31 @@ func BenchmarkDecision(b *testing.B) {
 		srv := limittest.StartRedis(b)
 		run(b, newRedisB(b, srv))
 	})
+}
+
+// BenchmarkLimitFor is the cost of resolving one rule's limit for a request: a model
+// glob, a tier, and (risk) the two risk caps of an elevated caller.
+func BenchmarkLimitFor(b *testing.B) {
+	base := Rule{Name: "rpm", Kind: Requests, Limit: 60, Window: time.Minute,
+		Tiers: map[string]float64{"pro": 600, "enterprise": Unlimited}, Models: []ModelLimit{{Pattern: "gpt-4o*", Limit: 100}}}
+	for _, c := range []struct {
+		name  string
+		risks []RiskLimit
+		level sentinel.Level
+	}{
+		{"plain", nil, sentinel.Low},
+		{"risk", []RiskLimit{{Level: sentinel.Elevated, Limit: 10}, {Level: sentinel.High, Limit: 0}}, sentinel.Elevated},
+	} {
+		r := base
+		r.Risks = c.risks
+		rule := mustRule(b, r)
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, ok := rule.LimitFor("enterprise", c.level, "claude-sonnet-4-5"); ok != (c.risks != nil) {
+					b.Fatal(ok)
+				}
+			}
+		})
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/sentinel"
 )
 
 var t0 = time.Date(2025, 3, 31, 21, 59, 0, 0, time.UTC)
@@ -224,10 +226,86 @@ func TestLimitFor(t *testing.T) {
 		{"free", "GPT-4o-mini", 50, true},
 		{"enterprise", "x", 0, false},
 	} {
-		got, ok := r.LimitFor(c.tier, c.model)
+		got, ok := r.LimitFor(c.tier, sentinel.Low, c.model)
 		if ok != c.ok || (ok && got != c.want) {
 			t.Errorf("%s/%s: %v %v", c.tier, c.model, got, ok)
 		}
+	}
+}
+
+// TestRiskCaps: a risk override caps whatever the tier and model give (an exempt tier
+// included) for callers at its level or above, and never loosens a limit.
+func TestRiskCaps(t *testing.T) {
+	r := mustRule(t, Rule{Name: "rpm", Kind: Requests, Limit: 100, Window: time.Minute,
+		Tiers:  map[string]float64{"free": 5, "enterprise": Unlimited},
+		Models: []ModelLimit{{Pattern: "gpt-4o*", Limit: 50}},
+		Risks:  []RiskLimit{{Level: sentinel.High, Limit: 0}, {Level: sentinel.Elevated, Limit: 10}}})
+	for _, c := range []struct {
+		tier  string
+		risk  sentinel.Level
+		model string
+		want  float64
+		ok    bool
+	}{
+		{"", sentinel.Low, "x", 100, true},
+		{"", sentinel.Elevated, "x", 10, true},
+		{"", sentinel.High, "x", 0, true},         // the tightest applicable override
+		{"free", sentinel.Elevated, "x", 5, true}, // already tighter: kept
+		{"enterprise", sentinel.Low, "x", 0, false},
+		{"enterprise", sentinel.Elevated, "x", 10, true}, // exempt, but not when suspected
+		{"", sentinel.Elevated, "gpt-4o", 10, true},
+	} {
+		got, ok := r.LimitFor(c.tier, c.risk, c.model)
+		if ok != c.ok || (ok && got != c.want) {
+			t.Errorf("%s/%s/%s: %v %v, want %v %v", c.tier, c.risk, c.model, got, ok, c.want, c.ok)
+		}
+	}
+	// unlimited at a level: the rule does not tighten there.
+	u := mustRule(t, Rule{Name: "rpm", Kind: Requests, Limit: 100, Window: time.Minute,
+		Risks: []RiskLimit{{Level: sentinel.Elevated, Limit: Unlimited}, {Level: sentinel.High, Limit: 20}}})
+	if got, _ := u.LimitFor("", sentinel.Elevated, ""); got != 100 {
+		t.Errorf("elevated under unlimited: %v", got)
+	}
+	if got, _ := u.LimitFor("", sentinel.High, ""); got != 20 {
+		t.Errorf("high: %v", got)
+	}
+	// A level without an override of its own gets the lower level's: high ≥ elevated.
+	e := mustRule(t, Rule{Name: "rpm", Kind: Requests, Limit: 100, Window: time.Minute,
+		Risks: []RiskLimit{{Level: sentinel.Elevated, Limit: 10}}})
+	if got, _ := e.LimitFor("", sentinel.High, ""); got != 10 {
+		t.Errorf("high under elevated's cap: %v", got)
+	}
+}
+
+// TestRiskKeepsUsage: a caller that becomes elevated keeps its counter; only the limit
+// it is measured against shrinks.
+func TestRiskKeepsUsage(t *testing.T) {
+	ctx := context.Background()
+	r := mustRule(t, Rule{Name: "rpd", Kind: Requests, Limit: 10, Window: 24 * time.Hour,
+		Risks: []RiskLimit{{Level: sentinel.Elevated, Limit: 4}}})
+	s := NewMemoryStore()
+	charge := func(risk sentinel.Level) (*Denial, []Status) {
+		lim, _ := r.LimitFor("", risk, "")
+		_, d, sts, err := Reserve(ctx, s, t0, []Charge{{Rule: r, Key: "k", Limit: lim, Amount: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d, sts
+	}
+	for range 3 {
+		if d, _ := charge(sentinel.Low); d != nil {
+			t.Fatal("low caller refused")
+		}
+	}
+	d, sts := charge(sentinel.Elevated)
+	if d != nil || sts[0].Limit != 4 || sts[0].Remaining != 0 {
+		t.Fatalf("elevated 4th request: denial %v, status %+v", d, sts)
+	}
+	if d, _ := charge(sentinel.Elevated); d == nil || d.Limit != 4 {
+		t.Fatalf("elevated 5th request: %+v", d)
+	}
+	if d, _ := charge(sentinel.Low); d != nil {
+		t.Fatal("back to low: the rule's own limit applies again")
 	}
 }
 
@@ -241,6 +319,11 @@ func TestValidate(t *testing.T) {
 		{Name: "x", Kind: "nope", Limit: 1},
 		{Name: "x", Kind: Concurrent, Limit: -2},
 		{Name: "x", Kind: Concurrent, Limit: 1, Models: []ModelLimit{{Pattern: "", Limit: 1}}},
+		{Name: "x", Kind: Concurrent, Limit: 1, Risks: []RiskLimit{{Level: sentinel.Low, Limit: 1}}},
+		{Name: "x", Kind: Concurrent, Limit: 1, Risks: []RiskLimit{{Level: sentinel.High, Limit: -2}}},
+		{Name: "x", Kind: Concurrent, Limit: 1, Risks: []RiskLimit{{Level: sentinel.High, Limit: 1}, {Level: sentinel.High, Limit: 2}}},
+		{Name: "x", Kind: Concurrent, Limit: 9, Risks: []RiskLimit{{Level: sentinel.High, Limit: 5}, {Level: sentinel.Elevated, Limit: 2}}},
+		{Name: "x", Kind: Concurrent, Limit: 9, Risks: []RiskLimit{{Level: sentinel.High, Limit: Unlimited}, {Level: sentinel.Elevated, Limit: 2}}},
 	} {
 		if err := r.Validate(); err == nil {
 			t.Errorf("%+v validated", r)

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/glob"
+	"github.com/llmguard/caddy-llmguard/llmguard/sentinel"
 )
 
 // Kind is what a rule limits.
@@ -56,6 +58,14 @@ type ModelLimit struct {
 	Limit   float64
 }
 
+// RiskLimit tightens a rule for callers whose risk level (llm_sentinel's assessment) is
+// Level or above. It caps the limit the rule would otherwise give: a risk override never
+// loosens one (see Rule.LimitFor). Unlimited says the rule does not tighten at Level.
+type RiskLimit struct {
+	Level sentinel.Level
+	Limit float64
+}
+
 // Rule is one limit. Rules are immutable once validated and shared by all requests.
 type Rule struct {
 	// Name identifies the rule in headers, errors, metrics and state keys. Rules with the
@@ -74,6 +84,9 @@ type Rule struct {
 	// caller's tier, then Limit. Unlimited (-1) exempts the request.
 	Tiers  map[string]float64
 	Models []ModelLimit
+	// Risks cap the limit for callers at a risk level or above, whatever the tier and
+	// model say; Validate sorts them by level.
+	Risks []RiskLimit
 	// FailOpen admits requests when the store cannot be reached; the default refuses them.
 	FailOpen bool
 }
@@ -106,6 +119,9 @@ func (r *Rule) Validate() error {
 		if err := check(m.Limit); err != nil {
 			return fmt.Errorf("rule %s, model %s: %v", r.Name, m.Pattern, err)
 		}
+	}
+	if err := r.validateRisks(check); err != nil {
+		return err
 	}
 	switch r.Kind {
 	case Requests, Tokens:
@@ -140,6 +156,33 @@ func (r *Rule) Validate() error {
 	return nil
 }
 
+// validateRisks sorts the risk overrides and refuses those that could not take effect: a
+// level without risk (low is the rule itself), a level given twice, and an override
+// looser than a lower level's, which callers at the higher level get too.
+func (r *Rule) validateRisks(check func(float64) error) error {
+	slices.SortFunc(r.Risks, func(a, b RiskLimit) int { return int(a.Level) - int(b.Level) })
+	for i, rl := range r.Risks {
+		if rl.Level != sentinel.Elevated && rl.Level != sentinel.High {
+			return fmt.Errorf("rule %s: risk overrides apply at elevated or high, not %s (the rule's limit is the low one)", r.Name, rl.Level)
+		}
+		if err := check(rl.Limit); err != nil {
+			return fmt.Errorf("rule %s, risk %s: %v", r.Name, rl.Level, err)
+		}
+		if i == 0 {
+			continue
+		}
+		prev := r.Risks[i-1]
+		if prev.Level == rl.Level {
+			return fmt.Errorf("rule %s: risk %s is given twice", r.Name, rl.Level)
+		}
+		if prev.Limit != Unlimited && (rl.Limit == Unlimited || rl.Limit > prev.Limit) {
+			return fmt.Errorf("rule %s: risk %s is looser than risk %s (%g), which applies at %s too: a risk override only tightens",
+				r.Name, rl.Level, prev.Level, prev.Limit, rl.Level)
+		}
+	}
+	return nil
+}
+
 // ID is the rule's state identity: name, kind and measure. A config change that keeps
 // them keeps the counters (a new limit or window applies to the existing level); one that
 // changes them starts from zero, since the old numbers would mean something else.
@@ -150,9 +193,12 @@ func (r *Rule) ID() string {
 	return r.Name + ":" + string(r.Kind)
 }
 
-// LimitFor returns the limit for a caller's tier and a model; ok is false when the
-// request is exempt (Unlimited).
-func (r *Rule) LimitFor(tier, model string) (limit float64, ok bool) {
+// LimitFor returns the limit for a caller's tier, risk level and model; ok is false when
+// the request is exempt (Unlimited). The model override wins over the tier; then every
+// risk override at or below the caller's level caps the result (an exempt caller gets the
+// cap itself), so that a caller under suspicion is never allowed more than that, whatever
+// its tier.
+func (r *Rule) LimitFor(tier string, risk sentinel.Level, model string) (limit float64, ok bool) {
 	limit = r.Limit
 	matched := false
 	m := strings.ToLower(model)
@@ -167,7 +213,18 @@ func (r *Rule) LimitFor(tier, model string) (limit float64, ok bool) {
 			limit = v
 		}
 	}
+	limit = r.RiskCap(limit, risk)
 	return limit, limit != Unlimited
+}
+
+// RiskCap applies the risk overrides at or below level to limit (Unlimited included).
+func (r *Rule) RiskCap(limit float64, level sentinel.Level) float64 {
+	for _, rl := range r.Risks {
+		if rl.Level <= level && rl.Limit != Unlimited && (limit == Unlimited || rl.Limit < limit) {
+			limit = rl.Limit
+		}
+	}
+	return limit
 }
 
 // IsBudget reports a calendar budget (refusals that waiting a little will not fix).

@@ -15,7 +15,7 @@ import (
 //
 //	detect off
 //	detect {
-//	    injection off|<threshold>
+//	    injection off|<threshold> [{ threshold … elevated_threshold … high_threshold … no_invisible }]
 //	    pii off|<ENTITY>...
 //	    secrets off
 //	    deny [literal] [nocase] <TYPE> <pattern>
@@ -69,7 +69,25 @@ func ParseCaddyfile(d *caddyfile.Dispenser, defaults []string) (*Config, error) 
 	seen := cfparse.Seen{}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		switch name := d.Val(); name {
-		case "injection", "pii", "secrets", "scan_system":
+		case "injection":
+			if err := seen.Check(d); err != nil {
+				return nil, err
+			}
+			changed = true
+			m := &Injection{}
+			off, err := m.parse(d, true)
+			if err == nil && !off && *m == (Injection{}) {
+				return nil, d.ArgErr()
+			}
+			if err == nil && off {
+				err = set(name, false)
+			} else if err == nil {
+				err = set(name, m)
+			}
+			if err != nil {
+				return nil, err
+			}
+		case "pii", "secrets", "scan_system":
 			if err := seen.Check(d); err != nil {
 				return nil, err
 			}
@@ -84,12 +102,6 @@ func ParseCaddyfile(d *caddyfile.Dispenser, defaults []string) (*Config, error) 
 				c.ScanSystem = true
 			case len(args) == 1 && args[0] == "off":
 				err = set(name, false)
-			case name == "injection" && len(args) == 1:
-				t, perr := cfparse.Threshold(d, "injection threshold", args[0])
-				if perr != nil {
-					return nil, perr
-				}
-				err = set(name, &Injection{Threshold: t})
 			case name == "pii" && len(args) > 0:
 				err = set(name, &PII{Entities: args})
 			default:
@@ -192,45 +204,71 @@ func parseRule(d *caddyfile.Dispenser, withType bool) (patterns.Rule, error) {
 	return r, nil
 }
 
-// UnmarshalCaddyfile reads `detector injection [<threshold>] { threshold <t>
-// no_invisible }`.
+// UnmarshalCaddyfile reads
+//
+//	detector injection [<threshold>] {
+//	    threshold <t>
+//	    elevated_threshold <t>
+//	    high_threshold <t>
+//	    no_invisible
+//	}
 func (m *Injection) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // module name
+	_, err := m.parse(d, false)
+	return err
+}
+
+// parse reads the arguments and block after the detector's name, also for the detect
+// block's `injection off|<threshold> { … }` line, where off may stand alone.
+func (m *Injection) parse(d *caddyfile.Dispenser, offOK bool) (off bool, err error) {
 	if d.NextArg() {
-		if err := m.threshold(d); err != nil {
-			return err
+		if offOK && d.Val() == "off" {
+			if d.NextArg() || d.NextBlock(d.Nesting()) {
+				return false, d.Err("injection off takes no options")
+			}
+			return true, nil
+		}
+		if err := threshold(d, "injection threshold", &m.Threshold); err != nil {
+			return false, err
 		}
 		if d.NextArg() {
-			return d.ArgErr()
+			return false, d.ArgErr()
 		}
 	}
-	for d.NextBlock(0) {
-		switch d.Val() {
-		case "threshold":
+	seen := cfparse.Seen{}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		if err := seen.Check(d); err != nil {
+			return false, err
+		}
+		var err error
+		switch opt := d.Val(); opt {
+		case "threshold", "elevated_threshold", "high_threshold":
+			dst := map[string]*float64{"threshold": &m.Threshold, "elevated_threshold": &m.ElevatedThreshold, "high_threshold": &m.HighThreshold}[opt]
 			if !d.NextArg() {
-				return d.ArgErr()
+				return false, d.ArgErr()
 			}
-			if err := m.threshold(d); err != nil {
-				return err
-			}
+			err = threshold(d, "injection "+opt, dst)
 		case "no_invisible":
 			m.NoInvisible = true
 		default:
-			return d.Errf("unrecognized injection option '%s'", d.Val())
+			return false, d.Errf("unrecognized injection option '%s'", opt)
+		}
+		if err != nil {
+			return false, err
 		}
 		if d.NextArg() {
-			return d.ArgErr()
+			return false, d.ArgErr()
 		}
 	}
-	return nil
+	return false, nil
 }
 
-func (m *Injection) threshold(d *caddyfile.Dispenser) error {
-	t, err := cfparse.Threshold(d, "injection threshold", d.Val())
+func threshold(d *caddyfile.Dispenser, what string, dst *float64) error {
+	t, err := cfparse.Threshold(d, what, d.Val())
 	if err != nil {
 		return err
 	}
-	m.Threshold = t
+	*dst = t
 	return nil
 }
 

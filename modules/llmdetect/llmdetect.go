@@ -11,6 +11,7 @@ package llmdetect
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -18,6 +19,7 @@ import (
 	"github.com/llmguard/caddy-llmguard/llmguard/detect"
 	"github.com/llmguard/caddy-llmguard/llmguard/detect/defaults"
 	"github.com/llmguard/caddy-llmguard/llmguard/inspect"
+	"github.com/llmguard/caddy-llmguard/llmguard/sentinel"
 )
 
 // Namespace is the module namespace of detectors.
@@ -118,6 +120,57 @@ func (c *Config) Load(ctx caddy.Context, defaults []string) (*inspect.Detection,
 		set.Allow = allow
 	}
 	return &inspect.Detection{Policy: detect.Policy{Set: set, Actions: c.Actions}, ScanSystem: c.ScanSystem}, nil
+}
+
+// RiskDetector is a detector that tightens with the caller's risk level (llm_sentinel's
+// assessment): AtRisk returns the detector to use for callers at level l, the receiver
+// itself when nothing changes.
+type RiskDetector interface {
+	AtRisk(l sentinel.Level) detect.Detector
+}
+
+// ByRisk is a detection policy per risk level, indexed by sentinel.Level.
+type ByRisk [sentinel.High + 1]*inspect.Detection
+
+// ForRisk returns d's policy per risk level: d itself for low callers and wherever no
+// detector tightens, else a copy whose RiskDetectors are swapped for their stricter
+// versions (same allow-list and actions). It is built once, at provisioning, so choosing
+// a level costs a request nothing. A nil d (detection off) stays nil at every level.
+func ForRisk(d *inspect.Detection) ByRisk {
+	var out ByRisk
+	for l := range out {
+		out[l] = d
+		if d == nil || l == 0 {
+			continue
+		}
+		var dets []detect.Detector
+		for i, det := range d.Set.Detectors {
+			rd, ok := det.(RiskDetector)
+			if !ok {
+				continue
+			}
+			if s := rd.AtRisk(sentinel.Level(l)); s != det {
+				if dets == nil {
+					dets = slices.Clone(d.Set.Detectors)
+				}
+				dets[i] = s
+			}
+		}
+		if dets != nil {
+			c := *d
+			c.Set = &detect.Set{Detectors: dets, Allow: d.Set.Allow}
+			out[l] = &c
+		}
+	}
+	return out
+}
+
+// At returns the policy for callers at level l.
+func (b *ByRisk) At(l sentinel.Level) *inspect.Detection {
+	if int(l) >= len(b) {
+		l = sentinel.High
+	}
+	return b[l]
 }
 
 // allower is a detector that also declares harmless spans (the patterns module's allow

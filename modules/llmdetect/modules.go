@@ -11,6 +11,7 @@ import (
 	"github.com/llmguard/caddy-llmguard/llmguard/detect/patterns"
 	"github.com/llmguard/caddy-llmguard/llmguard/detect/pii"
 	"github.com/llmguard/caddy-llmguard/llmguard/detect/secrets"
+	"github.com/llmguard/caddy-llmguard/llmguard/sentinel"
 )
 
 func init() {
@@ -26,10 +27,20 @@ type Injection struct {
 	// Threshold is the score (0–1] at which a text counts as an injection. Default 0.5;
 	// higher means fewer false positives and fewer detections.
 	Threshold float64 `json:"threshold,omitempty"`
+	// ElevatedThreshold and HighThreshold replace Threshold in llm_inspect for callers
+	// llm_sentinel rates elevated or high ({http.llm.risk.level}), so that a caller
+	// already under suspicion is refused on weaker evidence. Each must be at most the
+	// threshold of the level below (a risk level only tightens); default: that
+	// threshold, i.e. no change. Without llm_sentinel every caller is low. llm_filter
+	// scans replies, whose author is the model, and always uses Threshold.
+	ElevatedThreshold float64 `json:"elevated_threshold,omitempty"`
+	HighThreshold     float64 `json:"high_threshold,omitempty"`
 	// NoInvisible stops reporting INVISIBLE_TEXT.
 	NoInvisible bool `json:"no_invisible,omitempty"`
 
 	*injection.Detector `json:"-"`
+	// atRisk is the detector per risk level: m itself where the threshold is the same.
+	atRisk [sentinel.High + 1]*Injection
 }
 
 // CaddyModule returns the Caddy module information.
@@ -37,13 +48,59 @@ func (Injection) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{ID: Namespace + ".injection", New: func() caddy.Module { return new(Injection) }}
 }
 
-// Provision builds the detector with the embedded model.
+// Provision builds the detector with the embedded model, and a stricter one per risk
+// level whose threshold is lower (they share the model).
 func (m *Injection) Provision(caddy.Context) error {
 	if m.Threshold < 0 || m.Threshold > 1 {
 		return fmt.Errorf("injection threshold must be in (0, 1], not %v", m.Threshold)
 	}
-	m.Detector = injection.New(injection.Options{Threshold: m.Threshold, DisableInvisible: m.NoInvisible})
+	low := m.Threshold
+	if low == 0 {
+		low = injection.DefaultThreshold
+	}
+	thresholds, err := RiskThresholds("injection", low, m.ElevatedThreshold, m.HighThreshold)
+	if err != nil {
+		return err
+	}
+	m.Detector = injection.New(injection.Options{Threshold: low, DisableInvisible: m.NoInvisible})
+	m.atRisk[0] = m
+	for l := 1; l < len(thresholds); l++ {
+		if thresholds[l] == thresholds[l-1] {
+			m.atRisk[l] = m.atRisk[l-1]
+			continue
+		}
+		c := *m
+		c.atRisk = [len(m.atRisk)]*Injection{}
+		c.Detector = injection.New(injection.Options{Threshold: thresholds[l], DisableInvisible: m.NoInvisible})
+		m.atRisk[l] = &c
+	}
 	return nil
+}
+
+// RiskThresholds returns a detector's threshold per llm_sentinel risk level, from the
+// low one and the optional elevated and high ones (0: the level below's). A level may
+// not be looser than the one below it, since a risk level only tightens.
+func RiskThresholds(what string, low, elevated, high float64) ([sentinel.High + 1]float64, error) {
+	t := [sentinel.High + 1]float64{low, elevated, high}
+	for l := 1; l < len(t); l++ {
+		switch {
+		case t[l] < 0 || t[l] > 1:
+			return t, fmt.Errorf("%s %s threshold must be in (0, 1], not %v", what, sentinel.Level(l), t[l])
+		case t[l] == 0:
+			t[l] = t[l-1]
+		case t[l] > t[l-1]:
+			return t, fmt.Errorf("%s %s threshold %v is above the %s level's %v: a risk level only tightens", what, sentinel.Level(l), t[l], sentinel.Level(l-1), t[l-1])
+		}
+	}
+	return t, nil
+}
+
+// AtRisk implements RiskDetector.
+func (m *Injection) AtRisk(l sentinel.Level) detect.Detector {
+	if int(l) < len(m.atRisk) && m.atRisk[l] != nil {
+		return m.atRisk[l]
+	}
+	return m
 }
 
 // PII reports EMAIL_ADDRESS, PHONE_NUMBER, CREDIT_CARD, IBAN_CODE, US_SSN and IP_ADDRESS
@@ -151,4 +208,5 @@ var (
 	_ detect.Wrapper    = (*PII)(nil)
 	_ detect.Wrapper    = (*Secrets)(nil)
 	_ detect.Wrapper    = (*Patterns)(nil)
+	_ RiskDetector      = (*Injection)(nil)
 )

@@ -32,8 +32,8 @@ func init() {
 //		}
 //	}
 type Classifiers struct {
-	// Classifiers maps a name to its connection settings (fail and action are set where
-	// it is used, and refused here).
+	// Classifiers maps a name to its connection settings (fail, action and the risk
+	// thresholds are set where it is used, and refused here).
 	Classifiers map[string]*Remote `json:"classifiers,omitempty"`
 
 	clients map[string]*remote.Classifier
@@ -53,8 +53,8 @@ func (c *Classifiers) Provision(caddy.Context) error {
 		if !classifierName.MatchString(name) {
 			return fmt.Errorf("llm_classifiers: name %q: use 1–64 letters, digits and . _ -", name)
 		}
-		if rm == nil || rm.Use != "" || rm.FailOpen || rm.Action != "" {
-			return fmt.Errorf("llm_classifiers: %s: define url, mode, model, labels, threshold, api_key, timeout and cache_size here; fail and action belong where it is used", name)
+		if rm == nil || rm.Use != "" || rm.FailOpen || rm.Action != "" || rm.ElevatedThreshold != 0 || rm.HighThreshold != 0 {
+			return fmt.Errorf("llm_classifiers: %s: define url, mode, model, labels, threshold, api_key, timeout and cache_size here; fail, action, elevated_threshold and high_threshold belong where it is used", name)
 		}
 		cl, err := remote.New(rm.config())
 		if err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/llmguard/caddy-llmguard/llmguard/inspect"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
 	"github.com/llmguard/caddy-llmguard/llmguard/secevent"
+	"github.com/llmguard/caddy-llmguard/llmguard/sentinel"
 	"github.com/llmguard/caddy-llmguard/modules/llmdetect"
 	"github.com/llmguard/caddy-llmguard/modules/llmhttp"
 )
@@ -84,7 +85,9 @@ type Handler struct {
 
 	limits    inspect.Limits
 	detection *inspect.Detection
+	byRisk    llmdetect.ByRisk // detection per llm_sentinel risk level; [Low] is detection
 	remote    *remote.Classifier
+	remoteAt  [sentinel.High + 1]float64 // the remote's tei threshold per risk level
 	logger    *zap.Logger
 	security  *zap.Logger
 }
@@ -120,10 +123,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("detect: %v", err)
 	}
+	h.byRisk = llmdetect.ForRisk(h.detection)
 	if h.Remote != nil {
 		if h.remote, err = h.Remote.Build(ctx, DirectionRequest); err != nil {
 			return fmt.Errorf("remote: %v", err)
 		}
+		h.remoteAt, _ = h.Remote.riskThresholds(h.remote) // checked by Build
 	}
 	return nil
 }
@@ -160,7 +165,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	edit := request.Edit{Fields: fields}
 	if h.detection != nil && ex.Request != nil {
-		v := h.detection.Scan(ex.Request, detect.NewVault())
+		v := h.byRisk.At(ex.RiskLevel()).Scan(ex.Request, detect.NewVault())
 		publishFindings(r, &v)
 		if v.Action == detect.ActionBlock {
 			h.reportBlock(r, ex, &v)

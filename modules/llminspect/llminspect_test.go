@@ -29,12 +29,15 @@ func provision(t *testing.T, h *Handler) *Handler {
 
 // serve runs one request through h and returns the response and the body the next
 // handler received ("" when next was not called).
-func serve(t *testing.T, h *Handler, path, body string) (*httptest.ResponseRecorder, string, *caddy.Replacer) {
+func serve(t *testing.T, h *Handler, path, body string, opts ...func(*http.Request) *http.Request) (*httptest.ResponseRecorder, string, *caddy.Replacer) {
 	t.Helper()
 	r := httptest.NewRequest("POST", path, strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/json")
 	repl := caddy.NewReplacer()
 	r = r.WithContext(context.WithValue(r.Context(), caddy.ReplacerCtxKey, repl))
+	for _, o := range opts {
+		r = o(r)
+	}
 	rec := httptest.NewRecorder()
 	var forwarded string
 	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {

@@ -14,6 +14,8 @@ import (
 	"github.com/llmguard/caddy-llmguard/llmguard/apierr"
 	"github.com/llmguard/caddy-llmguard/llmguard/detect/remote"
 	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
+	"github.com/llmguard/caddy-llmguard/llmguard/sentinel"
+	"github.com/llmguard/caddy-llmguard/modules/llmdetect"
 )
 
 // Remote configures an optional external classifier asked about every prompt that the
@@ -44,6 +46,13 @@ type Remote struct {
 	// Threshold (tei mode) is the score in (0,1] a flagging label needs. Default 0.5;
 	// raise it to block only high-confidence verdicts.
 	Threshold float64 `json:"threshold,omitempty"`
+	// ElevatedThreshold and HighThreshold (tei mode, llm_inspect) replace Threshold for
+	// callers llm_sentinel rates elevated or high, so that a suspected caller is refused
+	// on a weaker verdict (the cached label scores are re-read, not re-asked). Each must
+	// be at most the threshold of the level below; default: that threshold. Unlike the
+	// connection fields they are policy, so they may be set beside Use.
+	ElevatedThreshold float64 `json:"elevated_threshold,omitempty"`
+	HighThreshold     float64 `json:"high_threshold,omitempty"`
 	// Model is sent as the request's model; required in chat mode.
 	Model string `json:"model,omitempty"`
 	// APIKey is sent as a Bearer token; use a placeholder such as {env.GUARD_KEY} so the
@@ -81,11 +90,39 @@ func (rm *Remote) Build(ctx caddy.Context, direction string) (*remote.Classifier
 		if err != nil {
 			return nil, err
 		}
-		return shared.WithObserve(observe), nil
+		return rm.checkRisk(shared.WithObserve(observe), direction)
 	}
 	cfg := rm.config()
 	cfg.Observe = observe
-	return remote.New(cfg)
+	c, err := remote.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return rm.checkRisk(c, direction)
+}
+
+// checkRisk refuses risk thresholds that could not take effect: on replies (whose author
+// is the model, not the caller), outside tei mode (the other modes answer flagged or not,
+// with no threshold of ours) or above the lower level's.
+func (rm *Remote) checkRisk(c *remote.Classifier, direction string) (*remote.Classifier, error) {
+	if rm.ElevatedThreshold == 0 && rm.HighThreshold == 0 {
+		return c, nil
+	}
+	switch {
+	case direction != DirectionRequest:
+		return nil, fmt.Errorf("elevated_threshold and high_threshold apply to prompts (llm_inspect), not replies")
+	case c.Threshold() == 0:
+		return nil, fmt.Errorf("elevated_threshold and high_threshold need a classifier in tei mode")
+	}
+	if _, err := rm.riskThresholds(c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// riskThresholds returns the tei threshold per llm_sentinel risk level.
+func (rm *Remote) riskThresholds(c *remote.Classifier) ([sentinel.High + 1]float64, error) {
+	return llmdetect.RiskThresholds("remote", c.Threshold(), rm.ElevatedThreshold, rm.HighThreshold)
 }
 
 // config is the client configuration of rm's connection fields.
@@ -124,6 +161,8 @@ func (h *Handler) classify(r *http.Request, ex *exchange.Exchange, redactions ma
 		return &apierr.Error{Status: http.StatusServiceUnavailable, Code: "classifier_unavailable", RetryAfter: time.Second,
 			Message: "The gateway's content classifier is unavailable; try again shortly."}
 	}
+	// A suspected caller's verdict is re-read at its level's threshold (tei mode).
+	v = h.remote.AtThreshold(v, h.remoteAt[min(ex.RiskLevel(), sentinel.High)])
 	if !v.Flagged {
 		return nil
 	}
@@ -160,6 +199,8 @@ func appendFinding(r *http.Request, typ string) {
 //	    model <name>
 //	    labels <label>...       (tei)
 //	    threshold <0..1>        (tei)
+//	    elevated_threshold <0..1>  (tei, llm_inspect: callers llm_sentinel rates elevated)
+//	    high_threshold <0..1>      (tei, llm_inspect: callers rated high)
 //	    api_key <key>
 //	    timeout <duration>
 //	    cache_size <n>
@@ -190,6 +231,15 @@ func ParseRemote(d *caddyfile.Dispenser) (*Remote, error) {
 			var v string
 			if v, err = cfparse.Arg(d); err == nil {
 				rm.Threshold, err = cfparse.Threshold(d, "remote threshold", v)
+			}
+		case "elevated_threshold", "high_threshold":
+			name, dst := d.Val(), &rm.ElevatedThreshold
+			if name == "high_threshold" {
+				dst = &rm.HighThreshold
+			}
+			var v string
+			if v, err = cfparse.Arg(d); err == nil {
+				*dst, err = cfparse.Threshold(d, "remote "+name, v)
 			}
 		case "model":
 			rm.Model, err = cfparse.Arg(d)

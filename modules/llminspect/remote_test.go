@@ -1,6 +1,7 @@
 package llminspect
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -8,7 +9,10 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/sentinel"
 )
 
 // moderationServer flags inputs containing "attack" and records what it was sent.
@@ -155,4 +159,114 @@ func TestRemoteTEI(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
+}
+
+// TestRemoteTEIThresholdTightensWithRisk: a grey-zone verdict (0.7) passes a low caller
+// under threshold 0.9 and refuses an elevated or high one under elevated_threshold 0.6,
+// from the same cached scores (the classifier is asked once).
+func TestRemoteTEIThresholdTightensWithRisk(t *testing.T) {
+	var calls atomic.Int64
+	// A stand-in for text-embeddings-inference's /predict (the real server needs a model
+	// download this machine cannot do; llmguard/detect/remote tests the wire format).
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		_ = json.NewEncoder(w).Encode([]map[string]any{{"label": "INJECTION", "score": 0.7}, {"label": "SAFE", "score": 0.3}})
+	}))
+	defer srv.Close()
+	var h Handler
+	err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(`llm_inspect {
+		detect off
+		remote {
+			url ` + srv.URL + `/predict
+			mode tei
+			threshold 0.9
+			elevated_threshold 0.6
+		}
+	}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := json.Marshal(h.Remote); !strings.Contains(string(got), `"threshold":0.9,"elevated_threshold":0.6`) {
+		t.Fatalf("parsed %s", got)
+	}
+	provision(t, &h)
+	body := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"perhaps an injection"}]}`
+	for level, want := range map[sentinel.Level]int{sentinel.Low: 204, sentinel.Elevated: 403, sentinel.High: 403} {
+		rec, _, _ := serve(t, &h, "/v1/chat/completions", body, atRisk(level))
+		if rec.Code != want || (want == 403 && !strings.Contains(rec.Body.String(), "INJECTION")) {
+			t.Errorf("%s caller: %d %s", level, rec.Code, rec.Body)
+		}
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("classifier asked %d times for one prompt", n)
+	}
+}
+
+func TestRemoteRiskThresholdErrors(t *testing.T) {
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	for _, c := range []struct {
+		rm        Remote
+		direction string
+		want      string
+	}{
+		{Remote{URL: "http://x/predict", Mode: "tei", Threshold: 0.8, ElevatedThreshold: 0.9}, DirectionRequest, "elevated threshold 0.9 is above the low level's 0.8"},
+		{Remote{URL: "http://x/predict", Mode: "tei", ElevatedThreshold: 0.4, HighThreshold: 0.45}, DirectionRequest, "high threshold 0.45 is above the elevated level's 0.4"},
+		{Remote{URL: "http://x/predict", Mode: "tei", HighThreshold: 1.5}, DirectionRequest, "must be in (0, 1]"},
+		{Remote{URL: "http://x/v1/moderations", ElevatedThreshold: 0.4}, DirectionRequest, "need a classifier in tei mode"},
+		{Remote{URL: "http://x/predict", Mode: "tei", ElevatedThreshold: 0.4}, DirectionResponse, "not replies"},
+	} {
+		if _, err := c.rm.Build(ctx, c.direction); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.rm, err, c.want)
+		}
+	}
+	// Risk thresholds are policy: set where a shared classifier is used, not in its definition.
+	defs := &Classifiers{Classifiers: map[string]*Remote{"g": {URL: "http://x/predict", Mode: "tei", ElevatedThreshold: 0.4}}}
+	if err := defs.Provision(ctx); err == nil || !strings.Contains(err.Error(), "elevated_threshold and high_threshold belong where it is used") {
+		t.Errorf("definition with a risk threshold: %v", err)
+	}
+	var h Handler
+	err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("llm_inspect {\n remote {\n url http://x\n mode tei\n elevated_threshold 2\n }\n}"))
+	if err == nil || !strings.Contains(err.Error(), "remote elevated_threshold must be a number in (0, 1], not '2'") {
+		t.Errorf("elevated_threshold 2: %v", err)
+	}
+}
+
+// FuzzParseRemote: the remote block's parser never panics; what it accepts names an
+// endpoint, keeps every threshold in [0, 1], and either builds a classifier whose risk
+// thresholds only tighten or is refused with an error.
+func FuzzParseRemote(f *testing.F) {
+	f.Add("remote {\n url http://x/predict\n mode tei\n threshold 0.9\n elevated_threshold 0.6\n high_threshold 0.3\n }")
+	f.Add("remote {\n url http://x/predict\n mode tei\n high_threshold 0.95\n }")
+	f.Add("remote {\n use guard\n elevated_threshold 0.5\n fail open\n }")
+	f.Add("remote {\n url http://x/v1/moderations\n elevated_threshold 0.5\n action log\n }")
+	f.Fuzz(func(t *testing.T, src string) {
+		d := caddyfile.NewTestDispenser(src)
+		d.Next()
+		rm, err := ParseRemote(d)
+		if err != nil {
+			return
+		}
+		if rm.URL == "" && rm.Use == "" {
+			t.Fatal("accepted without url or use")
+		}
+		for _, v := range []float64{rm.Threshold, rm.ElevatedThreshold, rm.HighThreshold} {
+			if v < 0 || v > 1 {
+				t.Fatalf("threshold %v accepted", v)
+			}
+		}
+		if rm.Use != "" {
+			return // needs the llm_classifiers app
+		}
+		ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+		defer cancel()
+		c, err := rm.Build(ctx, DirectionRequest)
+		if err != nil {
+			return
+		}
+		ts, err := rm.riskThresholds(c)
+		if err != nil || ts[sentinel.Elevated] > ts[sentinel.Low] || ts[sentinel.High] > ts[sentinel.Elevated] {
+			t.Fatalf("built with risk thresholds %v (%v)", ts, err)
+		}
+	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/limit"
+	"github.com/llmguard/caddy-llmguard/llmguard/sentinel"
 )
 
 func init() {
@@ -51,9 +52,9 @@ func unregister(h *Handler) {
 // on Caddy's admin endpoint (which is bound to localhost by default and must stay
 // private, since limit keys identify callers).
 //
-//	GET /llm_rate_limit/usage?key=<limit key>[&tier=<tier>][&model=<model>]
-//	    every rule's state for that key, with the limits that apply to that tier and
-//	    model (the rules' default limits without them)
+//	GET /llm_rate_limit/usage?key=<limit key>[&tier=<tier>][&model=<model>][&risk=<level>]
+//	    every rule's state for that key, with the limits that apply to that tier, model
+//	    and llm_sentinel risk level (the rules' default limits without them)
 //	GET /llm_rate_limit/usage                   every active key (memory store; up to 1000)
 //	DELETE /llm_rate_limit/usage?key=<limit key>
 //	    resets every rule's counters for that key (windows, budgets, concurrency)
@@ -94,6 +95,13 @@ func (a AdminAPI) usage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	key, hasKey := q["key"]
 	tier, model := q.Get("tier"), q.Get("model")
+	risk := sentinel.Low
+	if v := q.Get("risk"); v != "" {
+		var ok bool
+		if risk, ok = sentinel.ParseLevel(v); !ok {
+			return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: fmt.Errorf("risk must be low, elevated or high")}
+		}
+	}
 	out := []UsageEntry{}
 	handlers := loadedHandlers()
 	seen := map[string]bool{}
@@ -114,12 +122,16 @@ func (a AdminAPI) usage(w http.ResponseWriter, r *http.Request) error {
 		}
 		for _, c := range h.rules {
 			id := fmt.Sprintf("%p|%s", h.store, c.rule.ID())
-			lim, limited := c.rule.Limit, true
+			lim := c.rule.Limit
 			if model != "" {
-				lim, limited = c.rule.LimitFor(tier, model)
-			} else if v, ok := c.rule.Tiers[tier]; ok && tier != "" {
-				lim, limited = v, v != limit.Unlimited
+				lim, _ = c.rule.LimitFor(tier, risk, model)
+			} else {
+				if v, ok := c.rule.Tiers[tier]; ok && tier != "" {
+					lim = v
+				}
+				lim = c.rule.RiskCap(lim, risk)
 			}
+			limited := lim != limit.Unlimited
 			if seen[id] || !limited || lim <= 0 {
 				continue
 			}

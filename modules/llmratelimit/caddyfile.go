@@ -13,6 +13,7 @@ import (
 
 	cfparse "github.com/llmguard/caddy-llmguard/caddyfile"
 	"github.com/llmguard/caddy-llmguard/llmguard/limit"
+	"github.com/llmguard/caddy-llmguard/llmguard/sentinel"
 	"github.com/llmguard/caddy-llmguard/modules/llmprices"
 )
 
@@ -46,6 +47,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	        time_zone <zone>
 //	        tier <tier> <limit>|unlimited
 //	        model <glob> <limit>|unlimited
+//	        risk elevated|high <limit>|unlimited
 //	        fail_open
 //	    }
 //	    store memory | store redis { … }   # see RedisStore.UnmarshalCaddyfile
@@ -57,8 +59,10 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	}
 //
 // Each rule has exactly one of requests, tokens, concurrent, token_budget and
-// cost_budget. rule, price, tier and model may repeat (with different names); every
-// other subdirective may appear once. Prices are USD per 1M tokens.
+// cost_budget. rule, price, tier, model and risk may repeat (with different names or
+// levels); every other subdirective may appear once. Prices are USD per 1M tokens. A risk
+// line caps the rule's limit for callers llm_sentinel rates at that level or above (see
+// Rule.Risks).
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name
 	if d.NextArg() {
@@ -126,7 +130,7 @@ func (h *Handler) parseRule(d *caddyfile.Dispenser) error {
 	kind := false
 	for d.NextBlock(1) {
 		sub := d.Val()
-		if sub != "tier" && sub != "model" {
+		if sub != "tier" && sub != "model" && sub != "risk" {
 			if err := seen.Check(d); err != nil {
 				return err
 			}
@@ -167,6 +171,23 @@ func (h *Handler) parseRule(d *caddyfile.Dispenser) error {
 				var v float64
 				v, err = parseLimit(args[1])
 				r.Models = append(r.Models, ModelLimit{Match: args[0], Limit: v})
+			}
+		case "risk":
+			var args []string
+			if args, err = cfparse.Args(d); err == nil {
+				if len(args) != 2 {
+					return d.Errf("risk needs elevated|high <limit>|unlimited")
+				}
+				if lvl, ok := sentinel.ParseLevel(args[0]); !ok || lvl == sentinel.Low {
+					return d.Errf("risk level must be elevated or high, not '%s' (the rule's own limit is the low one)", args[0])
+				}
+				if r.Risks == nil {
+					r.Risks = map[string]float64{}
+				}
+				if _, dup := r.Risks[args[0]]; dup {
+					return d.Errf("duplicate risk '%s'", args[0])
+				}
+				r.Risks[args[0]], err = parseLimit(args[1])
 			}
 		case "fail_open":
 			if d.NextArg() {

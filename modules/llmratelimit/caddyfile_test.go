@@ -1,10 +1,13 @@
 package llmratelimit
 
 import (
+	"math"
 	"strings"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/sentinel"
 )
 
 func TestCaddyfileErrors(t *testing.T) {
@@ -28,6 +31,17 @@ func TestCaddyfileErrors(t *testing.T) {
 		bogus } }`: "unrecognized rule subdirective",
 		`llm_rate_limit { rule a { concurrent 1 }
 		rule a { concurrent 2 } }`: "duplicate rule",
+		`llm_rate_limit { rule a { concurrent 1
+		risk high } }`: "risk needs",
+		`llm_rate_limit { rule a { concurrent 1
+		risk low 1 } }`: "risk level must be elevated or high",
+		`llm_rate_limit { rule a { concurrent 1
+		risk severe 1 } }`: "risk level must be elevated or high",
+		`llm_rate_limit { rule a { concurrent 1
+		risk high 1
+		risk high 2 } }`: "duplicate risk",
+		`llm_rate_limit { rule a { concurrent 1
+		risk high lots } }`: "rule 'a', risk",
 		`llm_rate_limit { on_exceed stop }`:  "must be one of",
 		`llm_rate_limit { price m 1 2 }`:     "price needs",
 		`llm_rate_limit { price m 1 x 2 }`:   "price of m",
@@ -48,18 +62,68 @@ func TestCaddyfileErrors(t *testing.T) {
 	}
 }
 
-// FuzzCaddyfile: the parser never panics, and whatever it accepts either provisions or is
-// refused with an error (never half-configured).
+// FuzzCaddyfile: the parser never panics, whatever it accepts either compiles or is
+// refused with an error (never half-configured), and a compiled rule's risk overrides
+// only tighten.
 func FuzzCaddyfile(f *testing.F) {
 	f.Add("llm_rate_limit {\n rule a {\n tokens 100 1m output\n tier free 10\n }\n}")
+	f.Add("llm_rate_limit {\n rule a {\n requests 10 1m\n risk elevated 5\n risk high unlimited\n }\n}")
+	f.Add("llm_rate_limit {\n rule a {\n requests 10 1m\n risk elevated 20\n }\n}") // a cap above the limit changes nothing
+	f.Add("llm_rate_limit {\n rule a {\n requests 10 1m\n tier gold unlimited\n risk elevated unlimited\n risk high 3\n }\n}")
 	f.Add("llm_rate_limit {\n price m 1 0.5 2\n store redis {\n address x:1\n }\n}")
 	f.Fuzz(func(t *testing.T, cf string) {
 		h := new(Handler)
 		if h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(cf)) != nil {
 			return
 		}
-		for _, r := range h.Rules {
-			_, _ = r.compile()
+		for _, rc := range h.Rules {
+			r, err := rc.compile()
+			if err != nil {
+				continue
+			}
+			// A risk level never loosens a limit: for every tier, the limit at high is
+			// at most the one at elevated, which is at most the one at low.
+			tiers := []string{""}
+			for tier := range rc.Tiers {
+				tiers = append(tiers, tier)
+			}
+			for _, tier := range tiers {
+				prev := math.Inf(1)
+				for _, lvl := range []sentinel.Level{sentinel.Low, sentinel.Elevated, sentinel.High} {
+					lim, ok := r.LimitFor(tier, lvl, "any-model")
+					if !ok {
+						lim = math.Inf(1)
+					}
+					if lim > prev {
+						t.Fatalf("rule %s, tier %q: %s allows %v, more than the level below (%v)", r.Name, tier, lvl, lim, prev)
+					}
+					prev = lim
+				}
+			}
 		}
 	})
+}
+
+// TestRiskConfigErrors: risk overrides that could not take effect are refused when the
+// config loads, in the JSON as in the Caddyfile.
+func TestRiskConfigErrors(t *testing.T) {
+	for _, c := range []struct {
+		risks map[string]float64
+		want  string
+	}{
+		{map[string]float64{"elevated": 5, "high": 10}, "risk high is looser than risk elevated"},
+		{map[string]float64{"elevated": 5, "high": -1}, "risk high is looser than risk elevated"},
+		{map[string]float64{"low": 5}, "apply at elevated or high"},
+		{map[string]float64{"severe": 5}, `unknown risk level "severe"`},
+		{map[string]float64{"high": -3}, "limits must be ≥ 0"},
+	} {
+		r := &Rule{Name: "a", Kind: "concurrent", Limit: 9, Risks: c.risks}
+		if _, err := r.compile(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: error %v, want %q", c.risks, err, c.want)
+		}
+	}
+	ok := &Rule{Name: "a", Kind: "concurrent", Limit: 9, Risks: map[string]float64{"elevated": -1, "high": 3}}
+	if _, err := ok.compile(); err != nil {
+		t.Errorf("unlimited at elevated, tighter at high: %v", err)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/limit"
+	"github.com/llmguard/caddy-llmguard/llmguard/sentinel"
 )
 
 // Rule is one limit of the handler.
@@ -44,6 +45,14 @@ type Rule struct {
 	// Models overrides Limit for models matching a glob (first match wins, and wins over
 	// Tiers); -1 means unlimited.
 	Models []ModelLimit `json:"models,omitempty"`
+	// Risks tightens Limit for callers llm_sentinel rates "elevated" or "high"
+	// ({http.llm.risk.level}), keyed by level: a caller at that level or above gets at most
+	// this limit, whatever Tiers and Models give it (an exempt caller included), so a
+	// risk override never loosens a limit. The counters stay the rule's: a caller that
+	// becomes elevated keeps its usage and its limit shrinks. -1 (unlimited) says the rule
+	// does not tighten at that level; a higher level may not be looser than a lower one.
+	// Without llm_sentinel every caller is low and Risks never applies.
+	Risks map[string]float64 `json:"risks,omitempty"`
 	// FailOpen admits requests when the store cannot be reached. Default false: such
 	// requests are refused with 503, because an unreachable limiter must not turn into
 	// unlimited spending. A request is admitted during an outage only if every rule that
@@ -65,6 +74,13 @@ func (rc *Rule) compile() (*limit.Rule, error) {
 		Window: time.Duration(rc.Window), Period: limit.Period(rc.Period), Tiers: rc.Tiers, FailOpen: rc.FailOpen}
 	for _, m := range rc.Models {
 		r.Models = append(r.Models, limit.ModelLimit{Pattern: m.Match, Limit: m.Limit})
+	}
+	for name, v := range rc.Risks {
+		lvl, ok := sentinel.ParseLevel(name)
+		if !ok {
+			return nil, fmt.Errorf("rule %s: unknown risk level %q (want elevated or high)", rc.Name, name)
+		}
+		r.Risks = append(r.Risks, limit.RiskLimit{Level: lvl, Limit: v})
 	}
 	if rc.TimeZone != "" {
 		if !r.IsBudget() {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
 	"github.com/llmguard/caddy-llmguard/llmguard/mock"
+	"github.com/llmguard/caddy-llmguard/llmguard/sentinel"
 	"github.com/llmguard/caddy-llmguard/modules/llmhttp"
 )
 
@@ -88,6 +89,19 @@ func identity(id, tier string) opt {
 		if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
 			repl.Set("http.auth.user.id", id)
 		}
+	}
+}
+
+// risk sets llm_sentinel's assessment of the caller by hand (the sentinel itself is
+// tested in its own package).
+func risk(level sentinel.Level) opt {
+	return func(r *http.Request) {
+		ex, r2, e := llmhttp.Load(r, 0)
+		if e != nil {
+			panic(e)
+		}
+		ex.Risk = &sentinel.Assessment{Level: level}
+		*r = *r2
 	}
 }
 

@@ -287,7 +287,7 @@ func (h *Handler) plan(r *http.Request, repl *caddy.Replacer, ex *exchange.Excha
 		p.price = h.prices.Lookup(req.Model)
 	}
 	for _, c := range h.rules {
-		lim, ok := c.rule.LimitFor(tier, req.Model)
+		lim, ok := c.rule.LimitFor(tier, ex.RiskLevel(), req.Model)
 		if !ok {
 			continue
 		}

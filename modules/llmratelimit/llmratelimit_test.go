@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/limit"
+	"github.com/llmguard/caddy-llmguard/llmguard/sentinel"
 )
 
 type usageJSON struct {
@@ -267,6 +268,52 @@ func TestTiersAndModels(t *testing.T) {
 		if res := serve(t, h, "/v1/chat/completions", body, identity("m", "pro")); res.code != want {
 			t.Fatalf("gpt-4o request %d: %d", i, res.code)
 		}
+	}
+}
+
+// TestRiskOverrides: llm_sentinel's level caps the rule's limit on the same counter, for
+// every tier (an exempt one included), and the headers show the limit that applied.
+func TestRiskOverrides(t *testing.T) {
+	h, _ := newHandler(t, `llm_rate_limit {
+		rule rpm {
+			requests 5 1m
+			tier enterprise unlimited
+			risk elevated 2
+			risk high 0
+		}
+	}`)
+	call := func(id, tier string, level sentinel.Level) result {
+		t.Helper()
+		return serve(t, h, "/v1/chat/completions", chat(1, ""), identity(id, tier), risk(level))
+	}
+	for i := range 3 {
+		if res := call("a", "", sentinel.Low); res.code != 200 || res.header.Get("x-ratelimit-limit-requests") != "5" {
+			t.Fatalf("low request %d: %d, limit %q", i, res.code, res.header.Get("x-ratelimit-limit-requests"))
+		}
+	}
+	// Elevated now: the 3 requests it made count against a limit of 2.
+	res := call("a", "", sentinel.Elevated)
+	if res.code != 429 || res.header.Get("x-ratelimit-limit-requests") != "2" || res.header.Get("x-ratelimit-remaining-requests") != "0" {
+		t.Fatalf("elevated caller over its cap: %d, headers %v", res.code, res.header)
+	}
+	if !strings.Contains(res.body, "limit 2, remaining 0") {
+		t.Fatalf("refusal %s", res.body)
+	}
+	if res := call("a", "", sentinel.Low); res.code != 200 {
+		t.Fatalf("back to low: %d", res.code)
+	}
+	// An exempt tier is capped too while suspected.
+	for i, want := range []int{200, 200, 429} {
+		if res := call("e", "enterprise", sentinel.Elevated); res.code != want {
+			t.Fatalf("elevated enterprise request %d: %d", i, res.code)
+		}
+	}
+	if res := call("e", "enterprise", sentinel.Low); res.code != 200 || res.header.Get("x-ratelimit-limit-requests") != "" {
+		t.Fatalf("low enterprise is exempt: %d %v", res.code, res.header)
+	}
+	res = call("h", "", sentinel.High)
+	if code, _, _ := errorBody(t, res.body); res.code != 429 || code != "insufficient_quota" || res.upstream != "" {
+		t.Fatalf("high caller: %d %s", res.code, res.body)
 	}
 }
 

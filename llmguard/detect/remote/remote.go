@@ -376,11 +376,38 @@ func (c *Classifier) tei(ctx context.Context, text string) (Verdict, error) {
 	v := Verdict{Scores: make(map[string]float64, len(scores))}
 	for _, s := range scores {
 		v.Scores[s.Label] = s.Score
-		if s.Score >= c.cfg.Threshold && slices.ContainsFunc(c.cfg.Labels, func(l string) bool { return strings.EqualFold(l, s.Label) }) {
+	}
+	return c.flagTEI(v, c.cfg.Threshold), nil
+}
+
+// flagTEI sets v's flag and categories from its label scores at threshold.
+func (c *Classifier) flagTEI(v Verdict, threshold float64) Verdict {
+	v.Flagged, v.Categories = false, nil
+	for label, score := range v.Scores {
+		if score >= threshold && slices.ContainsFunc(c.cfg.Labels, func(l string) bool { return strings.EqualFold(l, label) }) {
 			v.Flagged = true
-			v.Categories = append(v.Categories, s.Label)
+			v.Categories = append(v.Categories, label)
 		}
 	}
 	sort.Strings(v.Categories)
-	return v, nil
+	return v
+}
+
+// Threshold is the score a flagging label needs (tei mode); 0 in the other modes, whose
+// verdicts carry no threshold of ours.
+func (c *Classifier) Threshold() float64 {
+	if c.cfg.Mode != ModeTEI {
+		return 0
+	}
+	return c.cfg.Threshold
+}
+
+// AtThreshold re-reads a tei verdict (cached ones included: they keep their scores) at a
+// stricter threshold, for a caller under suspicion; a threshold that is not lower than
+// the classifier's, or a verdict of another mode, is returned as it is. v is not changed.
+func (c *Classifier) AtThreshold(v Verdict, threshold float64) Verdict {
+	if c.cfg.Mode != ModeTEI || threshold <= 0 || threshold >= c.cfg.Threshold {
+		return v
+	}
+	return c.flagTEI(v, threshold)
 }

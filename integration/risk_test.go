@@ -20,11 +20,11 @@ import (
 	"github.com/llmguard/caddy-llmguard/modules/llmhttp"
 )
 
-// riskStandIn is a stand-in for llm_sentinel, which is being built in parallel: it sets
-// the caller's risk level from the X-Test-Risk request header, so that this test drives
-// the policies that tighten with the level (llm_rate_limit's risk overrides, llm_inspect's
-// elevated injection threshold) through a real Caddy. Replace it with llm_sentinel's own
-// personas once that module exists.
+// riskStandIn sets the caller's risk level from the X-Test-Risk request header in place
+// of llm_sentinel, so that this test pins each level exactly while it drives the policies
+// that tighten with it (llm_rate_limit's risk overrides, llm_inspect's elevated injection
+// threshold) through a real Caddy. TestSentinelExample drives the same policies from
+// llm_sentinel's own assessment.
 type riskStandIn struct{}
 
 func (riskStandIn) CaddyModule() caddy.ModuleInfo {

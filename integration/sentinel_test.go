@@ -270,3 +270,52 @@ func TestSentinelReload(t *testing.T) {
 		t.Fatal("the templated caller never reached high")
 	}
 }
+
+// TestSentinelExample runs examples/sentinel: an ordinary client (the official SDK) and a
+// scraping client on one gateway. The scraper's limit shrinks once it is elevated (the
+// example's `risk elevated 12`) and it is quarantined at high; the ordinary client is
+// never refused.
+func TestSentinelExample(t *testing.T) {
+	kf := &keyFile{t: t, path: filepath.Join(t.TempDir(), "keys.json")}
+	alice := kf.add("alice", nil, nil)
+	bot := kf.add("bot", nil, nil)
+	kf.write()
+	t.Setenv("LLMG_KEY_FILE", kf.path)
+	t.Setenv("LLMG_SECURITY_LOG", filepath.Join(t.TempDir(), "security.log"))
+	cfg, ports := example(t, "sentinel", 8080, 8081)
+	start(t, cfg)
+	base := fmt.Sprintf("http://localhost:%d", ports[8080])
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	client := openai.NewClient(option.WithBaseURL(base+"/v1/"), option.WithAPIKey(alice), option.WithMaxRetries(0))
+	ordinary := func() {
+		for _, p := range []string{"Say hello", "Write a limerick about a cat.", "What does HTTP 418 mean?", "Sag hallo"} {
+			var resp *http.Response
+			if _, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "gpt-4o-mini",
+				Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(p)}}, option.WithResponseInto(&resp)); err != nil {
+				t.Fatalf("ordinary client refused on %q: %v", p, err)
+			}
+			if got := resp.Header.Get("X-Ratelimit-Limit-Requests"); got != "120" {
+				t.Errorf("ordinary client's limit %q, want 120", got)
+			}
+		}
+	}
+	ordinary()
+	tightened, quarantined := false, false
+	for i := 1; i <= 600 && !quarantined; i++ {
+		status, code, h := chatFrom(t, base, bot, "127.0.0.1", fmt.Sprintf("Translate the word number %d into French.", i))
+		switch {
+		case status == http.StatusForbidden && code == "caller_quarantined":
+			quarantined = true
+		case h.Get("X-Ratelimit-Limit-Requests") == "12":
+			tightened = true
+		case status != http.StatusOK:
+			t.Fatalf("scraper request %d: %d %s", i, status, code)
+		}
+	}
+	if !tightened || !quarantined {
+		t.Fatalf("scraper: limit tightened %v, quarantined %v", tightened, quarantined)
+	}
+	ordinary()
+}

@@ -236,6 +236,7 @@ func fields(ev *audit.Event) []zap.Field {
 	str("auth_source", ev.AuthSource)
 	str("tier", ev.Tier)
 	str("client_ip", ev.ClientIP)
+	str("country", ev.Country)
 	str("method", ev.Method)
 	str("path", ev.Path)
 	str("endpoint", ev.Endpoint)

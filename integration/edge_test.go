@@ -27,6 +27,9 @@ func errorCode(body string) string {
 	return *e.Error.Code
 }
 
+// deOnlyKey is examples/edge's demo key limited to Germany (published there, local use).
+const deOnlyKey = "sk-llmg-DemoKeyGermanyOnlyForLocalUseNeverDeploy000370uVo"
+
 // TestEdgeExample runs examples/edge/Caddyfile — gateway-wide network lists, geo-fencing
 // with its demo database and the tuned WAF in front of the demo key and the mock — and
 // checks each wall with a client that the trusted "load balancer" (loopback) places with
@@ -38,29 +41,32 @@ func TestEdgeExample(t *testing.T) {
 
 	for _, tc := range []struct {
 		name, from, path string
-		key              bool
+		key              string
 		status           int
 		code             string
 	}{
-		{"SQL injection in a query string", "", "/v1/models?id=1%27%20OR%20%271%27%3D%271", false, 403, "forbidden"},
-		{"denied network", "198.51.100.70", "/v1/models", false, 403, "network_not_allowed"},
-		{"denied network, with the right key", "198.51.100.70", "/v1/models", true, 403, "network_not_allowed"},
-		{"outside the allowed networks", "100.64.0.1", "/v1/models", false, 403, "network_not_allowed"},
-		{"continent outside the allow list (JP)", "203.0.113.9", "/v1/models", false, 403, "country_not_allowed"},
-		{"denied country in an allowed continent (RU, IPv6)", "2001:db8:ee::1", "/v1/models", true, 403, "country_not_allowed"},
-		{"an allowed network and country without a key", "192.0.2.1", "/v1/models", false, 401, "missing_api_key"},
-		{"allowed: DE", "192.0.2.1", "/v1/models", true, 200, ""},
-		{"allowed: DE over IPv6", "2001:db8:de::5", "/v1/models", true, 200, ""},
-		{"allowed: US outside the denied range", "198.51.100.5", "/v1/models", true, 200, ""},
-		{"allowed: loopback (unknown country)", "", "/v1/models", true, 200, ""},
+		{"SQL injection in a query string", "", "/v1/models?id=1%27%20OR%20%271%27%3D%271", "", 403, "forbidden"},
+		{"denied network", "198.51.100.70", "/v1/models", "", 403, "network_not_allowed"},
+		{"denied network, with the right key", "198.51.100.70", "/v1/models", demoKey, 403, "network_not_allowed"},
+		{"outside the allowed networks", "100.64.0.1", "/v1/models", "", 403, "network_not_allowed"},
+		{"continent outside the allow list (JP)", "203.0.113.9", "/v1/models", "", 403, "country_not_allowed"},
+		{"denied country in an allowed continent (RU, IPv6)", "2001:db8:ee::1", "/v1/models", demoKey, 403, "country_not_allowed"},
+		{"an allowed network and country without a key", "192.0.2.1", "/v1/models", "", 401, "missing_api_key"},
+		{"allowed: DE", "192.0.2.1", "/v1/models", demoKey, 200, ""},
+		{"allowed: DE over IPv6", "2001:db8:de::5", "/v1/models", demoKey, 200, ""},
+		{"allowed: US outside the denied range", "198.51.100.5", "/v1/models", demoKey, 200, ""},
+		{"allowed: loopback (unknown country)", "", "/v1/models", demoKey, 200, ""},
+		{"DE-only key from DE", "192.0.2.1", "/v1/models", deOnlyKey, 200, ""},
+		{"DE-only key from US", "198.51.100.5", "/v1/models", deOnlyKey, 403, "country_not_allowed"},
+		{"DE-only key from loopback (unknown)", "", "/v1/models", deOnlyKey, 403, "country_not_allowed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var h []string
 			if tc.from != "" {
 				h = append(h, "X-Forwarded-For", tc.from)
 			}
-			if tc.key {
-				h = append(h, "Authorization", "Bearer "+demoKey)
+			if tc.key != "" {
+				h = append(h, "Authorization", "Bearer "+tc.key)
 			}
 			status, body := wafSend(t, "GET", base+tc.path, "", h...)
 			if status != tc.status {

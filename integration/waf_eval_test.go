@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
 )
@@ -51,6 +52,7 @@ func TestWAFFalsePositivesEval(t *testing.T) {
 		cfg, base := wafConfig(t, untuned, 1)
 		start(t, quietWAF(t, bothLevels(t, cfg)))
 		for i, set := range sets {
+			began := time.Now()
 			res := wafVerdicts(t, base, set.prompts)
 			var pl1, pl2 int
 			for _, v := range res {
@@ -62,7 +64,7 @@ func TestWAFFalsePositivesEval(t *testing.T) {
 				}
 			}
 			n := len(res)
-			t.Logf("untuned=%v %s: PL1 %d of %d refused (%.2f%%), PL2 %d (%.2f%%)", untuned, set.name, pl1, n, pct(pl1, n), pl2, pct(pl2, n))
+			t.Logf("untuned=%v %s: PL1 %d of %d refused (%.2f%%), PL2 %d (%.2f%%) [%s]", untuned, set.name, pl1, n, pct(pl1, n), pl2, pct(pl2, n), time.Since(began).Round(time.Second))
 			if !untuned && (pct(pl1, n) >= 0.5 || pct(pl2, n) >= 0.5) {
 				t.Errorf("with the LLM tuning %s is refused at %.2f%% (PL1) / %.2f%% (PL2); want < 0.5%%", set.name, pct(pl1, n), pct(pl2, n))
 			}

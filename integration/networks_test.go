@@ -102,13 +102,20 @@ func TestGatewayIPLists(t *testing.T) {
 		client_ip_headers X-Forwarded-For
 		trusted_proxies_strict
 	}
+	order error after llm_audit
 }
 http://localhost:%d {
+	llm_audit
 	@denied client_ip 203.0.113.0/24 2001:db8:dead::/48
-	error @denied 403
+	error @denied network_not_allowed 403
 	@outside not client_ip 192.0.2.0/24 2001:db8:42::/48 private_ranges
-	error @outside 403
+	error @outside network_not_allowed 403
 	handle_errors {
+		@network vars {err.message} network_not_allowed
+		llm_error @network {
+			code network_not_allowed
+			message "Requests from your network are not accepted by this gateway."
+		}
 		llm_error
 	}
 	llm_mock
@@ -121,8 +128,8 @@ http://localhost:%d {
 			option.WithMaxRetries(0), option.WithHeader("X-Forwarded-For", from))
 		_, err := c.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "gpt-4o-mini",
 			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
-		if got := statusOf(err); (want == 200 && err != nil) || (want != 200 && got != want) {
-			t.Errorf("from %s: want %d, got %v", from, want, err)
+		if got := statusOf(err); (want == 200 && err != nil) || (want != 200 && (got != want || !strings.HasPrefix(openAIMessage(err), "network_not_allowed: "))) {
+			t.Errorf("from %s: want %d (network_not_allowed), got %v", from, want, err)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -161,27 +162,43 @@ func wafFalsePositives(t *testing.T, base string, prompts []wafPrompt, shapes []
 	return refused, total, ids
 }
 
-// wafConfig is examples/waf rewritten for the test instance; untuned drops the block of
+// edgeConfig is examples/edge rewritten for the test instance: free ports, and the demo
+// geo database by its path from here (the example names it relative to its folder, where
+// `caddy run` starts). It returns the config and the gateway's base URL.
+func edgeConfig(t *testing.T) (string, string) {
+	t.Helper()
+	cfg, ports := example(t, "edge", 8080, 8081)
+	db, err := filepath.Abs("../examples/edge/geo-demo.mmdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(cfg, "db geo-demo.mmdb") {
+		t.Fatal("examples/edge/Caddyfile: expected `db geo-demo.mmdb`")
+	}
+	return strings.ReplaceAll(cfg, "db geo-demo.mmdb", "db "+db), fmt.Sprintf("http://localhost:%d", ports[8080])
+}
+
+// wafConfig is examples/edge rewritten for the test instance; untuned drops the block of
 // LLM exclusions, paranoia sets the CRS paranoia level.
 func wafConfig(t *testing.T, untuned bool, paranoia int) (string, string) {
 	t.Helper()
-	cfg, ports := example(t, "waf", 8080, 8081)
+	cfg, base := edgeConfig(t)
 	if untuned {
 		begin, end := strings.Index(cfg, "# BEGIN llm tuning"), strings.Index(cfg, "# END llm tuning")
 		if begin < 0 || end < begin {
-			t.Fatal("examples/waf/Caddyfile: no `# BEGIN llm tuning` … `# END llm tuning` block")
+			t.Fatal("examples/edge/Caddyfile: no `# BEGIN llm tuning` … `# END llm tuning` block")
 		}
 		cfg = cfg[:begin] + cfg[end:]
 	}
 	const pl1 = "tx.blocking_paranoia_level=1"
 	if !strings.Contains(cfg, pl1) {
-		t.Fatalf("examples/waf/Caddyfile: no %s", pl1)
+		t.Fatalf("examples/edge/Caddyfile: no %s", pl1)
 	}
 	cfg = strings.Replace(cfg, pl1, fmt.Sprintf("tx.blocking_paranoia_level=%d", paranoia), 1)
-	return cfg, fmt.Sprintf("http://localhost:%d", ports[8080])
+	return cfg, base
 }
 
-// TestWAF runs examples/waf/Caddyfile — Coraza with the embedded OWASP CRS v4, tuned for
+// TestWAF runs the WAF of examples/edge/Caddyfile — Coraza with the embedded OWASP CRS v4, tuned for
 // LLM traffic — and checks that attacks on the gateway are refused with 403 in the API's
 // error shape before llm_auth runs, that ordinary and technical prompts pass through all
 // five APIs and the official SDKs, and that the bare CRS would refuse the technical ones.

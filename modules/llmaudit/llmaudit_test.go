@@ -141,7 +141,7 @@ func TestEventAllowAndMinimisation(t *testing.T) {
 		strip_response system_fingerprint
 		price gpt-4o-mini* 0.15 0.60
 	}`)
-	u := &upstream{reply: chatReply, publish: map[string]any{phKeyID: "team-a", phUserID: "team-a", phAuthSource: "api_key"}}
+	u := &upstream{reply: chatReply, publish: map[string]any{phKeyID: "team-a", phUserID: "team-a", phAuthSource: "api_key", llmhttp.PlaceholderGeoCountry: "DE"}}
 	w := serve(t, h, u, secretPrompt, map[string]string{"Authorization": "Bearer sk-gw-SECRETSECRET"})
 	if strings.Contains(u.got, "alice@") || strings.Contains(u.got, "metadata") || !strings.Contains(u.got, `"messages"`) {
 		t.Fatalf("upstream got %s", u.got)
@@ -153,7 +153,7 @@ func TestEventAllowAndMinimisation(t *testing.T) {
 		t.Fatalf("stale Content-Length %s for %d bytes", w.Header().Get("Content-Length"), w.Body.Len())
 	}
 	ev := onlyEvent(t, logs)
-	want := map[string]any{"request_id": "req-1", "key_id": "team-a", "client_ip": "192.0.2.7", "endpoint": "chat",
+	want := map[string]any{"request_id": "req-1", "key_id": "team-a", "client_ip": "192.0.2.7", "country": "DE", "endpoint": "chat",
 		"model": "gpt-4o-mini", "upstream": "127.0.0.1:9", "status": int64(200), "decision": "allow",
 		"tokens_in": int64(12), "tokens_out": int64(3), "tokens_reported": true, "privacy": "none", "latency_ms": 10.0}
 	for k, v := range want {

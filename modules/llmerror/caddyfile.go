@@ -25,6 +25,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //
 //	llm_error [<matcher>] {
 //	    message <text>
+//	    code <snake_case_code>
 //	}
 //
 // The block may be left out; the usual form is
@@ -49,6 +50,15 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			h.Message = v
+		case "code":
+			v, err := cfparse.Arg(d)
+			if err != nil {
+				return err
+			}
+			h.Code = v
+			if err := h.Validate(); err != nil {
+				return d.Err(err.Error())
+			}
 		default:
 			return d.Errf("unknown subdirective '%s'", d.Val())
 		}

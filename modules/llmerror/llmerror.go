@@ -10,7 +10,9 @@ package llmerror
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"regexp"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -35,6 +37,11 @@ type Handler struct {
 	// request value can be echoed. Default: a message per status and cause that says
 	// what to do.
 	Message string `json:"message,omitempty"`
+	// Code replaces the machine-readable code chosen for the status, so that a refusal
+	// of Caddy's own (an `error` directive behind a client_ip or llm_geo matcher) can
+	// say why, e.g. network_not_allowed, which the SDKs expose as the error's code. It is
+	// sent as written and must be snake_case ASCII. Default: a code per status and cause.
+	Code string `json:"code,omitempty"`
 }
 
 // CaddyModule returns the Caddy module information.
@@ -54,10 +61,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	if h.Message != "" {
 		e.Message = h.Message
 	}
+	if h.Code != "" {
+		e.Code = h.Code
+	}
 	return llmhttp.Fail(w, r, e)
+}
+
+// codePattern is what a code may look like: the SDKs and clients switch on it, so it is
+// a plain identifier, never free text.
+var codePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
+// Validate refuses a code that is not a snake_case identifier.
+func (h *Handler) Validate() error {
+	if h.Code != "" && !codePattern.MatchString(h.Code) {
+		return fmt.Errorf("llm_error: code %q must be snake_case ASCII (a-z, 0-9, _), at most 64 characters", h.Code)
+	}
+	return nil
 }
 
 // Interface guards
 var (
+	_ caddy.Validator             = (*Handler)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
 )

@@ -115,12 +115,31 @@ func TestMessageOverride(t *testing.T) {
 	}
 }
 
+// TestCodeOverride: a configured code replaces the status's, in both API shapes' bodies
+// that carry one, and the status's message stays unless replaced.
+func TestCodeOverride(t *testing.T) {
+	rec := serveError(t, &Handler{Code: "network_not_allowed"}, "/v1/chat/completions", caddyhttp.Error(403, errors.New("network_not_allowed")))
+	var b struct {
+		Error struct{ Message, Code string }
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &b); err != nil || rec.Code != 403 || b.Error.Code != "network_not_allowed" || b.Error.Message == "" {
+		t.Errorf("status %d body %s", rec.Code, rec.Body.String())
+	}
+	for _, bad := range []string{"Network", "two words", "x-y", "", "_x"} {
+		if err := (&Handler{Code: bad}).Validate(); (err == nil) != (bad == "") {
+			t.Errorf("code %q: Validate %v", bad, err)
+		}
+	}
+}
+
 func TestUnmarshalCaddyfile(t *testing.T) {
 	for _, tc := range []struct {
 		in, msg, err string
 	}{
 		{"llm_error", "", ""},
 		{"llm_error {\n message \"Upstream down\"\n}", "Upstream down", ""},
+		{"llm_error {\n code network_not_allowed\n}", "", ""},
+		{"llm_error {\n code \"Not Allowed\"\n}", "", "snake_case"},
 		{"llm_error extra", "", "wrong argument count"},
 		{"llm_error {\n message\n}", "", "wrong argument count"},
 		{"llm_error {\n message a b\n}", "", "wrong argument count"},
@@ -141,16 +160,19 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 	}
 }
 
-// FuzzUnmarshalCaddyfile: any input parses or fails cleanly, and what parses survives a
-// JSON round trip unchanged (the adapter re-marshals the result).
+// FuzzUnmarshalCaddyfile: any input parses or fails cleanly, what parses is valid (no
+// free-text code), and it survives a JSON round trip unchanged (the adapter re-marshals the result).
 func FuzzUnmarshalCaddyfile(f *testing.F) {
-	for _, s := range []string{"llm_error", "llm_error {\n message hi\n}", "llm_error {\n message a\n message b\n}", "llm_error x {"} {
+	for _, s := range []string{"llm_error", "llm_error {\n message hi\n}", "llm_error {\n code country_not_allowed\n}", "llm_error {\n message a\n message b\n}", "llm_error x {"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
 		var h Handler
 		if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(in)); err != nil {
 			return
+		}
+		if err := h.Validate(); err != nil {
+			t.Fatalf("%q parsed into an invalid handler: %v", in, err)
 		}
 		b, err := json.Marshal(h)
 		if err != nil {

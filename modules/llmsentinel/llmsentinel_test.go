@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
+	"github.com/llmguard/caddy-llmguard/llmguard/request"
 	"github.com/llmguard/caddy-llmguard/llmguard/sentinel"
 )
 
@@ -134,4 +135,30 @@ func testMetrics() *metrics {
 		reasons:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "r"}, []string{"reason"}),
 		refused:     prometheus.NewCounter(prometheus.CounterOpts{Name: "q"}),
 	}
+}
+
+// Any request the parser accepts yields features the model can score, and its state
+// stays the fixed size: a client cannot crash or bloat the sentinel with a body.
+func FuzzFeatures(f *testing.F) {
+	f.Add([]byte(`{"model":"gpt-4o-mini","n":4,"logprobs":true,"top_logprobs":20,"max_tokens":16000,"messages":[{"role":"user","content":"What is the capital of 12?"}]}`), uint8(0))
+	f.Add([]byte(`{"model":"text-embedding-3-small","input":["a","b","c"]}`), uint8(2))
+	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"\u0000\uffff 123"}]}]}`), uint8(0))
+	kinds := []request.Kind{request.KindChat, request.KindCompletions, request.KindEmbeddings, request.KindResponses, request.KindMessages}
+	m := sentinel.NewModel(sentinel.Config{})
+	f.Fuzz(func(t *testing.T, body []byte, k uint8) {
+		kind := kinds[int(k)%len(kinds)]
+		req, err := request.Parse(kind, body)
+		if err != nil {
+			return
+		}
+		q := features(&exchange.Exchange{Kind: kind, Request: req}, "203.0.113.0/24")
+		if q.Tokens < 0 || q.N < 1 {
+			t.Fatalf("features %+v", q)
+		}
+		var s sentinel.State
+		a := m.Observe(&s, nil, time.Unix(1e9, 0), q)
+		if a.Score < 0 || a.Score > 1 || len(s.Encode()) != sentinel.EncodedSize {
+			t.Fatalf("assessment %+v", a)
+		}
+	})
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -59,6 +58,8 @@ func (panicHandler) CaddyModule() caddy.ModuleInfo {
 func (panicHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	body, _ := io.ReadAll(r.Body)
 	switch {
+	case strings.HasPrefix(r.URL.Path, "/panic/"):
+		panic(fmt.Sprintf("test handler failed on %v %s", r.Header, body))
 	case strings.Contains(string(body), markPanicBefore):
 		panic("test handler failed on " + string(body))
 	case strings.Contains(string(body), markPanicStream):
@@ -105,21 +106,9 @@ func TestPanicsAreAPIErrors(t *testing.T) {
 	key := kf.add("dev", []string{"developer"}, nil)
 	kf.write()
 	gw, up := freePort(t), freePort(t)
-	all, access := filepath.Join(dir, "all.log"), filepath.Join(dir, "access.log")
-	start(t, fmt.Sprintf(`{
-	admin localhost:%d
-	default_bind 127.0.0.1
-	debug
-	log {
-		level DEBUG
-		output file %s
-	}
-}
-http://localhost:%d {
-	log {
-		output file %s
-	}
-	llm_audit
+	global, siteLog, all, access := fileLogs(dir)
+	start(t, global+fmt.Sprintf(`http://localhost:%d {
+`+siteLog+`	llm_audit
 	llm_auth {
 		api_keys {
 			file %s
@@ -146,7 +135,7 @@ http://localhost:%d {
 http://localhost:%d {
 	llm_mock
 }
-`, caddytest.Default.AdminPort, all, gw, access, kf.path, up, up))
+`, gw, kf.path, up, up))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

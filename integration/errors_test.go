@@ -3,17 +3,22 @@ package integration
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/anthropics/anthropic-sdk-go/v2"
 	aoption "github.com/anthropics/anthropic-sdk-go/v2/option"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 )
@@ -128,4 +133,114 @@ func TestGatewayErrors(t *testing.T) {
 		}
 		t.Logf("trickled body: %d %s", resp.StatusCode, buf.String())
 	})
+	t.Run("slowloris connections closed", func(t *testing.T) {
+		// 300 connections each trickle a header line that never ends, one byte every
+		// 200 ms (40 s for the whole line); read_header is 2 s. Each must be closed by the
+		// server while its client is still sending, and the gateway must answer a normal
+		// request meanwhile.
+		const conns, bytes = 300, 200
+		results := make(chan error, conns)
+		for i := 0; i < conns; i++ {
+			conn, err := net.Dial("tcp", fmt.Sprintf("localhost:%d", trickle))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			stop := make(chan struct{})
+			go func() {
+				_, _ = io.WriteString(conn, "GET /v1/models HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+				for j := 0; j < bytes; j++ {
+					select {
+					case <-stop:
+						return
+					case <-time.After(200 * time.Millisecond):
+					}
+					if _, err := conn.Write([]byte("a")); err != nil {
+						return
+					}
+				}
+			}()
+			go func() {
+				defer close(stop)
+				_ = conn.SetReadDeadline(time.Now().Add(bytes * 200 * time.Millisecond))
+				_, err := conn.Read(make([]byte, 1))
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					results <- errors.New("held open for as long as the client kept sending")
+					return
+				}
+				results <- nil // closed (EOF or reset) by the server
+			}()
+		}
+		resp, err := http.Get(fmt.Sprintf("http://localhost:%d/v1/models", trickle))
+		if err != nil {
+			t.Fatalf("a normal request while %d slow connections are held: %v", conns, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("a normal request while %d slow connections are held: %d", conns, resp.StatusCode)
+		}
+		held := 0
+		for i := 0; i < conns; i++ {
+			if err := <-results; err != nil {
+				held++
+			}
+		}
+		if held > 0 {
+			t.Errorf("%d of %d slowloris connections were held open", held, conns)
+		}
+	})
+}
+
+// TestExamplesHardened: every example (and the quickstart) sets the server timeouts that
+// cut off slow clients — read_header and read_body, idle keep-alives — and no write
+// timeout (it would cut long streams), and every site that runs llm_* handlers answers
+// its own failures with llm_error.
+func TestExamplesHardened(t *testing.T) {
+	dirs, err := filepath.Glob(filepath.Join("..", "examples", "*", "Caddyfile"))
+	if err != nil || len(dirs) < 5 {
+		t.Fatalf("examples: %v %v", dirs, err)
+	}
+	for _, path := range dirs {
+		name := filepath.Base(filepath.Dir(path))
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			js, _, err := caddyconfig.GetAdapter("caddyfile").Adapt(data, map[string]any{"filename": path})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cfg struct {
+				Apps struct {
+					HTTP struct {
+						Servers map[string]struct {
+							ReadTimeout       time.Duration   `json:"read_timeout"`
+							ReadHeaderTimeout time.Duration   `json:"read_header_timeout"`
+							WriteTimeout      time.Duration   `json:"write_timeout"`
+							IdleTimeout       time.Duration   `json:"idle_timeout"`
+							Routes            json.RawMessage `json:"routes"`
+							Errors            json.RawMessage `json:"errors"`
+						}
+					}
+				}
+			}
+			if err := json.Unmarshal(js, &cfg); err != nil {
+				t.Fatal(err)
+			}
+			for sn, srv := range cfg.Apps.HTTP.Servers {
+				if srv.ReadHeaderTimeout <= 0 || srv.ReadHeaderTimeout > 30*time.Second ||
+					srv.ReadTimeout <= 0 || srv.ReadTimeout > 2*time.Minute ||
+					srv.IdleTimeout <= 0 || srv.IdleTimeout > 10*time.Minute || srv.WriteTimeout != 0 {
+					t.Errorf("%s: timeouts read_header %v, read_body %v, idle %v, write %v", sn,
+						srv.ReadHeaderTimeout, srv.ReadTimeout, srv.IdleTimeout, srv.WriteTimeout)
+				}
+				guarded := strings.ReplaceAll(string(srv.Routes), `"handler":"llm_mock"`, "")
+				if strings.Contains(guarded, `"handler":"llm_`) && !strings.Contains(string(srv.Errors), `"handler":"llm_error"`) {
+					t.Errorf("%s runs llm_* handlers without handle_errors { llm_error }", sn)
+				}
+			}
+		})
+	}
 }

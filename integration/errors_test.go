@@ -48,6 +48,10 @@ func TestGatewayErrors(t *testing.T) {
 			read_header 2s
 			read_body 1s
 		}
+		max_header_size 8KB
+		listener_wrappers {
+			llm_error
+		}
 	}
 }
 `)+site(dead, fmt.Sprintf("\treverse_proxy localhost:%d", refused))+
@@ -99,6 +103,42 @@ func TestGatewayErrors(t *testing.T) {
 		var e *anthropic.Error
 		if !errors.As(err, &e) || e.StatusCode != 502 || !strings.Contains(err.Error(), `"type":"error"`) {
 			t.Fatalf("want a typed Anthropic 502, got %v", err)
+		}
+	})
+	t.Run("headers too large", func(t *testing.T) {
+		// net/http refuses these before any handler runs; the llm_error listener
+		// wrapper gives its 431 the API error shape both SDKs read.
+		big := strings.Repeat("a", 64<<10)
+		c := oai(trickle)
+		_, err := c.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "gpt-4o-mini",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}}, option.WithHeader("X-Big", big))
+		var e *openai.Error
+		if !errors.As(err, &e) || e.StatusCode != 431 || e.Code != "request_headers_too_large" || e.Message == "" {
+			t.Fatalf("OpenAI SDK: want a typed 431 with a message, got %v", err)
+		}
+		ant := anthropic.NewClient(aoption.WithBaseURL(fmt.Sprintf("http://localhost:%d", trickle)), aoption.WithAPIKey("unused"), aoption.WithMaxRetries(0))
+		_, err = ant.Messages.New(ctx, anthropic.MessageNewParams{Model: "claude-sonnet-4-5", MaxTokens: 16,
+			Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))}}, aoption.WithHeader("X-Big", big))
+		var ae *anthropic.Error
+		if !errors.As(err, &ae) || ae.StatusCode != 431 || ae.Message == "" || !strings.Contains(ae.RawJSON(), `"type":"invalid_request_error"`) {
+			t.Fatalf("Anthropic SDK: want a typed 431 with a message, got %v", err)
+		}
+	})
+	t.Run("malformed request", func(t *testing.T) {
+		conn, err := net.Dial("tcp", fmt.Sprintf("localhost:%d", trickle))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_, _ = io.WriteString(conn, "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nNot a header line\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 400 || resp.Header.Get("Content-Type") != "application/json" || !strings.Contains(string(body), `"type":"invalid_request_error"`) {
+			t.Fatalf("%d %v %s", resp.StatusCode, resp.Header, body)
 		}
 	})
 	t.Run("trickled body cut off", func(t *testing.T) {
@@ -194,8 +234,9 @@ func TestGatewayErrors(t *testing.T) {
 
 // TestExamplesHardened: every example (and the quickstart) sets the server timeouts that
 // cut off slow clients — read_header and read_body, idle keep-alives — and no write
-// timeout (it would cut long streams), and every site that runs llm_* handlers answers
-// its own failures with llm_error.
+// timeout (it would cut long streams), wraps its listeners with llm_error (net/http's
+// own refusals as JSON), and every site that runs llm_* handlers answers its own
+// failures with llm_error.
 func TestExamplesHardened(t *testing.T) {
 	dirs, err := filepath.Glob(filepath.Join("..", "examples", "*", "Caddyfile"))
 	if err != nil || len(dirs) < 5 {
@@ -220,6 +261,7 @@ func TestExamplesHardened(t *testing.T) {
 							ReadHeaderTimeout time.Duration   `json:"read_header_timeout"`
 							WriteTimeout      time.Duration   `json:"write_timeout"`
 							IdleTimeout       time.Duration   `json:"idle_timeout"`
+							ListenerWrappers  json.RawMessage `json:"listener_wrappers"`
 							Routes            json.RawMessage `json:"routes"`
 							Errors            json.RawMessage `json:"errors"`
 						}
@@ -235,6 +277,9 @@ func TestExamplesHardened(t *testing.T) {
 					srv.IdleTimeout <= 0 || srv.IdleTimeout > 10*time.Minute || srv.WriteTimeout != 0 {
 					t.Errorf("%s: timeouts read_header %v, read_body %v, idle %v, write %v", sn,
 						srv.ReadHeaderTimeout, srv.ReadTimeout, srv.IdleTimeout, srv.WriteTimeout)
+				}
+				if !strings.Contains(string(srv.ListenerWrappers), `"wrapper":"llm_error"`) {
+					t.Errorf("%s: no llm_error listener wrapper (net/http's own 431/400 stay text/plain)", sn)
 				}
 				guarded := strings.ReplaceAll(string(srv.Routes), `"handler":"llm_mock"`, "")
 				if strings.Contains(guarded, `"handler":"llm_`) && !strings.Contains(string(srv.Errors), `"handler":"llm_error"`) {

@@ -1,6 +1,7 @@
 package llmhttp
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"runtime"
@@ -86,8 +87,7 @@ func (g *Guard) Write(p []byte) (int, error) {
 // endsEvent reports whether p ends with the blank line that closes an SSE event. A write
 // shorter than the terminator is not trusted to be at a boundary.
 func endsEvent(p []byte) bool {
-	s := string(p[max(0, len(p)-4):])
-	return strings.HasSuffix(s, "\n\n") || strings.HasSuffix(s, "\r\n\r\n")
+	return bytes.HasSuffix(p, []byte("\n\n")) || bytes.HasSuffix(p, []byte("\r\n\r\n"))
 }
 
 // FlushError flushes, which also commits the status (200 if none was written).

@@ -75,6 +75,25 @@ func start(t *testing.T, cfg string) {
 	http.DefaultClient.CloseIdleConnections()
 }
 
+// fileLogs returns the global options of a test gateway whose every log goes to files
+// in dir — Caddy's debug level and default log to all, and access (the site's access
+// log, from the siteLog block) — for tests that grep everything Caddy wrote.
+func fileLogs(dir string) (global, siteLog, all, access string) {
+	all, access = filepath.Join(dir, "all.log"), filepath.Join(dir, "access.log")
+	global = fmt.Sprintf(`{
+	admin localhost:%d
+	default_bind 127.0.0.1
+	debug
+	log {
+		level DEBUG
+		output file %s
+	}
+}
+`, caddytest.Default.AdminPort, all)
+	siteLog = fmt.Sprintf("\tlog {\n\t\toutput file %s\n\t}\n", access)
+	return global, siteLog, all, access
+}
+
 // assertMetrics reads Caddy's metrics from the test instance's admin endpoint and fails t
 // for each wanted series (a name with its labels) that is absent.
 func assertMetrics(t *testing.T, want ...string) []byte {

@@ -11,19 +11,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2/caddytest"
-
 	"github.com/llmguard/caddy-llmguard/llmguard/auth/authtest"
 )
 
 // TestCredentialsNeverInCaddyLogs sends credentials in every header llm_auth reads
 // (Authorization Bearer, X-Api-Key, a configured custom header, a JWT) through success,
-// 401, 403 and an unreachable upstream (502), with Caddy's debug level, the default log,
-// an access log and the error log all written to files, then greps every file for them.
-// Caddy recovers no handler panic on this route that a client could trigger, so there is
-// no panic path to exercise. The JWT issuer is the in-process test issuer (authtest): the
-// real OIDC provider needs Node.js, and the property checked is about Caddy's logs, not
-// discovery.
+// 401, 403, an unreachable upstream (502) and a handler panic (500), with Caddy's debug
+// level, the default log, an access log and the error log all written to files, then
+// greps every file for them. The panic path is a test-only handler after llm_auth
+// (llm_test_panic, panic_test.go) that puts the request's headers and body into the
+// panic value. The JWT issuer is the in-process test issuer (authtest): the real OIDC
+// provider needs Node.js, and the property checked is about Caddy's logs, not discovery.
 func TestCredentialsNeverInCaddyLogs(t *testing.T) {
 	dir := t.TempDir()
 	kf := &keyFile{t: t, path: filepath.Join(dir, "keys.json")}
@@ -31,21 +29,9 @@ func TestCredentialsNeverInCaddyLogs(t *testing.T) {
 	kf.write()
 	iss := authtest.NewIssuer(t)
 	gw, up, down := freePort(t), freePort(t), freePort(t) // nothing listens on down
-	all, access := filepath.Join(dir, "all.log"), filepath.Join(dir, "access.log")
-	start(t, fmt.Sprintf(`{
-	admin localhost:%d
-	default_bind 127.0.0.1
-	debug
-	log {
-		level DEBUG
-		output file %s
-	}
-}
-http://localhost:%d {
-	log {
-		output file %s
-	}
-	llm_auth {
+	global, siteLog, all, access := fileLogs(dir)
+	start(t, global+fmt.Sprintf(`http://localhost:%d {
+`+siteLog+`	llm_auth {
 		api_keys {
 			file %s
 			headers Authorization X-Api-Key X-Gateway-Key
@@ -63,12 +49,19 @@ http://localhost:%d {
 	handle /down/* {
 		reverse_proxy localhost:%d
 	}
+	handle /panic/* {
+		llm_test_panic
+		reverse_proxy localhost:%d
+	}
 	reverse_proxy localhost:%d
+	handle_errors {
+		llm_error
+	}
 }
 http://localhost:%d {
 	llm_mock
 }
-`, caddytest.Default.AdminPort, all, gw, access, kf.path, iss.URL, down, up, up))
+`, gw, kf.path, iss.URL, down, up, up, up))
 
 	now := time.Now()
 	jwt := iss.Token(t, map[string]any{"iss": iss.URL, "sub": "svc-1", "aud": "urn:llm-gateway",
@@ -101,6 +94,7 @@ http://localhost:%d {
 			{"/v1/chat/completions", "gpt-4o-mini", 200},
 			{"/v1/chat/completions", "gpt-5", 403},
 			{"/down/v1/chat/completions", "gpt-4o-mini", 502},
+			{"/panic/v1/chat/completions", "gpt-4o-mini", 500},
 		} {
 			if got := post(tc.path, c.header, c.value, tc.model); got != tc.want {
 				t.Errorf("%s on %s (%s): status %d, want %d", c.header, tc.path, tc.model, got, tc.want)
@@ -132,8 +126,13 @@ http://localhost:%d {
 			}
 		}
 	}
+	// The panic path ran (the grep above saw its log entries).
+	raw, _ := os.ReadFile(all)
+	if n := strings.Count(string(raw), `"msg":"handler panicked"`); n != len(creds) {
+		t.Errorf("%d panic entries in the log, want %d", n, len(creds))
+	}
 	// The access log did see the requests (so the grep above had something to search).
-	raw, _ := os.ReadFile(access)
+	raw, _ = os.ReadFile(access)
 	if n := strings.Count(string(raw), `"X-Gateway-Key"`); n < 3 {
 		t.Errorf("access log names X-Gateway-Key in %d entries; want the header logged (redacted) on each request", n)
 	}

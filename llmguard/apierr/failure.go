@@ -34,6 +34,15 @@ func Failure(status int, cause error) *Error {
 	return e
 }
 
+// Internal is the answer to a failure inside the gateway itself (a handler panicked): 500
+// internal_error, retryable, with the request id the gateway logged it under, so that a
+// caller can quote it to the administrator.
+func Internal(requestID string) *Error {
+	e := Failure(http.StatusInternalServerError, nil)
+	e.Message = "The gateway failed to handle the request (request id " + requestID + "); retry later, and quote the request id to the gateway's administrator if it keeps failing."
+	return e
+}
+
 func failureText(status int, cause error) (code, message string) {
 	switch status {
 	case http.StatusBadGateway:

@@ -191,8 +191,11 @@ func (h *Handler) Cleanup() error {
 	return nil
 }
 
-// ServeHTTP audits one request around next.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+// ServeHTTP audits one request around next. A request whose handler chain panicked is
+// recorded too (status 500 unless a status had gone out), before the Guard answers it.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) (err error) {
+	g, w := llmhttp.Protect(w, r, h.logger)
+	defer g.Recover(&err)
 	start := h.now()
 	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	if repl == nil {
@@ -200,46 +203,61 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	run := &exchangeRun{start: start}
 	purpose, refusal := h.checkConsent(repl)
-	var err error
 	if refusal != nil {
 		err = llmhttp.Fail(w, r, refusal)
 		run.status = refusal.Status
-	} else {
-		if purpose != "" {
-			repl.Set(PlaceholderPurpose, purpose)
-		}
-		if len(h.stripReq) > 0 {
-			run.stripped = h.stripRequest(r)
-		}
-		var sw *stripWriter
-		if len(h.stripResp) > 0 {
-			sw = newStripWriter(w, h.stripResp)
-			w = sw
-		}
-		run.watch, r = llmhttp.WithWatch(r)
-		run.tap, w, r = llmhttp.InstallTap(w, r)
-		run.tap.AddHook(run.firstEvent(h.now))
-		err = next.ServeHTTP(w, r)
-		run.tap.Close()
-		if sw != nil {
-			if ferr := sw.finish(); ferr != nil && err == nil {
-				err = ferr
+		h.record(r, repl, run, purpose)
+		return err
+	}
+	if purpose != "" {
+		repl.Set(PlaceholderPurpose, purpose)
+	}
+	if len(h.stripReq) > 0 {
+		run.stripped = h.stripRequest(r)
+	}
+	var sw *stripWriter
+	if len(h.stripResp) > 0 {
+		sw = newStripWriter(w, h.stripResp)
+		w = sw
+	}
+	run.watch, r = llmhttp.WithWatch(r)
+	run.tap, w, r = llmhttp.InstallTap(w, r)
+	run.tap.AddHook(run.firstEvent(h.now))
+	defer func() {
+		if rec := recover(); rec != nil {
+			run.status = run.tap.Status()
+			if run.status == 0 {
+				run.status = http.StatusInternalServerError // what the Guard will send
 			}
+			h.record(r, repl, run, purpose)
+			panic(rec)
 		}
-		run.status = run.tap.Status()
-		if err != nil {
-			run.status = http.StatusInternalServerError
-			if he, ok := err.(caddyhttp.HandlerError); ok && he.StatusCode != 0 {
-				run.status = he.StatusCode
-			}
+	}()
+	err = next.ServeHTTP(w, r)
+	run.tap.Close()
+	if sw != nil {
+		if ferr := sw.finish(); ferr != nil && err == nil {
+			err = ferr
 		}
 	}
+	run.status = run.tap.Status()
+	if err != nil {
+		run.status = http.StatusInternalServerError
+		if he, ok := err.(caddyhttp.HandlerError); ok && he.StatusCode != 0 {
+			run.status = he.StatusCode
+		}
+	}
+	h.record(r, repl, run, purpose)
+	return err
+}
+
+// record writes the request's audit event and metrics.
+func (h *Handler) record(r *http.Request, repl *caddy.Replacer, run *exchangeRun, purpose string) {
 	ev := h.event(r, repl, run, purpose)
 	h.metrics.observe(ev, run.ttft > 0)
 	if ce := h.logger.Check(zap.InfoLevel, "llm request"); ce != nil {
 		ce.Write(fields(ev)...)
 	}
-	return err
 }
 
 // checkConsent returns the accepted purpose, or the refusal to send.

@@ -168,7 +168,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 }
 
 // ServeHTTP authenticates, authorises, publishes the identity and calls next.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) (err error) {
+	g, w := llmhttp.Protect(w, r, h.logger)
+	defer g.Recover(&err)
 	now := h.now()
 	client := auth.ClientKey(clientIP(r))
 	if h.throttle != nil {

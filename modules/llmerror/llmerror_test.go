@@ -1,11 +1,13 @@
 package llmerror
 
 import (
+	"bufio"
 	"context"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -183,4 +185,65 @@ func FuzzUnmarshalCaddyfile(f *testing.F) {
 			t.Fatalf("round trip %q -> %s -> %+v", in, b, back)
 		}
 	})
+}
+
+// TestListenerWrapper runs a real net/http server on the wrapped listener: the 431 and
+// 400 net/http writes itself become JSON errors, and a handler's own text/plain 400 (a
+// complete response, not net/http's) passes through byte for byte.
+func TestListenerWrapper(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "400 Bad Request", http.StatusBadRequest)
+	}))
+	srv.Config.MaxHeaderBytes = 1024
+	srv.Listener = ListenerWrapper{}.WrapListener(srv.Listener)
+	srv.Start()
+	defer srv.Close()
+	send := func(raw string) (*http.Response, string) {
+		t.Helper()
+		conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if _, err := io.WriteString(conn, raw); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	for name, tc := range map[string]struct {
+		raw    string
+		status int
+		code   string
+	}{
+		"headers too large": {"POST /v1/messages HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 8<<10) + "\r\n\r\n", 431, "request_headers_too_large"},
+		"malformed":         {"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n", 400, "invalid_request"},
+		"no Host":           {"POST /v1/chat/completions HTTP/1.1\r\n\r\n", 400, "invalid_request"},
+	} {
+		resp, body := send(tc.raw)
+		if resp.StatusCode != tc.status || resp.Header.Get("Content-Type") != "application/json" || !strings.Contains(body, `"code":"`+tc.code+`"`) || !strings.HasPrefix(body, `{"type":"error","error":{`) {
+			t.Errorf("%s: %d %v %s", name, resp.StatusCode, resp.Header, body)
+		}
+	}
+	resp, body := send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp.StatusCode != 400 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") || body != "400 Bad Request\n" {
+		t.Errorf("the handler's own response was changed: %d %v %q", resp.StatusCode, resp.Header, body)
+	}
+}
+
+func TestListenerWrapperCaddyfile(t *testing.T) {
+	var w ListenerWrapper
+	if err := w.UnmarshalCaddyfile(caddyfile.NewTestDispenser("llm_error")); err != nil {
+		t.Error(err)
+	}
+	for _, in := range []string{"llm_error x", "llm_error {\n status 400\n}"} {
+		if err := w.UnmarshalCaddyfile(caddyfile.NewTestDispenser(in)); err == nil {
+			t.Errorf("%q accepted", in)
+		}
+	}
 }

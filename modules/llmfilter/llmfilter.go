@@ -168,6 +168,8 @@ func (h *Handler) action(f detect.Finding) string {
 
 // ServeHTTP filters the response of next.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) (err error) {
+	g, w := llmhttp.Protect(w, r, h.logger)
+	defer g.Recover(&err)
 	ex, r, e := llmhttp.Load(r, 0)
 	if e != nil {
 		return llmhttp.Fail(w, r, e)

@@ -119,13 +119,18 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 }
 
 // Provision opens (or shares) the database; a missing or corrupt file fails here.
-func (h *Handler) Provision(ctx caddy.Context) error { return h.open(ctx) }
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	return h.open(ctx)
+}
 
 // Cleanup releases this instance's use of the shared database.
 func (h *Handler) Cleanup() error { return h.close() }
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) (err error) {
+	g, w := llmhttp.Protect(w, r, h.logger)
+	defer g.Recover(&err)
 	h.locate(r)
 	return next.ServeHTTP(w, r)
 }

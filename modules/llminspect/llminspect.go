@@ -154,7 +154,9 @@ func kinds(names []string) ([]request.Kind, error) {
 }
 
 // ServeHTTP inspects the request and passes it on, rewritten if needed.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) (err error) {
+	g, w := llmhttp.Protect(w, r, h.logger)
+	defer g.Recover(&err)
 	ex, r, e := llmhttp.Load(r, h.MaxBodySize)
 	if e != nil {
 		return h.block(w, r, e)

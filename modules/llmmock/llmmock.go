@@ -19,6 +19,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/mock"
+	"github.com/llmguard/caddy-llmguard/modules/llmhttp"
 )
 
 func init() {
@@ -138,7 +139,9 @@ func (h *Handler) Validate() error {
 // called, instead of returning a caddyhttp.Error: the clients of an LLM API are SDKs
 // that parse those bodies, and Caddy's error routes would give them text they cannot
 // read.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) (err error) {
+	g, w := llmhttp.Protect(w, r, h.logger)
+	defer g.Recover(&err)
 	h.srv.ServeHTTP(w, r)
 	return nil
 }

@@ -183,6 +183,8 @@ func (h *Handler) Cleanup() error {
 
 // ServeHTTP reserves, calls next, and settles.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) (err error) {
+	g, w := llmhttp.Protect(w, r, h.logger)
+	defer g.Recover(&err)
 	ex, r, e := llmhttp.Load(r, h.MaxBodySize)
 	if e != nil {
 		return llmhttp.Fail(w, r, e)

@@ -151,7 +151,9 @@ func (h *Handler) Cleanup() error {
 
 // ServeHTTP assesses the caller, refuses it while quarantined, and learns from what the
 // rest of the route found.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) (err error) {
+	g, w := llmhttp.Protect(w, r, h.logger)
+	defer g.Recover(&err)
 	ex, r, e := llmhttp.Load(r, h.MaxBodySize)
 	if e != nil {
 		return llmhttp.Fail(w, r, e)
@@ -170,8 +172,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		}
 	}
 	var a sentinel.Assessment
-	err := h.store.Update(ctx, actor, func(s *sentinel.State) { a = h.model.Observe(s, addr, now, q) })
-	if err != nil {
+	if err := h.store.Update(ctx, actor, func(s *sentinel.State) { a = h.model.Observe(s, addr, now, q) }); err != nil {
 		// Detection fails open: a store outage must not take the gateway down with it.
 		h.metrics.assessments.WithLabelValues("unavailable").Inc()
 		if ce := h.logger.Check(zap.DebugLevel, "risk not assessed"); ce != nil {

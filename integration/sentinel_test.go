@@ -16,6 +16,9 @@ import (
 	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/limit/limittest"
 )
 
 // sentinelGateway runs llm_audit, llm_auth, llm_sentinel (defaults but for extra) and
@@ -318,4 +321,38 @@ func TestSentinelExample(t *testing.T) {
 		t.Fatalf("scraper: limit tightened %v, quarantined %v", tightened, quarantined)
 	}
 	ordinary()
+}
+
+// TestSentinelRedis: with `store redis`, the caller's state lives in Redis under the
+// rate limiter's prefix (one hash-tagged key per caller), so a quarantine holds across a
+// config reload that drops the in-process state, and the admin API lifts it there.
+func TestSentinelRedis(t *testing.T) {
+	srv := limittest.StartRedis(t)
+	kf := &keyFile{t: t, path: filepath.Join(t.TempDir(), "keys.json")}
+	bot := kf.add("redis-bot", nil, nil)
+	kf.write()
+	store := fmt.Sprintf("store redis {\n\t\t\taddress %s\n\t\t\tprefix sim:\n\t\t}", srv.Addr)
+	base, _, _ := sentinelGateway(t, kf.path, store)
+	quarantined := false
+	for i := 0; i < 600 && !quarantined; i++ {
+		status, code, _ := chatFrom(t, base, bot, "198.18.3.3", fmt.Sprintf("Give the plural of noun number %d.", i))
+		quarantined = status == http.StatusForbidden && code == "caller_quarantined"
+	}
+	if !quarantined {
+		t.Fatal("never quarantined")
+	}
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer c.Close()
+	if n, err := c.Exists(context.Background(), "sim:sentinel:{id:redis-bot}").Result(); err != nil || n != 1 {
+		t.Fatalf("state key in redis: %d %v", n, err)
+	}
+	// A new config with another site address: the quarantine comes from Redis.
+	base, _, _ = sentinelGateway(t, kf.path, store+"\n\t\tforget 2h")
+	if status, code, _ := chatFrom(t, base, bot, "198.18.3.3", "hello"); status != http.StatusForbidden || code != "caller_quarantined" {
+		t.Fatalf("after reload: %d %s", status, code)
+	}
+	sentinelAdmin(t, "DELETE", "redis-bot")
+	if status, code, _ := chatFrom(t, base, bot, "198.18.3.3", "hello again"); status != http.StatusOK {
+		t.Fatalf("after release: %d %s", status, code)
+	}
 }

@@ -6,7 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-bin/caddy}
-"$bin" list-modules | grep -q '^http.handlers.llm_mock$' || { echo "llm_mock not in $bin" >&2; exit 1; }
+# Read the whole list first: grep -q stopping early would kill list-modules with SIGPIPE,
+# which pipefail reports as a missing module.
+mods=$("$bin" list-modules)
+grep -qx 'http.handlers.llm_mock' <<<"$mods" || { echo "llm_mock not in $bin" >&2; exit 1; }
 
 . scripts/lib.sh
 gw=$(freeport) up=$(freeport) admin=$(freeport)

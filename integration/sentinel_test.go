@@ -200,7 +200,7 @@ func TestSentinel(t *testing.T) {
 			t.Errorf("security log contains %q", leak)
 		}
 	}
-	for _, want := range []string{`"caller-released"`, `"llmguard.risk.actor":"addr:198.18.9.0/24"`} {
+	for _, want := range []string{`"caller-released"`, `"llmguard.risk.network":"198.18.9.0/24"`} {
 		if !strings.Contains(events, want) {
 			t.Errorf("security log lacks %s", want)
 		}

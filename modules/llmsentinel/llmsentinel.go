@@ -308,7 +308,11 @@ func (h *Handler) record(actor string, ex *exchange.Exchange, network string, a 
 		zap.String("llmguard.risk.previous_level", a.From.String()),
 		zap.Float64("llmguard.risk.score", round3(a.Score)),
 		zap.Strings("llmguard.risk.reasons", a.Reasons),
-		zap.String("source.ip", network),
+	}
+	if network != "" {
+		// A network, not an address: ECS source.ip is an IP field, and a SIEM would
+		// refuse a CIDR there.
+		fields = append(fields, zap.String("llmguard.risk.network", network))
 	}
 	if ex != nil && ex.Identity != nil {
 		fields = append(fields, zap.String("user.id", ex.Identity.ID))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/llmguard/caddy-llmguard/llmguard/auth"
 	"github.com/llmguard/caddy-llmguard/llmguard/glob"
+	"github.com/llmguard/caddy-llmguard/llmguard/jsonspan"
 )
 
 // Bounds on what one key may carry: the key file is re-read on every change by every
@@ -172,6 +173,12 @@ func checkGrace(d time.Duration) error {
 }
 
 func decodeStrict(data []byte, v any) error {
+	// The body is decoded into structs, which encoding/json fills case-insensitively:
+	// {"id":"a","ID":"b"} must be refused, not read as "b", like a key file would be.
+	var de *jsonspan.DuplicateKeyError
+	if err := jsonspan.UniqueFold(data); errors.As(err, &de) {
+		return invalid("%v", de)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -27,6 +27,7 @@ func TestParseSpec(t *testing.T) {
 		`{"id":"a"} {"id":"b"}`:             "trailing data",
 		`{"id":"a","expires":"tomorrow"}`:   "expires",
 		`{"id":"a","roles":"dev"}`:          "cannot unmarshal",
+		`{"id":"a","ID":"b"}`:               "duplicate object key",
 	} {
 		_, err := ParseSpec([]byte(body))
 		var ie *InvalidError
@@ -57,6 +58,7 @@ func TestParsePatch(t *testing.T) {
 		`{"metadata":{"":"x"}}`:    "metadata:",
 		`not json`:                 "not valid JSON",
 		`{"tier":"x"}{}`:           "trailing data",
+		`{"tier":"x","tier":"y"}`:  "duplicate object key",
 	} {
 		_, err := ParsePatch([]byte(body))
 		var ie *InvalidError

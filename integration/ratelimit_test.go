@@ -244,7 +244,7 @@ func TestRateLimitExample(t *testing.T) {
 		return k
 	}
 	free, pro := mk(), mk()
-	entries := []auth.Entry{{ID: "free-1", Hash: auth.HashKey(free), Tier: "free"}, {ID: "pro-1", Hash: auth.HashKey(pro), Tier: "pro"}}
+	entries := []auth.Entry{{ID: "free-1", Hash: auth.HashKey(free), Attributes: auth.Attributes{Tier: "free"}}, {ID: "pro-1", Hash: auth.HashKey(pro), Attributes: auth.Attributes{Tier: "pro"}}}
 	b, _ := json.Marshal(entries)
 	if err := os.WriteFile(keys, b, 0o600); err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"os"
 	"slices"
 	"sync"
@@ -46,15 +45,9 @@ type File struct {
 
 // View is what the API shows of a key: everything but its hashes.
 type View struct {
-	ID       string            `json:"id"`
-	Name     string            `json:"name,omitempty"`
-	Roles    []string          `json:"roles,omitempty"`
-	Scopes   []string          `json:"scopes,omitempty"`
-	Models   []string          `json:"models,omitempty"`
-	Tier     string            `json:"tier,omitempty"`
-	Expires  *time.Time        `json:"expires,omitempty"`
-	Metadata map[string]string `json:"metadata,omitempty"`
-	Created  *time.Time        `json:"created,omitempty"`
+	ID string `json:"id"`
+	auth.Attributes
+	Created *time.Time `json:"created,omitempty"`
 	// Status is "active", "revoked" or "expired".
 	Status string `json:"status"`
 	// PreviousValidUntil is when the last rotated-out secret stops working, while one
@@ -69,8 +62,7 @@ type Issued struct {
 }
 
 func view(e *auth.Entry, now time.Time) View {
-	v := View{ID: e.ID, Name: e.Name, Roles: e.Roles, Scopes: e.Scopes, Models: e.Models, Tier: e.Tier,
-		Expires: e.Expires, Metadata: e.Metadata, Created: e.Created, Status: "active"}
+	v := View{ID: e.ID, Attributes: e.Attributes, Created: e.Created, Status: "active"}
 	switch {
 	case e.Disabled:
 		v.Status = "revoked"
@@ -193,8 +185,7 @@ func (f *File) Create(s *Spec) (Issued, error) {
 			return nil, err
 		}
 		created := now.UTC().Truncate(time.Second)
-		e := &auth.Entry{ID: s.ID, Name: s.Name, Hash: auth.HashKey(key), Roles: s.Roles, Scopes: s.Scopes,
-			Models: s.Models, Tier: s.Tier, Expires: s.Expires, Metadata: s.Metadata, Created: &created}
+		e := &auth.Entry{ID: s.ID, Hash: auth.HashKey(key), Attributes: s.Attributes, Created: &created}
 		out = Issued{Key: key, View: view(e, now)}
 		return append(entries, e), nil
 	})
@@ -210,20 +201,14 @@ func (f *File) Update(id string, p *Patch) (View, error) {
 			return nil, ErrNotFound
 		}
 		e := *entries[i] // copy: a failed change must not alter what the caller read
-		setIf(&e.Name, p.Name)
-		setIf(&e.Tier, p.Tier)
-		setIf(&e.Roles, p.Roles)
-		setIf(&e.Scopes, p.Scopes)
-		setIf(&e.Models, p.Models)
-		if p.Metadata != nil {
-			e.Metadata = maps.Clone(*p.Metadata)
+		if err := p.apply(&e.Attributes); err != nil {
+			return nil, err
 		}
-		setIf(&e.Disabled, p.Disabled)
-		switch {
-		case p.ClearExpires:
-			e.Expires = nil
-		case p.Expires != nil:
-			e.Expires = p.Expires
+		if err := checkAttrs(&e.Attributes); err != nil {
+			return nil, err
+		}
+		if p.Disabled != nil {
+			e.Disabled = *p.Disabled
 		}
 		if e.Disabled {
 			e.Previous = nil
@@ -233,12 +218,6 @@ func (f *File) Update(id string, p *Patch) (View, error) {
 		return entries, nil
 	})
 	return out, err
-}
-
-func setIf[T any](dst *T, src *T) {
-	if src != nil {
-		*dst = *src
-	}
 }
 
 // Revoke disables the key id at once, old secrets included. The record stays, so logs

@@ -33,7 +33,8 @@ const maxAdminBody = 64 << 10
 //	GET    /llm_keys                 list keys (never hashes or secrets)
 //	POST   /llm_keys                 create: {"id", …attributes}; answers 201 with the secret once as "key"
 //	GET    /llm_keys/{id}            show one key
-//	PATCH  /llm_keys/{id}            update name, roles, scopes, models, tier, expires, metadata, disabled
+//	PATCH  /llm_keys/{id}            update name, roles, scopes, models, tier, expires, metadata,
+//	                                 allowed_networks, allowed_countries, disabled (null clears one)
 //	DELETE /llm_keys/{id}            revoke (the record stays, disabled)
 //	POST   /llm_keys/{id}/rotate     new secret, same id: {"grace": "24h"} keeps the old one that long
 //

@@ -216,7 +216,7 @@ func TestConcurrentChangesKeepEveryUpdate(t *testing.T) {
 // for a client that reads, modifies and writes).
 func (f *File) updateMeta(id, k string) (View, error) {
 	var out View
-	err := f.change(func(entries []*auth.Entry, now time.Time) ([]*auth.Entry, error) {
+	err := f.keys().change(func(entries []*auth.Entry, now time.Time) ([]*auth.Entry, error) {
 		i := find(entries, id)
 		if i < 0 {
 			return nil, ErrNotFound

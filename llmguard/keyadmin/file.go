@@ -21,6 +21,8 @@ var (
 	ErrExists = errors.New("a key with this id exists already; choose another id")
 	// ErrRevoked: the key is revoked and cannot be rotated (HTTP 409).
 	ErrRevoked = errors.New("the key is revoked; re-enable it with an update setting disabled to false, or create a new key")
+	// ErrUnavailable: the shared key store cannot be reached; nothing was changed (HTTP 503).
+	ErrUnavailable = errors.New("the shared key store cannot be reached; nothing was changed, retry")
 )
 
 // File administers one key file. Create one File per path and share it (the lock that

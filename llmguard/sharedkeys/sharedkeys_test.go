@@ -23,7 +23,7 @@ type instance struct {
 	admin  *keyadmin.Keys
 }
 
-func newInstance(t *testing.T, addr string) *instance {
+func newInstance(t testing.TB, addr string) *instance {
 	t.Helper()
 	c := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second, MaxRetries: -1})
 	t.Cleanup(func() { c.Close() })
@@ -40,7 +40,7 @@ func newInstance(t *testing.T, addr string) *instance {
 	return &instance{shared: s, keys: ks, admin: &keyadmin.Keys{Store: s}}
 }
 
-func (in *instance) sync(t *testing.T, now time.Time) {
+func (in *instance) sync(t testing.TB, now time.Time) {
 	t.Helper()
 	if _, err := in.shared.Sync(now); err != nil {
 		t.Fatal(err)

@@ -149,7 +149,7 @@ func (a *APIKeys) Authenticate(r *http.Request, now time.Time) (*exchange.Identi
 			continue
 		}
 		e, err := a.store.Verify(key, now)
-		if errors.Is(err, auth.ErrInvalidKey) && a.shared != nil && !a.shared.Available() {
+		if errors.Is(err, auth.ErrInvalidKey) && a.shared != nil && !a.shared.Available() && auth.CheckKeyFormat(key) == nil {
 			// The key may be a genuine shared key this instance cannot see right now
 			// (first load pending, or withdrawn after max_stale): 503, so that the client
 			// retries, rather than 401, which says the key is bad.

@@ -108,7 +108,7 @@ func (k *keyFile) add(id string, roles, models []string) string {
 	if err != nil {
 		k.t.Fatal(err)
 	}
-	k.entries = append(k.entries, &auth.Entry{ID: id, Hash: auth.HashKey(key), Roles: roles, Models: models})
+	k.entries = append(k.entries, &auth.Entry{ID: id, Hash: auth.HashKey(key), Attributes: auth.Attributes{Roles: roles, Models: models}})
 	return key
 }
 

@@ -11,9 +11,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -127,4 +129,42 @@ func loadForBenchmark(b *testing.B, cfg string) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = caddy.Stop() })
+}
+
+// startBinary builds ./cmd/caddy and runs it on the Caddyfile cfg as a second gateway
+// process next to the in-process one (Caddy is one instance per process), until the test
+// ends. It waits until readyURL answers and returns the process's log.
+func startBinary(t *testing.T, cfg, readyURL string) *strings.Builder {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "caddy")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/caddy")
+	build.Dir = ".."
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building cmd/caddy: %v\n%s", err, out)
+	}
+	path := filepath.Join(t.TempDir(), "Caddyfile")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	proc := exec.Command(bin, "run", "--config", path, "--adapter", "caddyfile")
+	proc.Env = append(os.Environ(), "HOME="+t.TempDir(), "XDG_DATA_HOME="+t.TempDir(), "XDG_CONFIG_HOME="+t.TempDir())
+	logs := &strings.Builder{}
+	proc.Stdout, proc.Stderr = logs, logs
+	if err := proc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = proc.Process.Kill(); _ = proc.Wait() })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(readyURL)
+		if err == nil {
+			resp.Body.Close()
+			return logs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("second instance did not start: %v\n%s", err, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

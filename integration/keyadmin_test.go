@@ -24,25 +24,7 @@ import (
 // answer into out (when non-nil).
 func adminCall(t *testing.T, method, path, body string, out any) int {
 	t.Helper()
-	req, err := http.NewRequest(method, fmt.Sprintf("http://localhost:%d%s", caddytest.Default.AdminPort, path), strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			t.Fatalf("%s %s: %d %s: %v", method, path, resp.StatusCode, data, err)
-		}
-	}
-	return resp.StatusCode
+	return adminAt(t, caddytest.Default.AdminPort, method, path, body, out)
 }
 
 // TestKeyAdminAPI runs examples/admin/Caddyfile and drives admin.api.llm_keys on the real
@@ -119,6 +101,11 @@ func TestKeyAdminAPI(t *testing.T) {
 			{"POST", "/llm_keys/alice/explode", `{}`, 404},
 			{"POST", "/llm_keys/alice/rotate", `{"grace":"-1h"}`, 400},
 			{"GET", "/llm_keys?file=/etc/passwd", "", 404},
+			{"POST", "/llm_keys", `{"id":"net","allowed_networks":["10.0.0.0/33"]}`, 400},
+			{"POST", "/llm_keys", `{"id":"geo","allowed_countries":["XYZ"]}`, 400},
+			{"PATCH", "/llm_keys/alice", `{"allowed_networks":"10.0.0.0/8"}`, 400},
+			{"PATCH", "/llm_keys/alice", `{"allowed_countries":["Germany"]}`, 400},
+			{"PATCH", "/llm_keys/alice", `{"disabled":false,"Disabled":true}`, 400},
 		} {
 			var e struct {
 				Error string `json:"error"`
@@ -153,6 +140,41 @@ func TestKeyAdminAPI(t *testing.T) {
 		if err := chat(created.Key); err != nil {
 			t.Fatalf("after widening again: %v", err)
 		}
+	})
+	t.Run("network and country limits are shown and set", func(t *testing.T) {
+		type limits struct {
+			Networks  []string `json:"allowed_networks"`
+			Countries []string `json:"allowed_countries"`
+		}
+		var v limits
+		// The test client calls from 127.0.0.1: a key limited to another network is
+		// refused with 403, then admitted once its own address is allowed.
+		if code := adminCall(t, "PATCH", "/llm_keys/alice", `{"allowed_networks":["192.0.2.0/24"]}`, &v); code != 200 || len(v.Networks) != 1 {
+			t.Fatalf("patch: %d %+v", code, v)
+		}
+		if err := chat(created.Key); statusOf(err) != 403 {
+			t.Fatalf("a key limited to 192.0.2.0/24 works from 127.0.0.1: %v", err)
+		}
+		adminCall(t, "PATCH", "/llm_keys/alice", `{"allowed_networks":["127.0.0.1","::1"]}`, nil)
+		if err := chat(created.Key); err != nil {
+			t.Fatalf("from an allowed network: %v", err)
+		}
+		if code := adminCall(t, "GET", "/llm_keys/alice", "", &v); code != 200 || len(v.Networks) != 2 || v.Networks[0] != "127.0.0.1" {
+			t.Fatalf("show: %d %+v", code, v)
+		}
+		adminCall(t, "PATCH", "/llm_keys/alice", `{"allowed_networks":null}`, nil)
+		var geo struct {
+			Key string `json:"key"`
+			limits
+		}
+		if code := adminCall(t, "POST", "/llm_keys", `{"id":"geo-de","allowed_countries":["DE"]}`, &geo); code != 201 || geo.Countries[0] != "DE" {
+			t.Fatalf("create with countries: %d %+v", code, geo)
+		}
+		// This route has no llm_geo, so the country is unknown and the key is refused.
+		if err := chat(geo.Key); statusOf(err) != 403 {
+			t.Fatalf("a key limited to DE works from an unknown country: %v", err)
+		}
+		adminCall(t, "DELETE", "/llm_keys/geo-de", "", nil)
 	})
 	t.Run("rotate with grace", func(t *testing.T) {
 		var rot struct {
@@ -191,7 +213,7 @@ func TestKeyAdminAPI(t *testing.T) {
 			Keys []struct{ ID string } `json:"keys"`
 		}
 		adminCall(t, "GET", "/llm_keys", "", &list)
-		if len(list.Keys) != n+1 { // alice and the n new ones
+		if len(list.Keys) != n+2 { // alice, geo-de and the n new ones
 			t.Fatalf("%d keys after %d concurrent creates (codes %v)", len(list.Keys), n, codes)
 		}
 	})

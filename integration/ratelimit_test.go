@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -244,7 +243,7 @@ func TestRateLimitExample(t *testing.T) {
 		return k
 	}
 	free, pro := mk(), mk()
-	entries := []auth.Entry{{ID: "free-1", Hash: auth.HashKey(free), Tier: "free"}, {ID: "pro-1", Hash: auth.HashKey(pro), Tier: "pro"}}
+	entries := []auth.Entry{{ID: "free-1", Hash: auth.HashKey(free), Attributes: auth.Attributes{Tier: "free"}}, {ID: "pro-1", Hash: auth.HashKey(pro), Attributes: auth.Attributes{Tier: "pro"}}}
 	b, _ := json.Marshal(entries)
 	if err := os.WriteFile(keys, b, 0o600); err != nil {
 		t.Fatal(err)
@@ -410,13 +409,6 @@ func TestRateLimitRedisOutage(t *testing.T) {
 // shared limit holds: 10 requests per hour for one key, 8 sent to each instance.
 func TestRateLimitTwoInstances(t *testing.T) {
 	redis := limittest.StartRedis(t)
-	bin := filepath.Join(t.TempDir(), "caddy")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/caddy")
-	build.Dir = ".."
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building cmd/caddy: %v\n%s", err, out)
-	}
 	up, a, b, adminB := freePort(t), freePort(t), freePort(t), freePort(t)
 	gateway := func(port int) string {
 		return fmt.Sprintf(`http://localhost:%d {
@@ -434,29 +426,8 @@ func TestRateLimitTwoInstances(t *testing.T) {
 `, port, redis.Addr, up)
 	}
 	start(t, fmt.Sprintf("{\n\tadmin localhost:%d\n}\n", caddytest.Default.AdminPort)+gateway(a)+fmt.Sprintf("http://localhost:%d {\n\tllm_mock\n}\n", up))
-	cfgB := filepath.Join(t.TempDir(), "Caddyfile")
-	os.WriteFile(cfgB, []byte(fmt.Sprintf("{\n\tadmin localhost:%d\n}\n", adminB)+gateway(b)), 0o600)
-	proc := exec.Command(bin, "run", "--config", cfgB, "--adapter", "caddyfile")
-	proc.Env = append(os.Environ(), "HOME="+t.TempDir(), "XDG_DATA_HOME="+t.TempDir(), "XDG_CONFIG_HOME="+t.TempDir())
-	var logs strings.Builder
-	proc.Stdout, proc.Stderr = &logs, &logs
-	if err := proc.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = proc.Process.Kill(); _ = proc.Wait() })
 	baseA, baseB := fmt.Sprintf("http://localhost:%d", a), fmt.Sprintf("http://localhost:%d", b)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(baseB + "/v1/models")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("second instance did not start: %v\n%s", err, logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	logs := startBinary(t, fmt.Sprintf("{\n\tadmin localhost:%d\n}\n", adminB)+gateway(b), baseB+"/v1/models")
 	var mu sync.Mutex
 	ok := map[string]int{}
 	var wg sync.WaitGroup

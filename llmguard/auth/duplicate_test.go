@@ -40,6 +40,10 @@ func TestAuthDocumentsRefuseDuplicateKeys(t *testing.T) {
 		for _, bad := range []string{
 			`[{"id":"a","hash":"` + hash + `","disabled":true,"disabled":false}]`,
 			`{"keys":[{"id":"a","hash":"` + hash + `","metadata":{` + f + `"team":"x","team":"y"}}]}`,
+			// encoding/json reads both spellings into Disabled, the last winning.
+			`[{"id":"a","hash":"` + hash + `","disabled":true,"Disabled":false}]`,
+			`[{"id":"a","hash":"` + hash + `","disabled":true,"DISABLED":false}]`,
+			`{"keys":[{"id":"a","hash":"` + hash + `"}],"Keys":[]}`,
 		} {
 			if _, err := ParseKeyFile([]byte(bad)); err == nil || !strings.Contains(err.Error(), "duplicate object key") {
 				t.Errorf("%d fillers: key file with a repeated key: %v", n, err)

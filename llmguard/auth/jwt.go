@@ -62,9 +62,17 @@ type JWTConfig struct {
 
 // UnavailableError means the token could not be checked because the issuer's keys are not
 // (yet) known. Requests fail closed with 503 and Retry-After.
-type UnavailableError struct{ RetryAfter time.Duration }
+type UnavailableError struct {
+	RetryAfter time.Duration
+	// Reason replaces the message about the token issuer when another source of
+	// credentials (a shared key store) is what cannot be reached.
+	Reason string
+}
 
 func (e *UnavailableError) Error() string {
+	if e.Reason != "" {
+		return e.Reason
+	}
 	return "the token issuer is not reachable yet; the gateway cannot verify tokens"
 }
 

@@ -20,13 +20,16 @@ const maxKeyFile = 64 << 20
 
 // ParseKeyFile decodes a key file: a JSON array of entries, or an object with a "keys"
 // array (so the file can grow other fields later). Unknown fields are refused, since a
-// misspelt "disabled" would otherwise silently keep a revoked key alive.
+// misspelt "disabled" would otherwise silently keep a revoked key alive; and so are two
+// keys in one object that encoding/json would read into the same field — a repeat, or
+// the same name in another case ({"disabled":true,"Disabled":false}) — since the last
+// would win unseen.
 func ParseKeyFile(data []byte) ([]*Entry, error) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
 		return nil, fmt.Errorf("empty key file")
 	}
-	if err := jsonspan.Unique(data); err != nil {
+	if err := jsonspan.UniqueFold(data); err != nil {
 		return nil, err
 	}
 	var entries []*Entry

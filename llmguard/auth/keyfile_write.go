@@ -13,14 +13,10 @@ import (
 // half-written file that would keep the previous keys or lock callers out. The existing
 // file's permission bits are kept; a new file is created 0600 since it holds key hashes.
 func WriteKeyFile(path string, entries []*Entry) error {
-	if entries == nil {
-		entries = []*Entry{}
-	}
-	data, err := json.MarshalIndent(entries, "", "  ")
+	data, err := MarshalKeyFile(entries)
 	if err != nil {
 		return fmt.Errorf("key file %s: %v", path, err)
 	}
-	data = append(data, '\n')
 	mode := os.FileMode(0o600)
 	if fi, err := os.Stat(path); err == nil {
 		mode = fi.Mode().Perm()
@@ -51,4 +47,17 @@ func WriteKeyFile(path string, entries []*Entry) error {
 		return fmt.Errorf("key file %s: %v", path, err)
 	}
 	return nil
+}
+
+// MarshalKeyFile encodes entries in the key file format (a JSON array) that ParseKeyFile
+// reads: the one encoding of a key set, on disk and in a shared store.
+func MarshalKeyFile(entries []*Entry) ([]byte, error) {
+	if entries == nil {
+		entries = []*Entry{}
+	}
+	data, err := json.MarshalIndent(entries, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(data, '\n'), nil
 }

@@ -9,7 +9,7 @@ import (
 func TestWriteKeyFileRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keys.json")
 	in := []*Entry{
-		{ID: "a", Hash: HashKey("x"), Scopes: []string{"llm:chat"}},
+		{ID: "a", Hash: HashKey("x"), Attributes: Attributes{Scopes: []string{"llm:chat"}}},
 		{ID: "b", Hash: HashKey("y"), Disabled: true},
 	}
 	if err := WriteKeyFile(path, in); err != nil {

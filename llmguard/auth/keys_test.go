@@ -108,8 +108,8 @@ func TestKeyStoreVerify(t *testing.T) {
 	good, expired, disabled, other := mustKey(t), mustKey(t), mustKey(t), mustKey(t)
 	past, future := now.Add(-time.Second), now.Add(time.Hour)
 	s, err := NewKeyStore([]*Entry{
-		{ID: "good", Hash: HashKey(good), Expires: &future, Roles: []string{"dev"}},
-		{ID: "expired", Hash: HashKey(expired), Expires: &past},
+		{ID: "good", Hash: HashKey(good), Attributes: Attributes{Expires: &future, Roles: []string{"dev"}}},
+		{ID: "expired", Hash: HashKey(expired), Attributes: Attributes{Expires: &past}},
 		{ID: "disabled", Hash: HashKey(disabled), Disabled: true},
 	})
 	if err != nil {
@@ -139,7 +139,9 @@ func TestKeyStoreReplaceRejects(t *testing.T) {
 		{{ID: "a", Hash: "nohash"}},
 		{{ID: "a", Hash: k}, {ID: "a", Hash: HashKey(mustKey(t))}},
 		{{ID: "a", Hash: k}, {ID: "b", Hash: k}},
-		{{ID: "a", Hash: k, Models: []string{""}}},
+		{{ID: "a", Hash: k, Attributes: Attributes{Models: []string{""}}}},
+		{{ID: "a", Hash: k, Attributes: Attributes{AllowedNetworks: []string{"10.0.0.0/33"}}}},
+		{{ID: "a", Hash: k, Attributes: Attributes{AllowedCountries: []string{"Germany"}}}},
 	}
 	for i, b := range bad {
 		if _, err := NewKeyStore(b); err == nil {
@@ -159,7 +161,7 @@ func TestVerifyWorkSameForUnknownKeys(t *testing.T) {
 	s, err := NewKeyStore([]*Entry{
 		{ID: "good", Hash: HashKey(good)},
 		{ID: "disabled", Hash: HashKey(disabled), Disabled: true},
-		{ID: "expired", Hash: HashKey(expired), Expires: &past},
+		{ID: "expired", Hash: HashKey(expired), Attributes: Attributes{Expires: &past}},
 	})
 	if err != nil {
 		t.Fatal(err)

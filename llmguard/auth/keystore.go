@@ -15,15 +15,13 @@ import (
 	"github.com/llmguard/caddy-llmguard/llmguard/netrule"
 )
 
-// Entry is one gateway API key as stored in a key file or inline in the configuration. It
-// holds the key's hash, never the key.
-type Entry struct {
-	// ID identifies the key in logs, placeholders and metrics. It is not secret.
-	ID string `json:"id"`
+// Attributes are what a key grants and where it works: every field an administrator
+// sets on a key. Entry embeds them, and so do the key administration API's create
+// request and view (keyadmin.Spec, keyadmin.View), so a new attribute is added here once
+// and is then stored, loaded, created, updated and shown everywhere.
+type Attributes struct {
 	// Name is a human-readable label.
 	Name string `json:"name,omitempty"`
-	// Hash is "sha256:" followed by the hex SHA-256 of the key.
-	Hash string `json:"hash"`
 	// Scopes granted to the key, e.g. "llm:chat". See Policy for their meaning.
 	Scopes []string `json:"scopes,omitempty"`
 	// Roles name the configured roles whose permissions the key has.
@@ -34,8 +32,6 @@ type Entry struct {
 	Models []string `json:"models,omitempty"`
 	// Expires, when set, is the instant from which the key is refused.
 	Expires *time.Time `json:"expires,omitempty"`
-	// Disabled refuses the key (revocation that keeps the record).
-	Disabled bool `json:"disabled,omitempty"`
 	// Metadata is free-form data copied to the identity.
 	Metadata map[string]string `json:"metadata,omitempty"`
 	// AllowedNetworks, when non-empty, are the only client networks (CIDRs or single
@@ -48,6 +44,43 @@ type Entry struct {
 	// works from. It needs llm_geo before llm_auth; without a lookup the country is
 	// unknown and the key is refused.
 	AllowedCountries []string `json:"allowed_countries,omitempty"`
+}
+
+// Check reports the first attribute the key store would refuse: a model glob, network
+// or country that does not parse. Its message names the field, never a secret.
+func (a *Attributes) Check() error {
+	_, _, err := a.parse()
+	return err
+}
+
+// parse validates the attributes and returns the parsed network and country lists.
+func (a *Attributes) parse() ([]netip.Prefix, []string, error) {
+	for _, m := range a.Models {
+		if err := glob.Valid(m); err != nil {
+			return nil, nil, fmt.Errorf("models: %v", err)
+		}
+	}
+	networks, err := netrule.Parse(a.AllowedNetworks)
+	if err != nil {
+		return nil, nil, fmt.Errorf("allowed_networks: %v", err)
+	}
+	countries, err := geo.ParseCountries(a.AllowedCountries)
+	if err != nil {
+		return nil, nil, fmt.Errorf("allowed_countries: %v", err)
+	}
+	return networks, countries, nil
+}
+
+// Entry is one gateway API key as stored in a key file, in a shared key store or inline
+// in the configuration. It holds the key's hash, never the key.
+type Entry struct {
+	// ID identifies the key in logs, placeholders and metrics. It is not secret.
+	ID string `json:"id"`
+	// Hash is "sha256:" followed by the hex SHA-256 of the key.
+	Hash string `json:"hash"`
+	Attributes
+	// Disabled refuses the key (revocation that keeps the record).
+	Disabled bool `json:"disabled,omitempty"`
 	// Created is when the key was made, set by the key administration tools.
 	Created *time.Time `json:"created,omitempty"`
 	// Previous holds the hashes of secrets this key had before a rotation, each accepted
@@ -146,20 +179,12 @@ func (s *KeyStore) Replace(fileEntries []*Entry) error {
 		}
 		ids[e.ID] = true
 		set.keys++
-		for _, m := range e.Models {
-			if err := glob.Valid(m); err != nil {
-				return fmt.Errorf("key %q: models: %v", e.ID, err)
-			}
-		}
 		// The store keeps its own copy with the parsed lists: inline entries are shared by
 		// every Replace, and writing to them would race with requests using the old set.
 		c := *e
 		var err error
-		if c.networks, err = netrule.Parse(e.AllowedNetworks); err != nil {
-			return fmt.Errorf("key %q: allowed_networks: %v", e.ID, err)
-		}
-		if c.countries, err = geo.ParseCountries(e.AllowedCountries); err != nil {
-			return fmt.Errorf("key %q: allowed_countries: %v", e.ID, err)
+		if c.networks, c.countries, err = e.parse(); err != nil {
+			return fmt.Errorf("key %q: %v", e.ID, err)
 		}
 		if err := set.add(&c, c.Hash, nil); err != nil {
 			return err

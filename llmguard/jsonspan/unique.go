@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -66,12 +68,17 @@ func (s *KeySet) Keys() []string {
 type DuplicateKeyError struct {
 	Key    string // decoded key, as encoding/json reads it
 	Offset int    // byte offset of the second occurrence
+	// Folded is set by UniqueFold: the earlier key may differ from Key in case.
+	Folded bool
 }
 
 func (e *DuplicateKeyError) Error() string {
 	k := e.Key
 	if len(k) > 64 {
 		k = k[:64] + "…"
+	}
+	if e.Folded {
+		return fmt.Sprintf("duplicate object key %q at offset %d (keys that differ only in case name the same field)", k, e.Offset)
 	}
 	return fmt.Sprintf("duplicate object key %q at offset %d", k, e.Offset)
 }
@@ -90,12 +97,26 @@ func Unique(b []byte) error {
 	if !json.Valid(b) {
 		return ErrInvalid
 	}
-	return uniqueValid(b)
+	return uniqueValid(b, false)
 }
 
-// uniqueValid is Unique for b already known to be valid JSON.
-func uniqueValid(b []byte) error {
-	i, err := unique(b, SkipWS(b, 0), 0)
+// UniqueFold is Unique with keys compared case-insensitively, the way encoding/json
+// matches object keys to struct fields (bytes.EqualFold: "disabled", "Disabled" and
+// "DISABLED" all set the field Disabled, the last one winning). A document decoded into
+// structs whose security depends on every field being read once — a key file, whose
+// {"disabled":true,"Disabled":false} would keep a revoked key alive — is checked with it.
+// Map keys are folded too: the stricter rule costs nothing for such documents and keeps
+// one rule for the whole file.
+func UniqueFold(b []byte) error {
+	if !json.Valid(b) {
+		return ErrInvalid
+	}
+	return uniqueValid(b, true)
+}
+
+// uniqueValid is Unique (or, with fold, UniqueFold) for b already known to be valid JSON.
+func uniqueValid(b []byte, fold bool) error {
+	i, err := unique(b, SkipWS(b, 0), 0, fold)
 	if err != nil {
 		return err
 	}
@@ -106,7 +127,7 @@ func uniqueValid(b []byte) error {
 }
 
 // unique walks the value at b[i] (valid JSON, checked by the caller) and returns its end.
-func unique(b []byte, i, depth int) (int, error) {
+func unique(b []byte, i, depth int, fold bool) (int, error) {
 	if i >= len(b) {
 		return 0, ErrInvalid
 	}
@@ -131,12 +152,16 @@ func unique(b []byte, i, depth int) (int, error) {
 			if err != nil {
 				return 0, err
 			}
-			if !ks.Add(decodeKey(b[i:kEnd])) {
-				return 0, &DuplicateKeyError{Key: strings.Clone(decodeKey(b[i:kEnd])), Offset: i}
+			k := decodeKey(b[i:kEnd])
+			if fold {
+				k = foldKey(k)
+			}
+			if !ks.Add(k) {
+				return 0, &DuplicateKeyError{Key: strings.Clone(decodeKey(b[i:kEnd])), Offset: i, Folded: fold}
 			}
 			i = SkipWS(b, SkipWS(b, kEnd)+1) // past ':'
 		}
-		end, err := unique(b, i, depth+1)
+		end, err := unique(b, i, depth+1, fold)
 		if err != nil {
 			return 0, err
 		}
@@ -170,6 +195,37 @@ func decodeKey(raw []byte) string {
 	return unsafe.String(&raw[1], len(raw)-2)
 }
 
+// foldKey maps every key encoding/json would match to the same struct field to one
+// string: each rune becomes the smallest rune of its Unicode simple-fold orbit, which is
+// the equivalence bytes.EqualFold (and so encoding/json) uses — "K", "k" and the Kelvin
+// sign U+212A fold together. Plain upper-case ASCII keys are returned as they are.
+func foldKey(k string) string {
+	plain := true
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c >= utf8.RuneSelf || ('a' <= c && c <= 'z') {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return k
+	}
+	out := make([]byte, 0, len(k))
+	for _, r := range k {
+		out = utf8.AppendRune(out, foldRune(r))
+	}
+	return string(out)
+}
+
+// foldRune is the smallest rune in r's simple-fold orbit.
+func foldRune(r rune) rune {
+	lowest := r
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		lowest = min(lowest, f)
+	}
+	return lowest
+}
+
 // Unmarshal is json.Unmarshal for documents the gateway interprets: it first refuses a
 // document with a repeated key (Unique), then decodes it with encoding/json. Errors from
 // encoding/json are returned unchanged, so callers can still tell a type mismatch apart.
@@ -181,7 +237,7 @@ func Unmarshal(b []byte, v any) error {
 	}
 	// encoding/json checks the whole document's syntax before it decodes, so b is valid
 	// here and one pass is saved.
-	if uerr := uniqueValid(b); uerr != nil {
+	if uerr := uniqueValid(b, false); uerr != nil {
 		return uerr
 	}
 	return err

@@ -95,9 +95,33 @@ func TestUnique(t *testing.T) {
 	}
 }
 
+// TestUniqueFold: keys encoding/json would match to the same struct field are repeats,
+// whatever their case (also past the linear scan and with Unicode folds such as the
+// Kelvin sign, which encoding/json matches to "k"); keys differing otherwise are not.
+func TestUniqueFold(t *testing.T) {
+	for _, d := range []string{`{"disabled":false,"Disabled":true}`, `{"ID":"a","id":"b"}`,
+		strings.TrimSuffix(object(20, -1, ""), "}") + `,"K0":1}`, `{"k":1,"\u212a":2}`, `{"ſ":1,"S":2}`} {
+		var de *DuplicateKeyError
+		if err := UniqueFold([]byte(d)); !errors.As(err, &de) || !de.Folded {
+			t.Errorf("%.80s: %v", d, err)
+		}
+	}
+	for _, d := range []string{`{"disabled":true,"disabled_at":1}`, `{"a":{"A":1},"b":{"A":2}}`, object(20, -1, "")} {
+		if err := UniqueFold([]byte(d)); err != nil {
+			t.Errorf("%.80s: %v", d, err)
+		}
+	}
+	// The stdlib really does read both spellings into one field: this is the differential.
+	var v struct{ Disabled bool }
+	if err := json.Unmarshal([]byte(`{"disabled":true,"Disabled":false}`), &v); err != nil || v.Disabled {
+		t.Fatalf("encoding/json no longer folds case (%v, %v): revisit UniqueFold's reason", v, err)
+	}
+}
+
 // uniqueByTokens is an independent reference: encoding/json's tokenizer with a set of
-// keys per open object.
-func uniqueByTokens(b []byte) (valid, unique bool) {
+// keys per open object; with fold, keys are compared by strings.EqualFold (what
+// encoding/json uses to match keys to struct fields) against every earlier key.
+func uniqueByTokens(b []byte, fold bool) (valid, unique bool) {
 	if !json.Valid(b) {
 		return false, false
 	}
@@ -105,6 +129,7 @@ func uniqueByTokens(b []byte) (valid, unique bool) {
 	type frame struct {
 		obj    bool
 		keys   map[string]bool
+		list   []string
 		expect bool // next string token in this object is a key
 	}
 	var stack []*frame
@@ -123,6 +148,14 @@ func uniqueByTokens(b []byte) (valid, unique bool) {
 		if k, isKey := tok.(string); isKey && top != nil && top.obj && top.expect {
 			if top.keys[k] {
 				return true, false
+			}
+			if fold {
+				for _, prev := range top.list {
+					if strings.EqualFold(prev, k) {
+						return true, false
+					}
+				}
+				top.list = append(top.list, k)
 			}
 			top.keys[k] = true
 			top.expect = false
@@ -151,16 +184,24 @@ func FuzzUnique(f *testing.F) {
 		`{"model":"a","mod\u0065l":"b"}`, `[{"a":1},{"a":1}]`, `{"a":[1,{"b":{"c":{}}}],"b":null}`} {
 		f.Add([]byte(s))
 	}
+	f.Add([]byte(`{"disabled":false,"Disabled":true}`))
+	f.Add([]byte("{\"k\":1,\"\u212a\":2,\"\u017f\":3,\"S\":4}"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		valid, unique := uniqueByTokens(b)
-		err := Unique(b)
-		switch {
-		case !valid && !errors.Is(err, ErrInvalid):
-			t.Fatalf("invalid JSON %q: %v", b, err)
-		case valid && unique && err != nil:
-			t.Fatalf("refused %q: %v", b, err)
-		case valid && !unique && err == nil:
-			t.Fatalf("missed a repeated key in %q", b)
+		for _, fold := range []bool{false, true} {
+			valid, unique := uniqueByTokens(b, fold)
+			check := Unique
+			if fold {
+				check = UniqueFold
+			}
+			err := check(b)
+			switch {
+			case !valid && !errors.Is(err, ErrInvalid):
+				t.Fatalf("fold=%v: invalid JSON %q: %v", fold, b, err)
+			case valid && unique && err != nil:
+				t.Fatalf("fold=%v: refused %q: %v", fold, b, err)
+			case valid && !unique && err == nil:
+				t.Fatalf("fold=%v: missed a repeated key in %q", fold, b)
+			}
 		}
 	})
 }

@@ -17,16 +17,22 @@ func BenchmarkChange(b *testing.B) {
 			path := filepath.Join(b.TempDir(), "keys.json")
 			entries := make([]*auth.Entry, n)
 			for i := range entries {
-				entries[i] = &auth.Entry{ID: fmt.Sprintf("k%d", i), Hash: auth.HashKey(fmt.Sprint(i)), Roles: []string{"dev"}}
+				entries[i] = &auth.Entry{ID: fmt.Sprintf("k%d", i), Hash: auth.HashKey(fmt.Sprint(i)), Attributes: auth.Attributes{Roles: []string{"dev"}}}
 			}
 			if err := auth.WriteKeyFile(path, entries); err != nil {
 				b.Fatal(err)
 			}
 			f := &File{Path: path}
-			tier := []string{"a", "b"}
+			var tiers [2]*Patch
+			for i, t := range []string{`{"tier":"a"}`, `{"tier":"b"}`} {
+				var err error
+				if tiers[i], err = ParsePatch([]byte(t)); err != nil {
+					b.Fatal(err)
+				}
+			}
 			b.ResetTimer()
 			for i := range b.N {
-				if _, err := f.Update("k0", &Patch{Tier: &tier[i%2]}); err != nil {
+				if _, err := f.Update("k0", tiers[i%2]); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"os"
-	"slices"
 	"sync"
 	"time"
 
@@ -23,6 +21,8 @@ var (
 	ErrExists = errors.New("a key with this id exists already; choose another id")
 	// ErrRevoked: the key is revoked and cannot be rotated (HTTP 409).
 	ErrRevoked = errors.New("the key is revoked; re-enable it with an update setting disabled to false, or create a new key")
+	// ErrUnavailable: the shared key store cannot be reached; nothing was changed (HTTP 503).
+	ErrUnavailable = errors.New("the shared key store cannot be reached; nothing was changed, retry")
 )
 
 // File administers one key file. Create one File per path and share it (the lock that
@@ -44,56 +44,8 @@ type File struct {
 	mu sync.Mutex
 }
 
-// View is what the API shows of a key: everything but its hashes.
-type View struct {
-	ID       string            `json:"id"`
-	Name     string            `json:"name,omitempty"`
-	Roles    []string          `json:"roles,omitempty"`
-	Scopes   []string          `json:"scopes,omitempty"`
-	Models   []string          `json:"models,omitempty"`
-	Tier     string            `json:"tier,omitempty"`
-	Expires  *time.Time        `json:"expires,omitempty"`
-	Metadata map[string]string `json:"metadata,omitempty"`
-	Created  *time.Time        `json:"created,omitempty"`
-	// Status is "active", "revoked" or "expired".
-	Status string `json:"status"`
-	// PreviousValidUntil is when the last rotated-out secret stops working, while one
-	// still does.
-	PreviousValidUntil *time.Time `json:"previous_valid_until,omitempty"`
-}
-
-// Issued is a created or rotated key: the secret, shown once, and the key's view.
-type Issued struct {
-	Key string `json:"key"`
-	View
-}
-
-func view(e *auth.Entry, now time.Time) View {
-	v := View{ID: e.ID, Name: e.Name, Roles: e.Roles, Scopes: e.Scopes, Models: e.Models, Tier: e.Tier,
-		Expires: e.Expires, Metadata: e.Metadata, Created: e.Created, Status: "active"}
-	switch {
-	case e.Disabled:
-		v.Status = "revoked"
-	case e.Expires != nil && !now.Before(*e.Expires):
-		v.Status = "expired"
-	}
-	for _, p := range e.Previous {
-		if now.Before(p.Until) && (v.PreviousValidUntil == nil || p.Until.After(*v.PreviousValidUntil)) {
-			v.PreviousValidUntil = &p.Until
-		}
-	}
-	return v
-}
-
-func (f *File) now() time.Time {
-	if f.Now != nil {
-		return f.Now()
-	}
-	return time.Now()
-}
-
-// read returns the file's entries.
-func (f *File) read() ([]*auth.Entry, error) {
+// Read returns the file's entries (Store).
+func (f *File) Read() ([]*auth.Entry, error) {
 	data, err := os.ReadFile(f.Path)
 	if errors.Is(err, fs.ErrNotExist) && f.MissingOK {
 		return nil, nil
@@ -108,41 +60,9 @@ func (f *File) read() ([]*auth.Entry, error) {
 	return entries, nil
 }
 
-// List returns every key, in file order.
-func (f *File) List() ([]View, error) {
-	entries, err := f.read()
-	if err != nil {
-		return nil, err
-	}
-	now := f.now()
-	out := make([]View, 0, len(entries))
-	for _, e := range entries {
-		out = append(out, view(e, now))
-	}
-	return out, nil
-}
-
-// Get returns one key.
-func (f *File) Get(id string) (View, error) {
-	entries, err := f.read()
-	if err != nil {
-		return View{}, err
-	}
-	i := find(entries, id)
-	if i < 0 {
-		return View{}, ErrNotFound
-	}
-	return view(entries[i], f.now()), nil
-}
-
-func find(entries []*auth.Entry, id string) int {
-	return slices.IndexFunc(entries, func(e *auth.Entry) bool { return e != nil && e.ID == id })
-}
-
-// change runs fn on the current entries under the lock and writes the result. The new
-// set must pass the checks the gateway loads files with, so a change can never leave a
-// file that every gateway refuses (and so keeps its stale keys).
-func (f *File) change(fn func(entries []*auth.Entry, now time.Time) ([]*auth.Entry, error)) error {
+// Change runs fn on the file's entries under the lock and writes the result atomically
+// (Store); AfterWrite runs before the lock is released.
+func (f *File) Change(fn func(entries []*auth.Entry) ([]*auth.Entry, error)) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	unlock, err := lockFile(f.Path + ".lock")
@@ -150,21 +70,12 @@ func (f *File) change(fn func(entries []*auth.Entry, now time.Time) ([]*auth.Ent
 		return fmt.Errorf("locking key file: %v", err)
 	}
 	defer unlock()
-	entries, err := f.read()
+	entries, err := f.Read()
 	if err != nil {
 		return err
 	}
-	now := f.now()
-	entries, err = fn(entries, now)
-	if err != nil {
+	if entries, err = fn(entries); err != nil {
 		return err
-	}
-	for _, e := range entries {
-		// Old secrets past their grace are dead; drop them so files do not grow.
-		e.Previous = slices.DeleteFunc(e.Previous, func(p auth.PreviousHash) bool { return !now.Before(p.Until) })
-	}
-	if _, err := auth.NewKeyStore(entries); err != nil {
-		return fmt.Errorf("the change would make the key file invalid: %v", err)
 	}
 	if err := auth.WriteKeyFile(f.Path, entries); err != nil {
 		return err
@@ -175,107 +86,19 @@ func (f *File) change(fn func(entries []*auth.Entry, now time.Time) ([]*auth.Ent
 	return nil
 }
 
-// Create adds a key made from s and returns its secret.
-func (f *File) Create(s *Spec) (Issued, error) {
-	var out Issued
-	if err := s.check(); err != nil {
-		return out, err
-	}
-	err := f.change(func(entries []*auth.Entry, now time.Time) ([]*auth.Entry, error) {
-		if find(entries, s.ID) >= 0 {
-			return nil, ErrExists
-		}
-		if s.Expires != nil && !s.Expires.After(now) {
-			return nil, invalid("expires is in the past")
-		}
-		key, err := auth.NewKey(f.Rand)
-		if err != nil {
-			return nil, err
-		}
-		created := now.UTC().Truncate(time.Second)
-		e := &auth.Entry{ID: s.ID, Name: s.Name, Hash: auth.HashKey(key), Roles: s.Roles, Scopes: s.Scopes,
-			Models: s.Models, Tier: s.Tier, Expires: s.Expires, Metadata: s.Metadata, Created: &created}
-		out = Issued{Key: key, View: view(e, now)}
-		return append(entries, e), nil
-	})
-	return out, err
-}
+// keys is the administration of this file.
+func (f *File) keys() *Keys { return &Keys{Store: f, Now: f.Now, Rand: f.Rand} }
 
-// Update applies p to the key id.
-func (f *File) Update(id string, p *Patch) (View, error) {
-	var out View
-	err := f.change(func(entries []*auth.Entry, now time.Time) ([]*auth.Entry, error) {
-		i := find(entries, id)
-		if i < 0 {
-			return nil, ErrNotFound
-		}
-		e := *entries[i] // copy: a failed change must not alter what the caller read
-		setIf(&e.Name, p.Name)
-		setIf(&e.Tier, p.Tier)
-		setIf(&e.Roles, p.Roles)
-		setIf(&e.Scopes, p.Scopes)
-		setIf(&e.Models, p.Models)
-		if p.Metadata != nil {
-			e.Metadata = maps.Clone(*p.Metadata)
-		}
-		setIf(&e.Disabled, p.Disabled)
-		switch {
-		case p.ClearExpires:
-			e.Expires = nil
-		case p.Expires != nil:
-			e.Expires = p.Expires
-		}
-		if e.Disabled {
-			e.Previous = nil
-		}
-		entries[i] = &e
-		out = view(&e, now)
-		return entries, nil
-	})
-	return out, err
-}
+// List, Get, Create, Update, Revoke and Rotate are Keys' on this file.
 
-func setIf[T any](dst *T, src *T) {
-	if src != nil {
-		*dst = *src
-	}
-}
-
-// Revoke disables the key id at once, old secrets included. The record stays, so logs
-// that name the id can still be traced to it. Revoking a revoked key is no error.
-func (f *File) Revoke(id string) (View, error) {
-	t := true
-	return f.Update(id, &Patch{Disabled: &t})
-}
-
-// Rotate gives the key id a new secret. With a positive grace the old secret keeps
-// working until grace has passed, so clients can switch without an outage.
+func (f *File) List() ([]View, error)                    { return f.keys().List() }
+func (f *File) Get(id string) (View, error)              { return f.keys().Get(id) }
+func (f *File) Create(s *Spec) (Issued, error)           { return f.keys().Create(s) }
+func (f *File) Update(id string, p *Patch) (View, error) { return f.keys().Update(id, p) }
+func (f *File) Revoke(id string) (View, error)           { return f.keys().Revoke(id) }
 func (f *File) Rotate(id string, grace time.Duration) (Issued, error) {
-	var out Issued
-	if err := checkGrace(grace); err != nil {
-		return out, err
-	}
-	err := f.change(func(entries []*auth.Entry, now time.Time) ([]*auth.Entry, error) {
-		i := find(entries, id)
-		if i < 0 {
-			return nil, ErrNotFound
-		}
-		if entries[i].Disabled {
-			return nil, ErrRevoked
-		}
-		key, err := auth.NewKey(f.Rand)
-		if err != nil {
-			return nil, err
-		}
-		e := *entries[i]
-		e.Previous = slices.Clone(e.Previous)
-		if grace > 0 {
-			e.Previous = append(e.Previous, auth.PreviousHash{Hash: e.Hash, Until: now.Add(grace).UTC()})
-		}
-		e.Hash = auth.HashKey(key)
-		entries[i] = &e
-		out = Issued{Key: key, View: view(&e, now)}
-		return entries, nil
-	})
-	return out, err
+	return f.keys().Rotate(id, grace)
 }
+
+// Interface guards
+var _ Store = (*File)(nil)

@@ -44,7 +44,8 @@ func TestLifecycle(t *testing.T) {
 	reloads := 0
 	f.AfterWrite = func() { reloads++ }
 	exp := t0.Add(48 * time.Hour)
-	iss, err := f.Create(&Spec{ID: "alice", Roles: []string{"dev"}, Models: []string{"gpt-4o*"}, Expires: &exp, Metadata: map[string]string{"team": "a"}})
+	iss, err := f.Create(&Spec{ID: "alice", Attributes: auth.Attributes{Roles: []string{"dev"}, Models: []string{"gpt-4o*"}, Expires: &exp,
+		Metadata: map[string]string{"team": "a"}, AllowedNetworks: []string{"10.0.0.0/8"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,20 +59,22 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("duplicate id: %v", err)
 	}
 	past := t0.Add(-time.Second)
-	if _, err := f.Create(&Spec{ID: "late", Expires: &past}); err == nil {
+	if _, err := f.Create(&Spec{ID: "late", Attributes: auth.Attributes{Expires: &past}}); err == nil {
 		t.Fatal("key expiring in the past created")
 	}
 
 	// Update: a field left out is kept, null clears.
-	p, err := ParsePatch([]byte(`{"tier":"premium","expires":null,"roles":["ops"]}`))
+	p, err := ParsePatch([]byte(`{"tier":"premium","expires":null,"roles":["ops"],"allowed_networks":null,"allowed_countries":["DE","unknown"]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	v, err := f.Update("alice", p)
-	if err != nil || v.Tier != "premium" || v.Expires != nil || v.Roles[0] != "ops" || v.Models[0] != "gpt-4o*" || v.Metadata["team"] != "a" {
+	if err != nil || v.Tier != "premium" || v.Expires != nil || v.Roles[0] != "ops" || v.Models[0] != "gpt-4o*" || v.Metadata["team"] != "a" ||
+		v.AllowedNetworks != nil || len(v.AllowedCountries) != 2 {
 		t.Fatalf("update: %+v %v", v, err)
 	}
-	if e, _ := loaded(t, f).Verify(iss.Key, t0); e == nil || e.Tier != "premium" || e.Roles[0] != "ops" {
+	if e, _ := loaded(t, f).Verify(iss.Key, t0); e == nil || e.Tier != "premium" || e.Roles[0] != "ops" ||
+		e.AllowedNetworks != nil || e.Identity().Countries == nil {
 		t.Fatalf("update not in the file: %+v", e)
 	}
 	if _, err := f.Update("nobody", p); !errors.Is(err, ErrNotFound) {
@@ -213,7 +216,7 @@ func TestConcurrentChangesKeepEveryUpdate(t *testing.T) {
 // for a client that reads, modifies and writes).
 func (f *File) updateMeta(id, k string) (View, error) {
 	var out View
-	err := f.change(func(entries []*auth.Entry, now time.Time) ([]*auth.Entry, error) {
+	err := f.keys().change(func(entries []*auth.Entry, now time.Time) ([]*auth.Entry, error) {
 		i := find(entries, id)
 		if i < 0 {
 			return nil, ErrNotFound

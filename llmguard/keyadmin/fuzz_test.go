@@ -34,6 +34,9 @@ func FuzzParseSpec(f *testing.F) {
 				t.Fatalf("invalid model glob %q accepted", m)
 			}
 		}
+		if _, err := auth.NewKeyStore([]*auth.Entry{{ID: s.ID, Hash: auth.HashKey("k"), Attributes: s.Attributes}}); err != nil {
+			t.Fatalf("accepted spec %s is refused by the key store: %v", data, err)
+		}
 		if _, ok := s.Metadata["id"]; ok {
 			t.Fatal("metadata key id accepted")
 		}
@@ -43,7 +46,8 @@ func FuzzParseSpec(f *testing.F) {
 // FuzzParsePatch: a patch never changes the id or the secret, and a refusal is always an
 // InvalidError.
 func FuzzParsePatch(f *testing.F) {
-	for _, s := range []string{`{"tier":"x"}`, `{"expires":null}`, `{"roles":null,"disabled":true}`, `{"id":"b"}`, `{}`, `{"metadata":{"a":"b"}}`} {
+	for _, s := range []string{`{"tier":"x"}`, `{"expires":null}`, `{"roles":null,"disabled":true}`, `{"id":"b"}`, `{}`, `{"metadata":{"a":"b"}}`,
+		`{"allowed_networks":["10.0.0.0/8"],"allowed_countries":["DE"]}`, `{"allowed_networks":["x"]}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -58,12 +62,14 @@ func FuzzParsePatch(f *testing.F) {
 		if strings.Contains(string(data), `"hash"`) && !strings.Contains(string(data), `\`) {
 			t.Fatalf("a patch naming hash was accepted: %s", data)
 		}
-		if p.Models != nil {
-			for _, m := range *p.Models {
-				if glob.Valid(m) != nil {
-					t.Fatalf("invalid model glob %q accepted", m)
-				}
-			}
+		// Applied to any valid key, an accepted patch leaves attributes the key store
+		// loads: a patch can never make the key file unloadable.
+		a := auth.Attributes{Models: []string{"gpt-4o*"}, AllowedNetworks: []string{"10.0.0.0/8"}}
+		if err := p.apply(&a); err != nil {
+			t.Fatalf("accepted patch %s does not apply: %v", data, err)
+		}
+		if err := a.Check(); err != nil {
+			t.Fatalf("patch %s made the key invalid: %v", data, err)
 		}
 	})
 }

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/auth"
-	"github.com/llmguard/caddy-llmguard/llmguard/glob"
+	"github.com/llmguard/caddy-llmguard/llmguard/jsonspan"
 )
 
 // Bounds on what one key may carry: the key file is re-read on every change by every
@@ -24,32 +26,68 @@ const (
 	MaxGrace = 30 * 24 * time.Hour
 )
 
-// Spec is a new key's attributes, as POSTed to the admin API.
+// Spec is a new key's attributes, as POSTed to the admin API. Its fields are the key
+// file's (auth.Attributes), so every attribute a key file holds can be set at creation.
 type Spec struct {
-	ID       string            `json:"id"`
-	Name     string            `json:"name,omitempty"`
-	Roles    []string          `json:"roles,omitempty"`
-	Scopes   []string          `json:"scopes,omitempty"`
-	Models   []string          `json:"models,omitempty"`
-	Tier     string            `json:"tier,omitempty"`
-	Expires  *time.Time        `json:"expires,omitempty"`
-	Metadata map[string]string `json:"metadata,omitempty"`
+	ID string `json:"id"`
+	auth.Attributes
 }
 
-// Patch changes some attributes of a key; a field left out is kept. "expires": null
-// removes the expiry; "disabled": false re-enables a revoked key.
+// Patch changes some attributes of a key: a JSON merge patch (RFC 7396) one level deep
+// over the key's auth.Attributes — a member sent replaces that attribute (a list or
+// metadata as a whole), null clears it (so "expires": null removes the expiry), a member
+// left out is kept — plus "disabled", where false re-enables a revoked key.
 type Patch struct {
-	Name    *string
-	Roles   *[]string
-	Scopes  *[]string
-	Models  *[]string
-	Tier    *string
-	Expires *time.Time
-	// ClearExpires is set by "expires": null.
-	ClearExpires bool
-	Metadata     *map[string]string
-	Disabled     *bool
+	// attrs are the attribute members sent, by their JSON names, as sent.
+	attrs map[string]json.RawMessage
+	// Disabled, when set, revokes (true) or re-enables (false) the key.
+	Disabled *bool
 }
+
+// attrNames are the JSON names of auth.Attributes' fields, the attributes a patch may
+// change; derived from the type so that the field list keeps its one home.
+var attrNames = func() []string {
+	t := reflect.TypeFor[auth.Attributes]()
+	names := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		names = append(names, strings.Split(t.Field(i).Tag.Get("json"), ",")[0])
+	}
+	return names
+}()
+
+// apply merges the patch's attributes into a.
+func (p *Patch) apply(a *auth.Attributes) error {
+	if len(p.attrs) == 0 {
+		return nil
+	}
+	cur, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(cur, &m); err != nil {
+		return err
+	}
+	for k, v := range p.attrs {
+		if isNull(v) {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+	merged, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	var out auth.Attributes
+	if err := json.Unmarshal(merged, &out); err != nil {
+		return invalid("%v", err) // each member was decoded alone in ParsePatch
+	}
+	*a = out
+	return nil
+}
+
+func isNull(v json.RawMessage) bool { return string(bytes.TrimSpace(v)) == "null" }
 
 // InvalidError is a request the caller must change (HTTP 400). Its message is safe to
 // return: it names fields, never their secret values (there are none in a request).
@@ -79,65 +117,48 @@ func (s *Spec) check() error {
 	if err := auth.CheckKeyID(s.ID); err != nil {
 		return invalid("id: %v", err)
 	}
-	return checkAttrs(s.Name, s.Tier, s.Roles, s.Scopes, s.Models, s.Metadata)
+	return checkAttrs(&s.Attributes)
 }
 
-// ParsePatch decodes and checks an update request.
+// ParsePatch decodes and checks an update request. Names are matched exactly (a key
+// file is written with these names, and "Tier" would otherwise sit beside "tier").
 func ParsePatch(data []byte) (*Patch, error) {
 	var raw map[string]json.RawMessage
 	if err := decodeStrict(data, &raw); err != nil {
 		return nil, err
 	}
 	if len(raw) == 0 {
-		return nil, invalid("the update changes nothing: send at least one of name, roles, scopes, models, tier, expires, metadata, disabled")
+		return nil, invalid("the update changes nothing: send at least one of %s, disabled", strings.Join(attrNames, ", "))
 	}
-	var p Patch
+	p := Patch{attrs: map[string]json.RawMessage{}}
+	// probe holds every attribute sent, decoded alone, to check types and bounds.
+	var probe auth.Attributes
 	for k, v := range raw {
-		// null empties a field (and removes the expiry); it is refused only where no
-		// empty value exists.
-		null := string(bytes.TrimSpace(v)) == "null"
-		var err error
-		switch k {
-		case "name":
-			p.Name = new(string)
-			err = decodeField(v, p.Name)
-		case "tier":
-			p.Tier = new(string)
-			err = decodeField(v, p.Tier)
-		case "roles":
-			p.Roles = new([]string)
-			err = decodeField(v, p.Roles)
-		case "scopes":
-			p.Scopes = new([]string)
-			err = decodeField(v, p.Scopes)
-		case "models":
-			p.Models = new([]string)
-			err = decodeField(v, p.Models)
-		case "metadata":
-			p.Metadata = new(map[string]string)
-			err = decodeField(v, p.Metadata)
-		case "disabled":
-			if null {
+		switch {
+		case k == "disabled":
+			if isNull(v) {
 				return nil, invalid("disabled must be true or false")
 			}
 			p.Disabled = new(bool)
-			err = decodeField(v, p.Disabled)
-		case "expires":
-			if null {
-				p.ClearExpires = true
-			} else {
-				err = decodeField(v, &p.Expires)
+			if err := decodeField(v, p.Disabled); err != nil {
+				return nil, invalid("disabled: %v", err)
 			}
-		case "id", "hash", "key", "previous", "created":
+		case slices.Contains(attrNames, k):
+			p.attrs[k] = v
+			if isNull(v) {
+				continue
+			}
+			member, _ := json.Marshal(map[string]json.RawMessage{k: v})
+			if err := decodeField(member, &probe); err != nil {
+				return nil, invalid("%s: %v", k, err)
+			}
+		case slices.Contains([]string{"id", "hash", "key", "previous", "created"}, k):
 			return nil, invalid("%s cannot be changed by an update (rotate the key for a new secret)", k)
 		default:
 			return nil, invalid("unknown field %q", k)
 		}
-		if err != nil {
-			return nil, invalid("%s: %v", k, err)
-		}
 	}
-	if err := checkAttrs(deref(p.Name), deref(p.Tier), deref(p.Roles), deref(p.Scopes), deref(p.Models), deref(p.Metadata)); err != nil {
+	if err := checkAttrs(&probe); err != nil {
 		return nil, err
 	}
 	return &p, nil
@@ -172,6 +193,12 @@ func checkGrace(d time.Duration) error {
 }
 
 func decodeStrict(data []byte, v any) error {
+	// The body is decoded into structs, which encoding/json fills case-insensitively:
+	// {"id":"a","ID":"b"} must be refused, not read as "b", like a key file would be.
+	var de *jsonspan.DuplicateKeyError
+	if err := jsonspan.UniqueFold(data); errors.As(err, &de) {
+		return invalid("%v", de)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -206,11 +233,14 @@ func decodeField(v json.RawMessage, dst any) error {
 	return nil
 }
 
-func checkAttrs(name, tier string, roles, scopes, models []string, meta map[string]string) error {
-	if len(name) > maxItemLen || len(tier) > maxItemLen {
+// checkAttrs applies the admin API's bounds and the key store's own checks, so a change
+// that passes can never make the key file unloadable.
+func checkAttrs(a *auth.Attributes) error {
+	if len(a.Name) > maxItemLen || len(a.Tier) > maxItemLen {
 		return invalid("name and tier may be at most %d bytes", maxItemLen)
 	}
-	for field, list := range map[string][]string{"roles": roles, "scopes": scopes, "models": models} {
+	for field, list := range map[string][]string{"roles": a.Roles, "scopes": a.Scopes, "models": a.Models,
+		"allowed_networks": a.AllowedNetworks, "allowed_countries": a.AllowedCountries} {
 		if len(list) > maxListItems {
 			return invalid("%s: at most %d entries", field, maxListItems)
 		}
@@ -220,27 +250,16 @@ func checkAttrs(name, tier string, roles, scopes, models []string, meta map[stri
 			}
 		}
 	}
-	for _, m := range models {
-		if err := glob.Valid(m); err != nil {
-			return invalid("models: %v", err)
-		}
-	}
-	if len(meta) > maxMetadata {
+	if len(a.Metadata) > maxMetadata {
 		return invalid("metadata: at most %d entries", maxMetadata)
 	}
-	for k, v := range meta {
+	for k, v := range a.Metadata {
 		if k == "" || k == "id" || len(k) > maxItemLen || len(v) > maxMetadataText {
 			return invalid("metadata: keys must be 1–%d bytes and not \"id\", values at most %d bytes", maxItemLen, maxMetadataText)
 		}
 	}
-	return nil
-}
-
-// deref is the value p points to, or the zero value.
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
+	if err := a.Check(); err != nil {
+		return invalid("%v", err)
 	}
-	return *p
+	return nil
 }

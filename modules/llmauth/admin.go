@@ -33,16 +33,19 @@ const maxAdminBody = 64 << 10
 //	GET    /llm_keys                 list keys (never hashes or secrets)
 //	POST   /llm_keys                 create: {"id", …attributes}; answers 201 with the secret once as "key"
 //	GET    /llm_keys/{id}            show one key
-//	PATCH  /llm_keys/{id}            update name, roles, scopes, models, tier, expires, metadata, disabled
+//	PATCH  /llm_keys/{id}            update name, roles, scopes, models, tier, expires, metadata,
+//	                                 allowed_networks, allowed_countries, disabled (null clears one)
 //	DELETE /llm_keys/{id}            revoke (the record stays, disabled)
 //	POST   /llm_keys/{id}/rotate     new secret, same id: {"grace": "24h"} keeps the old one that long
 //
 // Every change is written atomically and every llm_auth store on that file is reloaded
 // before the answer, so a created key works and a revoked key is refused at once on this
-// instance (other instances sharing the file see it on their next poll). When several key
-// files are in use, ?file=<path> chooses one. POST and PATCH must send Content-Type
+// instance (other instances sharing the file see it on their next poll). With a shared
+// key store (api_keys store redis), the change goes to Redis and reaches every instance
+// within its poll interval; while Redis cannot be reached, changes fail with 503. When
+// several key files or stores are in use, ?file=<path or store name> chooses one. POST and PATCH must send Content-Type
 // application/json, which a cross-site HTML form cannot. Errors are Caddy's admin error
-// shape, {"error": "<message>"}, with 400, 404, 405, 409, 413, 415 or 500.
+// shape, {"error": "<message>"}, with 400, 404, 405, 409, 413, 415, 500 or 503.
 type KeyAdmin struct {
 	logger *zap.Logger
 }
@@ -84,7 +87,7 @@ func (a *KeyAdmin) serve(w http.ResponseWriter, r *http.Request) error {
 	if action != "" && action != "rotate" {
 		return apiError(http.StatusNotFound, "unknown key action %q; the only one is rotate", action)
 	}
-	f, err := a.file(r)
+	f, name, err := a.file(r)
 	if err != nil {
 		return err
 	}
@@ -100,7 +103,7 @@ func (a *KeyAdmin) serve(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return fileError(err)
 		}
-		return writeJSON(w, http.StatusOK, map[string]any{"file": f.Path, "keys": keys})
+		return writeJSON(w, http.StatusOK, map[string]any{"file": name, "keys": keys})
 	case id == "" && r.Method == http.MethodPost:
 		spec, err := keyadmin.ParseSpec(body)
 		if err != nil {
@@ -110,7 +113,7 @@ func (a *KeyAdmin) serve(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return fileError(err)
 		}
-		a.logAction(r, "created", spec.ID, f.Path)
+		a.logAction(r, "created", spec.ID, name)
 		return writeJSON(w, http.StatusCreated, iss)
 	case id == "":
 		return notAllowed(w, "GET, POST")
@@ -123,7 +126,7 @@ func (a *KeyAdmin) serve(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return fileError(err)
 		}
-		a.logAction(r, "rotated", id, f.Path, zap.String("llmguard.key.grace", grace.String()))
+		a.logAction(r, "rotated", id, name, zap.String("llmguard.key.grace", grace.String()))
 		return writeJSON(w, http.StatusOK, iss)
 	case action == "rotate":
 		return notAllowed(w, "POST")
@@ -142,38 +145,41 @@ func (a *KeyAdmin) serve(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return fileError(err)
 		}
-		a.logAction(r, "updated", id, f.Path)
+		a.logAction(r, "updated", id, name)
 		return writeJSON(w, http.StatusOK, v)
 	case r.Method == http.MethodDelete:
 		v, err := f.Revoke(id)
 		if err != nil {
 			return fileError(err)
 		}
-		a.logAction(r, "revoked", id, f.Path)
+		a.logAction(r, "revoked", id, name)
 		return writeJSON(w, http.StatusOK, v)
 	}
 	return notAllowed(w, "GET, PATCH, DELETE")
 }
 
-// file picks the key file the request is about.
-func (*KeyAdmin) file(r *http.Request) (*keyadmin.File, error) {
-	paths := usedKeyFiles()
+// file picks the key set (key file or shared store) the request is about, and its name.
+func (*KeyAdmin) file(r *http.Request) (keySet, string, error) {
+	names := usedKeySets()
 	want := r.URL.Query().Get("file")
 	switch {
 	case want != "":
-		if f := adminFile(canonicalPath(want)); f != nil {
-			return f, nil
+		if f := adminSet(want); f != nil {
+			return f, want, nil
 		}
-		return nil, apiError(http.StatusNotFound, "no loaded llm_auth api_keys source uses the key file %q; in use: %s", want, strings.Join(paths, ", "))
-	case len(paths) == 0:
-		return nil, apiError(http.StatusNotFound, "no loaded llm_auth api_keys source has a key file; keys configured inline are changed in the configuration")
-	case len(paths) > 1:
-		return nil, apiError(http.StatusBadRequest, "several key files are in use (%s); choose one with ?file=<path>", strings.Join(paths, ", "))
+		if f := adminSet(canonicalPath(want)); f != nil {
+			return f, canonicalPath(want), nil
+		}
+		return nil, "", apiError(http.StatusNotFound, "no loaded llm_auth api_keys source uses the key file or store %q; in use: %s", want, strings.Join(names, ", "))
+	case len(names) == 0:
+		return nil, "", apiError(http.StatusNotFound, "no loaded llm_auth api_keys source has a key file or shared store; keys configured inline are changed in the configuration")
+	case len(names) > 1:
+		return nil, "", apiError(http.StatusBadRequest, "several key files or stores are in use (%s); choose one with ?file=<path or name>", strings.Join(names, ", "))
 	}
-	if f := adminFile(paths[0]); f != nil {
-		return f, nil
+	if f := adminSet(names[0]); f != nil {
+		return f, names[0], nil
 	}
-	return nil, apiError(http.StatusNotFound, "the key file was unloaded; retry")
+	return nil, "", apiError(http.StatusNotFound, "the key file was unloaded; retry")
 }
 
 func readBody(r *http.Request) ([]byte, error) {
@@ -201,6 +207,8 @@ func fileError(err error) error {
 		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: err}
 	case errors.Is(err, keyadmin.ErrExists), errors.Is(err, keyadmin.ErrRevoked):
 		return caddy.APIError{HTTPStatus: http.StatusConflict, Err: err}
+	case errors.Is(err, keyadmin.ErrUnavailable):
+		return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: err}
 	}
 	return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/auth"
@@ -13,6 +14,7 @@ import (
 //
 //	api_keys {
 //	    file <path>
+//	    store redis { … }        # instead of file: see RedisKeys.UnmarshalCaddyfile
 //	    poll_interval <duration>
 //	    headers <header>...
 //	    key <id> <sha256:hash> {
@@ -55,6 +57,18 @@ func (a *APIKeys) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			a.PollInterval = dur
+		case "store":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			if typ := d.Val(); typ != "redis" {
+				return d.Errf("api_keys store must be redis, not '%s'", typ)
+			}
+			unm, err := caddyfile.UnmarshalModule(d, "http.handlers.llm_auth.key_stores.redis")
+			if err != nil {
+				return err
+			}
+			a.StoreRaw = caddyconfig.JSONModuleObject(unm, "type", "redis", nil)
 		case "headers":
 			a.Headers = d.RemainingArgs()
 			if len(a.Headers) == 0 {

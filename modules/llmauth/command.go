@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/auth"
-	"github.com/llmguard/caddy-llmguard/llmguard/glob"
 	"github.com/llmguard/caddy-llmguard/llmguard/keyadmin"
 	"github.com/llmguard/caddy-llmguard/modules/llmcmd"
 )
@@ -29,7 +28,7 @@ func KeyCommand() *cobra.Command {
 func newKeyCommand() *cobra.Command {
 	var o KeyOptions
 	c := &cobra.Command{
-		Use:   "new --id ID [--scopes …] [--models …] [--tier T] [--expires DATE] [--file keys.json]",
+		Use:   "new --id ID [--scopes …] [--models …] [--tier T] [--allowed-networks …] [--allowed-countries …] [--expires DATE] [--file keys.json]",
 		Short: "Generate a gateway API key and its key-file entry",
 		Long: `Generates a gateway API key (sk-llmg-…, 256 random bits) and prints it once on the
 first line, followed by the key-file entry as JSON. Only the entry, which holds the key's
@@ -62,6 +61,8 @@ file is refused.`,
 	f.StringSliceVar(&o.Scopes, "scopes", nil, "scopes, comma-separated (e.g. llm:chat,llm:models)")
 	f.StringSliceVar(&o.Models, "models", nil, "allowed model globs, comma-separated")
 	f.StringVar(&o.Tier, "tier", "", "tier")
+	f.StringSliceVar(&o.AllowedNetworks, "allowed-networks", nil, "client networks (CIDRs or addresses) the key works from, comma-separated")
+	f.StringSliceVar(&o.AllowedCountries, "allowed-countries", nil, "client countries (ISO 3166-1 alpha-2, or unknown) the key works from, comma-separated; needs llm_geo")
 	f.StringVar(&o.Expires, "expires", "", "expiry: YYYY-MM-DD (midnight UTC) or RFC 3339 time")
 	f.StringVar(&o.File, "file", "", "key file to append the entry to (created if missing)")
 	f.StringVar(&o.Address, "address", "", "create the key through this running gateway's admin endpoint instead (e.g. localhost:2019)")
@@ -75,8 +76,10 @@ type KeyOptions struct {
 	File                    string // key file to append to; "" prints the entry
 	Address                 string // admin endpoint to create the key through
 	Roles, Scopes, Models   []string
-	Now                     time.Time
-	Rand                    io.Reader // nil: crypto/rand
+	// AllowedNetworks and AllowedCountries limit where the key works (auth.Attributes).
+	AllowedNetworks, AllowedCountries []string
+	Now                               time.Time
+	Rand                              io.Reader // nil: crypto/rand
 }
 
 // NewKeyEntry generates a key and writes it, then its entry as indented JSON, to w.
@@ -113,49 +116,44 @@ func AppendKey(w io.Writer, o KeyOptions) error {
 
 // specFrom is the keyadmin spec of the key o describes.
 func specFrom(o KeyOptions) (*keyadmin.Spec, error) {
-	if err := checkOptions(o); err != nil {
+	attrs, err := o.attributes()
+	if err != nil {
 		return nil, err
 	}
-	spec := &keyadmin.Spec{ID: o.ID, Name: o.Name, Roles: o.Roles, Scopes: o.Scopes, Tier: o.Tier, Models: o.Models}
+	return &keyadmin.Spec{ID: o.ID, Attributes: attrs}, nil
+}
+
+// attributes validates o and returns the attributes of the key it describes.
+func (o KeyOptions) attributes() (auth.Attributes, error) {
+	if err := auth.CheckKeyID(o.ID); err != nil {
+		return auth.Attributes{}, fmt.Errorf("--id: %v", err)
+	}
+	a := auth.Attributes{Name: o.Name, Roles: o.Roles, Scopes: o.Scopes, Tier: o.Tier, Models: o.Models,
+		AllowedNetworks: o.AllowedNetworks, AllowedCountries: o.AllowedCountries}
 	if o.Expires != "" {
 		t, err := ParseExpiry(o.Expires)
 		if err != nil {
-			return nil, fmt.Errorf("--expires: %v", err)
+			return a, fmt.Errorf("--expires: %v", err)
 		}
-		spec.Expires = &t
+		a.Expires = &t
 	}
-	return spec, nil
-}
-
-// checkOptions validates the id and model globs of o.
-func checkOptions(o KeyOptions) error {
-	if err := auth.CheckKeyID(o.ID); err != nil {
-		return fmt.Errorf("--id: %v", err)
+	if err := a.Check(); err != nil {
+		field, why, _ := strings.Cut(err.Error(), ": ")
+		return a, fmt.Errorf("--%s: %s", strings.ReplaceAll(field, "_", "-"), why)
 	}
-	for _, m := range o.Models {
-		if err := glob.Valid(strings.TrimSpace(m)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return a, nil
 }
 
 // generateKey validates o and generates a key and its entry.
 func generateKey(o KeyOptions) (string, *auth.Entry, error) {
-	if err := checkOptions(o); err != nil {
+	attrs, err := o.attributes()
+	if err != nil {
 		return "", nil, err
 	}
-	e := &auth.Entry{ID: o.ID, Name: o.Name, Roles: o.Roles, Scopes: o.Scopes, Tier: o.Tier, Models: o.Models}
-	if o.Expires != "" {
-		t, err := ParseExpiry(o.Expires)
-		if err != nil {
-			return "", nil, fmt.Errorf("--expires: %v", err)
-		}
-		if !t.After(o.Now) {
-			return "", nil, fmt.Errorf("--expires %s is in the past", o.Expires)
-		}
-		e.Expires = &t
+	if attrs.Expires != nil && !attrs.Expires.After(o.Now) {
+		return "", nil, fmt.Errorf("--expires %s is in the past", o.Expires)
 	}
+	e := &auth.Entry{ID: o.ID, Attributes: attrs}
 	key, err := auth.NewKey(o.Rand)
 	if err != nil {
 		return "", nil, err

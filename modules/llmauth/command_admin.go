@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -135,7 +136,7 @@ func printKeys(w io.Writer, keys []keyadmin.View, asJSON bool) error {
 		return enc.Encode(keys)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATUS\tTIER\tROLES\tEXPIRES\tNAME")
+	fmt.Fprintln(tw, "ID\tSTATUS\tTIER\tROLES\tFROM\tEXPIRES\tNAME")
 	for _, k := range keys {
 		exp := "-"
 		if k.Expires != nil {
@@ -145,7 +146,9 @@ func printKeys(w io.Writer, keys []keyadmin.View, asJSON bool) error {
 		if k.PreviousValidUntil != nil {
 			status += " (old secret until " + k.PreviousValidUntil.UTC().Format(time.RFC3339) + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, status, dash(k.Tier), dash(strings.Join(k.Roles, ",")), exp, dash(k.Name))
+		// FROM is where the key works: its allowed networks and countries.
+		from := strings.Join(append(slices.Clone(k.AllowedNetworks), k.AllowedCountries...), ",")
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, status, dash(k.Tier), dash(strings.Join(k.Roles, ",")), dash(from), exp, dash(k.Name))
 	}
 	return tw.Flush()
 }

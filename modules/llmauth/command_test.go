@@ -120,14 +120,24 @@ func runKey(t *testing.T, args ...string) (string, error) {
 // loading that file sees them.
 func TestKeyCommandsOnFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keys.json")
-	out, err := runKey(t, "new", "--id", "alice", "--tier", "free", "--roles", "dev", "--file", path)
+	out, err := runKey(t, "new", "--id", "alice", "--tier", "free", "--roles", "dev", "--allowed-networks", "10.0.0.0/8,192.0.2.1",
+		"--allowed-countries", "DE", "--file", path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	first := strings.TrimSpace(out)
 	list, err := runKey(t, "list", "--file", path)
-	if err != nil || !strings.Contains(list, "alice") || !strings.Contains(list, "active") || !strings.Contains(list, "free") {
+	if err != nil || !strings.Contains(list, "alice") || !strings.Contains(list, "active") || !strings.Contains(list, "free") ||
+		!strings.Contains(list, "10.0.0.0/8,192.0.2.1,DE") {
 		t.Fatalf("list: %q %v", list, err)
+	}
+	if e, _ := auth.ParseKeyFile(mustRead(t, path)); len(e) != 1 || len(e[0].AllowedNetworks) != 2 || e[0].AllowedCountries[0] != "DE" {
+		t.Fatalf("network limits not in the file: %+v", e)
+	}
+	for _, bad := range [][]string{{"--allowed-networks", "10.0.0.0/33"}, {"--allowed-countries", "Germany"}} {
+		if _, err := runKey(t, append([]string{"new", "--id", "bob", "--file", path}, bad...)...); err == nil || !strings.Contains(err.Error(), bad[0]) {
+			t.Errorf("%v: %v", bad, err)
+		}
 	}
 	out, err = runKey(t, "rotate", "alice", "--grace", "1h", "--file", path)
 	second := strings.TrimSpace(out)
@@ -164,4 +174,13 @@ func TestKeyCommandsOnFile(t *testing.T) {
 			t.Errorf("%v succeeded", args)
 		}
 	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }

@@ -4,11 +4,13 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/auth"
 	"github.com/llmguard/caddy-llmguard/llmguard/keyadmin"
+	"github.com/llmguard/caddy-llmguard/llmguard/sharedkeys"
 )
 
 // keyFiles is the process-wide registry of the key files that provisioned api_keys
@@ -22,7 +24,44 @@ var keyFiles = struct {
 	// admins holds one keyadmin.File per path, kept for the life of the process: its lock
 	// must be the same for every change to that path, also across config reloads.
 	admins map[string]*keyadmin.File
-}{watchers: map[string]map[*auth.KeyFile]*zap.Logger{}, admins: map[string]*keyadmin.File{}}
+	// shared are the shared key stores in use, by name, with how many sources use each.
+	shared map[string]*sharedUse
+}{watchers: map[string]map[*auth.KeyFile]*zap.Logger{}, admins: map[string]*keyadmin.File{}, shared: map[string]*sharedUse{}}
+
+type sharedUse struct {
+	keys  *keyadmin.Keys
+	users int
+}
+
+// keySet is what the admin API changes: a key file or a shared key store.
+type keySet interface {
+	List() ([]keyadmin.View, error)
+	Get(id string) (keyadmin.View, error)
+	Create(s *keyadmin.Spec) (keyadmin.Issued, error)
+	Update(id string, p *keyadmin.Patch) (keyadmin.View, error)
+	Revoke(id string) (keyadmin.View, error)
+	Rotate(id string, grace time.Duration) (keyadmin.Issued, error)
+}
+
+// registerSharedStore lists a shared key store for the admin API under name and returns
+// the function that removes this use of it.
+func registerSharedStore(name string, st *sharedkeys.Store) (unregister func()) {
+	keyFiles.Lock()
+	defer keyFiles.Unlock()
+	u := keyFiles.shared[name]
+	if u == nil {
+		u = &sharedUse{keys: &keyadmin.Keys{Store: st}}
+		keyFiles.shared[name] = u
+	}
+	u.users++
+	return func() {
+		keyFiles.Lock()
+		defer keyFiles.Unlock()
+		if u.users--; u.users == 0 && keyFiles.shared[name] == u {
+			delete(keyFiles.shared, name)
+		}
+	}
+}
 
 // canonicalPath is the registry key of a key file path.
 func canonicalPath(p string) string {
@@ -51,22 +90,30 @@ func registerKeyFile(kf *auth.KeyFile, logger *zap.Logger) (unregister func()) {
 	}
 }
 
-// usedKeyFiles returns the registered paths, sorted.
-func usedKeyFiles() []string {
+// usedKeySets returns the registered key file paths and shared store names, sorted.
+func usedKeySets() []string {
 	keyFiles.Lock()
 	defer keyFiles.Unlock()
-	paths := make([]string, 0, len(keyFiles.watchers))
+	paths := make([]string, 0, len(keyFiles.watchers)+len(keyFiles.shared))
 	for p := range keyFiles.watchers {
 		paths = append(paths, p)
+	}
+	for n := range keyFiles.shared {
+		paths = append(paths, n)
 	}
 	slices.Sort(paths)
 	return paths
 }
 
-// adminFile returns the administrator of a registered path, or nil.
-func adminFile(path string) *keyadmin.File {
+// adminSet returns the administrator of a registered key file path or shared store
+// name, or nil.
+func adminSet(name string) keySet {
 	keyFiles.Lock()
 	defer keyFiles.Unlock()
+	if u := keyFiles.shared[name]; u != nil {
+		return u.keys
+	}
+	path := name
 	if len(keyFiles.watchers[path]) == 0 {
 		return nil
 	}

@@ -298,9 +298,12 @@ func (h *Handler) authenticate(r *http.Request, now time.Time) (*exchange.Identi
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, client string, now time.Time, err error) error {
 	var unavail *auth.UnavailableError
 	if errors.As(err, &unavail) {
+		msg := "The gateway cannot verify access tokens right now because the token issuer is unreachable; retry shortly."
+		if unavail.Reason != "" {
+			msg = "The gateway cannot verify API keys right now because " + unavail.Reason + "; retry shortly."
+		}
 		return llmhttp.Fail(w, r, &apierr.Error{Status: http.StatusServiceUnavailable, Code: "auth_unavailable",
-			Message:    "The gateway cannot verify access tokens right now because the token issuer is unreachable; retry shortly.",
-			RetryAfter: unavail.RetryAfter})
+			Message: msg, RetryAfter: unavail.RetryAfter})
 	}
 	if h.throttle != nil {
 		h.throttle.Fail(client, now)

@@ -2,6 +2,8 @@ package llmauth
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/llmguard/caddy-llmguard/llmguard/auth"
 	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
+	"github.com/llmguard/caddy-llmguard/llmguard/sharedkeys"
 	"github.com/llmguard/caddy-llmguard/modules/llmhttp"
 )
 
@@ -59,12 +62,18 @@ type APIKeys struct {
 	// PollInterval is how often File's modification time and size are checked. Default
 	// 500ms, so a revocation takes effect within about half a second.
 	PollInterval caddy.Duration `json:"poll_interval,omitempty"`
+	// StoreRaw is a shared key store (a module in http.handlers.llm_auth.key_stores:
+	// "redis"), whose keys every instance using it honours and which admin.api.llm_keys
+	// changes on any of them (see RedisKeys). It excludes File. Inline keys stay local
+	// to this configuration. Default none.
+	StoreRaw json.RawMessage `json:"store,omitempty" caddy:"namespace=http.handlers.llm_auth.key_stores inline_key=type"`
 	// Headers to read the key from. "Authorization" expects "Bearer <key>"; any other
 	// header carries the key alone. Default ["Authorization", "X-Api-Key"] (the OpenAI
 	// SDKs send the former, the Anthropic SDKs one or the other).
 	Headers []string `json:"headers,omitempty"`
 
 	store      *auth.KeyStore
+	shared     *sharedkeys.Store
 	logger     *zap.Logger
 	unregister func()
 }
@@ -88,9 +97,27 @@ func (a *APIKeys) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("inline keys: %v", err)
 	}
 	a.store = store
+	if a.StoreRaw != nil {
+		if a.File != "" {
+			return fmt.Errorf("api_keys: a key file and a shared key store exclude each other; create the file's keys in the store through the admin API")
+		}
+		mod, err := ctx.LoadModule(a, "StoreRaw")
+		if err != nil {
+			return fmt.Errorf("loading key store: %v", err)
+		}
+		rk := mod.(*RedisKeys)
+		detach, err := rk.store.Attach(store)
+		if err != nil {
+			return fmt.Errorf("api_keys: inline keys clash with the shared key store: %v", err)
+		}
+		a.shared = rk.store
+		unregister := registerSharedStore(rk.name, rk.store)
+		a.unregister = func() { unregister(); detach() }
+		return nil
+	}
 	if a.File == "" {
 		if len(a.Keys) == 0 {
-			return fmt.Errorf("api_keys: no keys: set inline keys or a key file")
+			return fmt.Errorf("api_keys: no keys: set inline keys, a key file or a shared key store")
 		}
 		return nil
 	}
@@ -122,6 +149,12 @@ func (a *APIKeys) Authenticate(r *http.Request, now time.Time) (*exchange.Identi
 			continue
 		}
 		e, err := a.store.Verify(key, now)
+		if errors.Is(err, auth.ErrInvalidKey) && a.shared != nil && !a.shared.Available() && auth.CheckKeyFormat(key) == nil {
+			// The key may be a genuine shared key this instance cannot see right now
+			// (first load pending, or withdrawn after max_stale): 503, so that the client
+			// retries, rather than 401, which says the key is bad.
+			return nil, &auth.UnavailableError{RetryAfter: time.Second, Reason: "the shared key store is not reachable"}
+		}
 		if err != nil {
 			return nil, err
 		}

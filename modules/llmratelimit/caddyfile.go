@@ -3,7 +3,6 @@ package llmratelimit
 import (
 	"encoding/json"
 	"math"
-	"strconv"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -297,51 +296,18 @@ func (s *MemoryStore) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 //	}
 func (s *RedisStore) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume store name
-	if d.NextArg() {
-		return d.ArgErr()
-	}
-	seen := cfparse.Seen{}
-	for d.NextBlock(0) {
-		if err := seen.Check(d); err != nil {
-			return err
-		}
+	return s.UnmarshalBlock(d, func(d *caddyfile.Dispenser) (bool, error) {
 		var err error
 		switch d.Val() {
-		case "address":
-			s.Addresses, err = cfparse.Args(d)
-		case "cluster":
-			if d.NextArg() {
-				return d.ArgErr()
-			}
-			s.Cluster = true
-		case "username":
-			s.Username, err = cfparse.Arg(d)
-		case "password":
-			s.Password, err = cfparse.Arg(d)
-		case "db":
-			var v string
-			if v, err = cfparse.Arg(d); err == nil {
-				if s.DB, err = strconv.Atoi(v); err != nil || s.DB < 0 {
-					return d.Errf("db must be a number ≥ 0, not '%s'", v)
-				}
-			}
 		case "prefix":
 			s.Prefix, err = cfparse.Arg(d)
-		case "timeout":
-			s.Timeout, err = cfparse.Duration(d)
 		case "retry_interval":
 			s.RetryInterval, err = cfparse.Duration(d)
 		default:
-			return d.Errf("unrecognized redis subdirective '%s'", d.Val())
+			return false, nil
 		}
-		if err != nil {
-			return err
-		}
-	}
-	if len(s.Addresses) == 0 {
-		return d.Err("store redis needs an address")
-	}
-	return nil
+		return true, err
+	})
 }
 
 // Interface guards

@@ -2,16 +2,14 @@ package llmratelimit
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/limit"
+	"github.com/llmguard/caddy-llmguard/modules/llmredis"
 )
 
 func init() {
@@ -93,22 +91,12 @@ func (s *MemoryStore) Memory() *limit.MemoryStore { return s.store }
 // Redis Cluster hash tags. When Redis cannot be reached, each rule's fail_open decides,
 // and Redis is retried automatically (at most once per retry_interval) — no restart.
 type RedisStore struct {
-	// Addresses are host:port of the Redis server, or of cluster nodes. Required.
-	Addresses []string `json:"addresses,omitempty"`
-	// Cluster uses the Redis Cluster protocol (implied by several addresses).
-	Cluster bool `json:"cluster,omitempty"`
-	// Username and Password authenticate to Redis; use {env.*} placeholders rather than
-	// literal secrets. Default none.
-	Username string `json:"username,omitempty"`
-	Password string `json:"password,omitempty"`
-	// DB is the database number (single server only). Default 0.
-	DB int `json:"db,omitempty"`
+	// Options are the connection settings (addresses, cluster, username, password, db,
+	// timeout), shared with llm_auth's key store.
+	llmredis.Options
 	// Prefix starts every key, so that several gateways can share a Redis without
 	// sharing limits. Default "llmguard:rl:".
 	Prefix string `json:"prefix,omitempty"`
-	// Timeout bounds connecting and each command. Default 500ms: a limiter that waits
-	// longer than that adds more latency than an outage decision.
-	Timeout caddy.Duration `json:"timeout,omitempty"`
 	// RetryInterval is how long the store fails fast after a Redis error before it tries
 	// Redis again. Default 1s.
 	RetryInterval caddy.Duration `json:"retry_interval,omitempty"`
@@ -130,32 +118,20 @@ func (r *redisHolder) Destruct() error { return r.store.Client().Close() }
 // provisioning does no network I/O; a new client checks in the background whether the
 // server persists, and warns if a Redis restart would reset every limit.
 func (s *RedisStore) Provision(ctx caddy.Context) error {
-	if len(s.Addresses) == 0 {
-		return errors.New("redis store: at least one address is required")
-	}
 	if s.Prefix == "" {
 		s.Prefix = "llmguard:rl:"
-	}
-	if s.Timeout <= 0 {
-		s.Timeout = caddy.Duration(500 * time.Millisecond)
 	}
 	if s.RetryInterval <= 0 {
 		s.RetryInterval = caddy.Duration(time.Second)
 	}
-	repl := caddy.NewReplacer()
-	user, pass := repl.ReplaceAll(s.Username, ""), repl.ReplaceAll(s.Password, "")
-	cluster := s.Cluster || len(s.Addresses) > 1
-	// The key identifies the connection settings, not the secret's value in clear.
-	s.poolKey = fmt.Sprintf("llm_rate_limit.redis|%s|%v|%s|%d|%s|%d|%d|%x", strings.Join(s.Addresses, ","), cluster, user, s.DB, s.Prefix, s.Timeout, s.RetryInterval, hashString(pass))
+	c, err := s.NewClient()
+	if err != nil {
+		return fmt.Errorf("redis store: %v", err)
+	}
+	s.poolKey = fmt.Sprintf("llm_rate_limit.redis|%s|%s|%d", c.Key, s.Prefix, s.RetryInterval)
 	logger := ctx.Logger()
-	v, _, err := pool.LoadOrNew(s.poolKey, func() (caddy.Destructor, error) {
-		t := time.Duration(s.Timeout)
-		c := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: s.Addresses, IsClusterMode: cluster,
-			Username: user, Password: pass, DB: s.DB, DialTimeout: t, ReadTimeout: t, WriteTimeout: t,
-			// Retries are the breaker's job: a retried command during an outage only
-			// multiplies the latency every request pays.
-			MaxRetries: -1})
-		st := limit.NewRedisStore(c, s.Prefix, cluster)
+	v, loaded, err := pool.LoadOrNew(s.poolKey, func() (caddy.Destructor, error) {
+		st := limit.NewRedisStore(c, s.Prefix, c.IsCluster)
 		st.RetryInterval = time.Duration(s.RetryInterval)
 		// Once per client, not per reload; in the background because caddy validate
 		// provisions too and must not wait on a Redis that is down.
@@ -168,6 +144,9 @@ func (s *RedisStore) Provision(ctx caddy.Context) error {
 	})
 	if err != nil {
 		return err
+	}
+	if loaded {
+		c.Close() // an equal client is in the pool already; this one never connected
 	}
 	s.store = v.(*redisHolder).store
 	return nil
@@ -184,15 +163,6 @@ func (s *RedisStore) Cleanup() error {
 
 // LimitStore implements StoreModule.
 func (s *RedisStore) LimitStore() limit.Store { return s.store }
-
-func hashString(s string) uint64 {
-	var h uint64 = 14695981039346656037
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	return h
-}
 
 // Interface guards
 var (

@@ -1,0 +1,689 @@
+package indirect
+
+import (
+	"math"
+	"unicode/utf8"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/detect/normalize"
+)
+
+// The features say whether a text contains an instruction addressed to the assistant that
+// reads it, not whether it contains instructions: documents are full of ordinary
+// imperatives ("click here to unsubscribe", "please reply by Friday", "preheat the oven",
+// "run make install"), which address the human reader. What sets an embedded instruction
+// apart is its addressee and its object — the model's own response ("add … to your
+// answer"), its instructions ("ignore the above"), a reader that processes the text ("if
+// the user asks for a summary", "note to AI"), fake conversation turns, hidden text, or a
+// request to send data somewhere. Each feature is one of these cues, so a finding names
+// them, and the model's weights stay few enough to read.
+
+// feature indices; featureNames lists them in the same order (the model file records the
+// names, so a reordering is caught when the model is loaded).
+const (
+	fOverride       = iota // ignore/disregard/forget … the above / previous / this data / instructions
+	fYourOutput            // "your answer / response / reply / summary / code …"
+	fVerbYourOutput        // an imperative sentence about the reader's output: "add X to your response"
+	fImperative            // sentences that open with an instruction verb
+	fAIAddress             // "note to AI", "dear assistant", "if you are an LLM", "AI agent:"
+	fAIWord                // any word naming an AI reader
+	fRoleLine              // a line that opens as a conversation turn: "System:", "Assistant:", "[user]"
+	fChatMarker            // <|im_start|>, [INST], <<SYS>>, "end of session"
+	fWhenAsked             // "if the user asks …", "when you summarise this …", "if questioned …"
+	fPrintQuote            // print / repeat / say … followed by a quote or "the following"
+	fOnlyOutput            // "reply with only …", "nothing else", "exclusively", "verbatim"
+	fSendURL               // send / forward / post / upload … in a sentence with a URL or address
+	fVisitURL              // visit / click / download / install … in a sentence with a URL
+	fMarkdownImage         // ![…](http…): a reply that renders it fetches the URL
+	fImageQuery            // … with a query string, which can carry the conversation out
+	fURLQuery              // any URL with a query string
+	fHidden                // HTML comment with words, display:none, font-size:0, white text
+	fInvisible             // zero-width, bidi or tag characters
+	fUrgent                // important, imperative, critical, must, immediately …
+	fConceal               // "do not tell / mention / reveal …", "without telling", "secretly"
+	fNewTask               // "instead", "from now on", "new instructions", "new task"
+	fPlaceholder           // <summary of the above>, [salient summary]: a template of a fake turn
+	fYouMust               // "you must / should / need to / are required to"
+	fAssertThat            // "report / say / state / answer … that …"
+	fFollowingCode         // "the following code block / snippet / section"
+	fUserWord              // "the user", "users": documents rarely speak of the reader that way
+	fLogWords              // length, so that long documents are not flagged for scattered cues
+	numFeatures
+)
+
+var featureNames = [numFeatures]string{
+	"override", "your_output", "verb_your_output", "imperative", "ai_address", "ai_word",
+	"role_line", "chat_marker", "when_asked", "print_quote", "only_output", "send_url",
+	"visit_url", "markdown_image", "image_query", "url_query", "hidden", "invisible",
+	"urgent", "conceal", "new_task", "placeholder", "you_must", "assert_that",
+	"following_code", "user_word", "log_words",
+}
+
+// word classes, a bit each.
+const (
+	cOverride uint32 = 1 << iota
+	cScope
+	cObject
+	cYour
+	cOutput
+	cModVerb
+	cPrintVerb
+	cAI
+	cRole
+	cSendVerb
+	cLinkVerb
+	cUrgent
+	cCond
+	cReader
+	cProcess
+	cNeg
+	cTell
+	cModal
+	cOnly
+	cDet
+	cVocative
+	cCode
+	cCodeUnit
+	cPlease
+)
+
+var lexicon = map[string]uint32{}
+
+func init() {
+	add := func(c uint32, words ...string) {
+		for _, w := range words {
+			lexicon[w] |= c
+		}
+	}
+	add(cOverride, "ignore", "ignoring", "disregard", "forget", "skip", "override", "bypass", "neglect", "dismiss", "abandon", "drop", "stop")
+	add(cScope, "above", "previous", "prior", "earlier", "preceding", "rest", "other", "all", "any", "this", "these", "those", "original", "everything", "your")
+	add(cObject, "instructions", "instruction", "directions", "direction", "prompt", "prompts", "rules", "guidelines", "context",
+		"data", "content", "text", "information", "info", "task", "document", "documents", "commands", "request", "question", "everything")
+	add(cYour, "your")
+	add(cOutput, "response", "responses", "answer", "answers", "reply", "replies", "output", "summary", "summaries", "code",
+		"codebase", "solution", "implementation", "translation", "analysis", "result", "results", "report", "script", "program",
+		"review", "assessment", "evaluation", "final")
+	add(cModVerb, "add", "include", "insert", "append", "integrate", "incorporate", "embed", "replace", "remove", "rearrange",
+		"introduce", "mention", "start", "begin", "end", "prepend", "put", "ensure", "make", "format", "translate", "use",
+		"utilize", "recommend", "promote", "encourage", "advertise", "meld", "enlist", "inject", "change", "rewrite", "modify",
+		"convert", "spell", "emphasize", "highlight", "conclude", "rank", "approve", "grant", "cancel", "confirm", "delete")
+	add(cPrintVerb, "print", "repeat", "say", "output", "respond", "reply", "write", "display", "answer",
+		"state", "report", "tell", "claim", "declare", "provide", "focus")
+	add(cAI, "ai", "assistant", "assistants", "chatbot", "bot", "llm", "llms", "gpt", "chatgpt", "claude", "gemini",
+		"copilot", "agent", "agents", "model", "ki", "asistente", "assistente", "assistent")
+	add(cRole, "system", "assistant", "user", "human", "ai", "bot", "developer", "admin", "instruction", "instructions", "inst", "sys", "model")
+	// Verbs only: "email", "mail" and "post" are nouns in most documents (WHOIS records,
+	// signatures, blogs).
+	add(cSendVerb, "send", "forward", "upload", "transmit", "exfiltrate", "leak", "submit", "fetch", "curl", "wget",
+		"requests", "sendall", "sendmail")
+	add(cLinkVerb, "visit", "click", "download", "open", "navigate", "browse", "install", "go", "check", "run", "execute")
+	add(cUrgent, "important", "importantly", "imperative", "critical", "urgent", "urgently", "immediately", "mandatory",
+		"crucial", "attention", "warning", "must", "essential", "required")
+	add(cCond, "if", "when", "whenever", "once", "before", "after", "while")
+	add(cReader, "user", "users", "you", "anyone", "someone", "reader", "questioned", "asked", "prompted")
+	add(cProcess, "asks", "ask", "asked", "summarize", "summarise", "summarizing", "summarising", "summary", "read", "reads",
+		"reading", "process", "processing", "processes", "analyze", "analyse", "analyzing", "evaluate", "evaluating", "questioned",
+		"translate", "translating", "review", "reviewing", "screen", "screening", "parse", "parsing")
+	add(cNeg, "not", "don't", "dont", "never", "without", "no")
+	add(cTell, "tell", "telling", "mention", "mentioning", "reveal", "revealing", "inform", "informing", "disclose", "notify", "alert", "show", "let")
+	add(cModal, "must", "should", "need", "needs", "have", "shall", "required", "will")
+	add(cOnly, "only", "exclusively", "verbatim", "solely", "nothing", "just")
+	add(cDet, "dear", "hey", "hi", "hello", "to", "for", "any", "all", "every", "attention", "note", "message")
+	add(cVocative, "dear", "hey", "hello", "attention", "note")
+	add(cCode, "code", "script", "snippet")
+	add(cCodeUnit, "block", "section", "snippet", "excerpt", "segment", "fragment", "piece", "lines")
+	add(cPlease, "please", "now", "also", "then", "kindly", "just", "simply", "and")
+}
+
+// token kinds
+const (
+	tWord uint8 = iota
+	tPunct
+	tURL
+	tAddress // e-mail address
+)
+
+type token struct {
+	kind     uint8
+	class    uint32
+	punct    byte
+	lineHead bool // first token of its line
+	sentHead bool // first word of its sentence
+	query    bool // URL with a query string
+	image    bool // URL that is the target of a Markdown image
+	sent     int32
+	start    int32
+}
+
+// features holds a text's feature vector and where its strongest cue sits.
+type features struct {
+	x        [numFeatures]float64
+	cueStart int // original offset of the first sentence carrying a cue, -1 if none
+}
+
+type scanner struct {
+	toks []token
+	low  []byte // lower-cased scratch for one word
+}
+
+// tokenize splits text into words, URLs, addresses and the punctuation the features
+// need, in one pass; non-ASCII letters are part of words (lower-cased only in ASCII).
+func (s *scanner) tokenize(text string, f *features) {
+	s.toks = s.toks[:0]
+	var sent int32
+	lineHead, sentHead := true, true
+	imageOpen := false // inside ![…] of a Markdown image
+	for i := 0; i < len(text); {
+		c := text[i]
+		switch {
+		case c == '\n':
+			lineHead, sentHead = true, true
+			sent++
+			i++
+		case c == ' ' || c == '\t' || c == '\r':
+			i++
+		case c >= 0x80:
+			r, n := utf8.DecodeRuneInString(text[i:])
+			if normalize.IsInvisible(r) {
+				f.x[fInvisible] = 1
+				i += n
+				continue
+			}
+			if r == '\u201c' || r == '\u201d' || r == '\u2018' || r == '\u2019' || r == '\u00ab' || r == '\u00bb' {
+				s.toks = append(s.toks, token{kind: tPunct, punct: '"', sent: sent, start: int32(i), lineHead: lineHead})
+				lineHead = false
+				i += n
+				continue
+			}
+			j := s.word(text, i)
+			s.emitWord(text, i, j, sent, lineHead, sentHead)
+			lineHead, sentHead = false, false
+			i = j
+		case isWordStart(c):
+			if u := urlEnd(text, i); u > i {
+				q := false
+				for k := i; k < u; k++ {
+					if text[k] == '?' || text[k] == '=' && k > i && text[k-1] != '=' {
+						q = true
+						break
+					}
+				}
+				img := imageOpen && i >= 2 && text[i-1] == '(' && text[i-2] == ']'
+				s.toks = append(s.toks, token{kind: tURL, query: q, image: img, sent: sent, start: int32(i), lineHead: lineHead})
+				imageOpen = false
+				lineHead, sentHead = false, false
+				i = u
+				continue
+			}
+			j := s.word(text, i)
+			if j < len(text) && text[j] == '@' {
+				k := j + 1
+				for k < len(text) && (isWordByte(text[k]) || text[k] == '.' || text[k] == '-') {
+					k++
+				}
+				if k > j+3 {
+					s.toks = append(s.toks, token{kind: tAddress, sent: sent, start: int32(i), lineHead: lineHead})
+					lineHead, sentHead = false, false
+					i = k
+					continue
+				}
+			}
+			s.emitWord(text, i, j, sent, lineHead, sentHead)
+			lineHead, sentHead = false, false
+			i = j
+		default:
+			if c == '!' && i+1 < len(text) && text[i+1] == '[' {
+				imageOpen = true
+			}
+			s.toks = append(s.toks, token{kind: tPunct, punct: c, sent: sent, start: int32(i), lineHead: lineHead})
+			lineHead = false
+			if c == '.' || c == '!' || c == '?' || c == ';' {
+				// "e.g." and "3.5" do not end sentences often enough to matter here.
+				sent++
+				sentHead = true
+			}
+			i++
+		}
+	}
+}
+
+func isWordStart(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
+}
+
+func isWordByte(c byte) bool { return isWordStart(c) || c == '\'' || c >= 0x80 }
+
+func (s *scanner) word(text string, i int) int {
+	j := i
+	for j < len(text) && isWordByte(text[j]) {
+		if text[j] >= 0x80 {
+			r, n := utf8.DecodeRuneInString(text[j:])
+			if normalize.IsInvisible(r) || r == '\u201c' || r == '\u201d' || r == '\u2018' || r == '\u2019' {
+				break
+			}
+			j += n
+			continue
+		}
+		j++
+	}
+	if j == i { // a lone non-word byte that reached here (invalid UTF-8)
+		j = i + 1
+	}
+	return j
+}
+
+func (s *scanner) emitWord(text string, i, j int, sent int32, lineHead, sentHead bool) {
+	s.low = s.low[:0]
+	for k := i; k < j; k++ {
+		c := text[k]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		s.low = append(s.low, c)
+	}
+	// "AI's", "user's": the class is the base word's.
+	w := s.low
+	if n := len(w); n > 2 && w[n-2] == '\'' && w[n-1] == 's' {
+		w = w[:n-2]
+	}
+	s.toks = append(s.toks, token{kind: tWord, class: lexicon[string(w)], sent: sent, start: int32(i), lineHead: lineHead, sentHead: sentHead})
+}
+
+// urlEnd returns the end of a URL starting at i (http://, https://, www.), or i.
+func urlEnd(text string, i int) int {
+	rest := text[i:]
+	if !(hasPrefixFold(rest, "http://") || hasPrefixFold(rest, "https://") || hasPrefixFold(rest, "www.")) {
+		return i
+	}
+	j := i
+	for j < len(text) {
+		c := text[j]
+		if c <= ' ' || c == '"' || c == '\'' || c == ')' || c == ']' || c == '>' || c == '<' || c == '`' {
+			break
+		}
+		j++
+	}
+	return j
+}
+
+func hasPrefixFold(s, p string) bool {
+	if len(s) < len(p) {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != p[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// extract computes the features of text.
+func (s *scanner) extract(text string) features {
+	f := features{cueStart: -1}
+	s.tokenize(text, &f)
+	toks := s.toks
+	words := 0
+	cue := func(k int, i int) {
+		f.x[k] = 1
+		if f.cueStart < 0 || int(toks[i].start) < f.cueStart {
+			if k != fLogWords && k != fImperative && k != fAIWord && k != fUserWord && k != fUrgent && k != fURLQuery {
+				f.cueStart = int(toks[i].start)
+			}
+		}
+	}
+	// Per-sentence state: the sentence's URLs and cues are known only at its end, so the
+	// sentence-level cues are decided when the sentence index changes.
+	sentStart := 0
+	flush := func(from, to int) {
+		var hasURL, hasAddr, send, link, modVerbHead, yourOut, print, only, neg bool
+		for i := from; i < to; i++ {
+			t := toks[i]
+			switch t.kind {
+			case tURL:
+				hasURL = true
+			case tAddress:
+				hasAddr = true
+			case tWord:
+				send = send || t.class&cSendVerb != 0
+				link = link || t.class&cLinkVerb != 0
+				print = print || t.class&cPrintVerb != 0
+				only = only || t.class&cOnly != 0 && t.class&cPlease == 0
+				neg = neg || t.class&cNeg != 0
+			}
+		}
+		for i := from; i < to; i++ {
+			t := toks[i]
+			if t.kind != tWord {
+				continue
+			}
+			if t.sentHead || (i > from && toks[i-1].class&cPlease != 0 && toks[i-1].sentHead) {
+				if t.class&(cModVerb|cPrintVerb|cOverride) != 0 {
+					modVerbHead = true
+				}
+			}
+			if t.class&cYour != 0 && i+1 < to && toks[i+1].class&cOutput != 0 {
+				yourOut = true
+			}
+		}
+		if yourOut && modVerbHead {
+			cue(fVerbYourOutput, from)
+		}
+		if modVerbHead {
+			cue(fImperative, from)
+		}
+		if send && (hasURL || hasAddr) {
+			cue(fSendURL, from)
+		}
+		if link && hasURL {
+			cue(fVisitURL, from)
+		}
+		if print && only && !neg {
+			cue(fOnlyOutput, from)
+		}
+	}
+	for i := range toks {
+		t := toks[i]
+		if i > 0 && t.sent != toks[i-1].sent {
+			flush(sentStart, i)
+			sentStart = i
+		}
+		switch t.kind {
+		case tURL:
+			if t.query {
+				cue(fURLQuery, i)
+			}
+			if t.image {
+				cue(fMarkdownImage, i)
+				if t.query {
+					cue(fImageQuery, i)
+				}
+			}
+			continue
+		case tPunct:
+			s.punctCues(text, i, &f, cue)
+			continue
+		case tAddress:
+			continue
+		}
+		words++
+		c := t.class
+		if c == 0 {
+			continue
+		}
+		next := func(k int) token {
+			if i+k < len(toks) && toks[i+k].sent == t.sent {
+				return toks[i+k]
+			}
+			return token{kind: tPunct}
+		}
+		if c&cOverride != 0 && overrides(text, toks, i) {
+			cue(fOverride, i)
+		}
+		if c&cYour != 0 {
+			if n := next(1); n.class&cOutput != 0 {
+				cue(fYourOutput, i)
+			}
+		}
+		if c&cAI != 0 {
+			cue(fAIWord, i)
+			p := prevWord(toks, i)
+			n := next(1)
+			switch {
+			case p >= 0 && toks[p].class&(cVocative) != 0:
+				cue(fAIAddress, i)
+			case p >= 0 && toks[p].class&cDet != 0 && toks[p].class&cVocative == 0 && (wordIs(text, toks[p], "to") || wordIs(text, toks[p], "any") || wordIs(text, toks[p], "for")):
+				cue(fAIAddress, i)
+			case n.kind == tPunct && (n.punct == ':' || n.punct == ','):
+				cue(fAIAddress, i)
+			case p >= 1 && wordIs(text, toks[p], "an") && prevWord(toks, p) >= 0 && wordIs(text, toks[prevWord(toks, p)], "are"):
+				cue(fAIAddress, i) // "if you are an AI / LLM"
+			}
+		}
+		if c&cRole != 0 && (t.lineHead || isLineHeadAfterPunct(toks, i)) {
+			if n := next(1); n.kind == tPunct && (n.punct == ':' || n.punct == ']' || n.punct == '>' || n.punct == '|') {
+				cue(fRoleLine, i)
+			}
+		}
+		if c&cCond != 0 {
+			// "if the user asks", "when you summarise this", "if questioned".
+			reader := false
+			for k := 1; k <= 6; k++ {
+				n := next(k)
+				if n.kind != tWord {
+					break
+				}
+				if n.class&cReader != 0 {
+					reader = true
+				}
+				if (reader || k == 1) && n.class&cProcess != 0 && !(n.class&cReader != 0 && k == 1 && !wordIs(text, n, "questioned") && !wordIs(text, n, "asked")) {
+					cue(fWhenAsked, i)
+					break
+				}
+			}
+		}
+		if c&cPrintVerb != 0 && (t.sentHead || i > 0 && toks[i-1].class&cPlease != 0) {
+			for k := 1; k <= 6; k++ {
+				n := next(k)
+				if n.kind == tPunct && (n.punct == '"' || n.punct == '\'' || n.punct == '<' || n.punct == ':' || n.punct == '`') {
+					cue(fPrintQuote, i)
+					break
+				}
+				if n.kind == tWord && wordIs(text, n, "following") {
+					cue(fPrintQuote, i)
+					break
+				}
+				if n.kind != tWord {
+					break
+				}
+			}
+		}
+		if c&cUrgent != 0 {
+			cue(fUrgent, i)
+		}
+		if c&cNeg != 0 {
+			for k := 1; k <= 3; k++ {
+				n := next(k)
+				if n.kind != tWord {
+					break
+				}
+				if n.class&cTell != 0 {
+					cue(fConceal, i)
+					break
+				}
+			}
+		}
+		if wordIs(text, t, "secretly") || wordIs(text, t, "silently") || wordIs(text, t, "covertly") {
+			cue(fConceal, i)
+		}
+		if wordIs(text, t, "instead") || (wordIs(text, t, "new") && next(1).class&cObject != 0) ||
+			(wordIs(text, t, "from") && wordIs(text, next(1), "now") && wordIs(text, next(2), "on")) {
+			cue(fNewTask, i)
+		}
+		if wordIs(text, t, "you") {
+			if n := next(1); n.class&cModal != 0 && n.class&cUrgent == 0 || wordIs(text, n, "must") || wordIs(text, n, "are") && wordIs(text, next(2), "required") {
+				cue(fYouMust, i)
+			}
+		}
+		if c&cPrintVerb != 0 || wordIs(text, t, "conclude") {
+			for k := 1; k <= 3; k++ {
+				n := next(k)
+				if n.kind != tWord {
+					break
+				}
+				if wordIs(text, n, "that") {
+					cue(fAssertThat, i)
+					break
+				}
+			}
+		}
+		if wordIs(text, t, "following") || wordIs(text, t, "subsequent") || wordIs(text, t, "below") {
+			if n := next(1); n.class&cCode != 0 && next(2).class&cCodeUnit != 0 || n.class&cCode != 0 && n.class&cCodeUnit != 0 {
+				cue(fFollowingCode, i)
+			}
+		}
+		if wordIs(text, t, "user") || wordIs(text, t, "users") || wordIs(text, t, "user's") {
+			cue(fUserWord, i)
+		}
+	}
+	if len(toks) > 0 {
+		flush(sentStart, len(toks))
+	}
+	f.x[fLogWords] = math.Log1p(float64(words)) / 8
+	return f
+}
+
+// overrides reports an override of the reader's instructions at toks[i] (an override
+// verb): "ignore previous instructions", "disregard the above", "ignore the rest of this
+// data", "forget everything" — but not "ignore the previous meeting invite" or "ignore
+// the typos", whose object is the writer's own material.
+func overrides(text string, toks []token, i int) bool {
+	sent := toks[i].sent
+	at := func(k int) token {
+		if k < len(toks) && toks[k].sent == sent {
+			return toks[k]
+		}
+		return token{kind: tPunct}
+	}
+	for k := i + 1; k <= i+4; k++ {
+		n := at(k)
+		switch {
+		case n.kind != tWord:
+			return false
+		case n.class&cObject != 0:
+			return true
+		case n.class&cScope != 0 && n.class&cYour == 0:
+			// A scope word ends the phrase ("ignore the above.") or leads to an object or
+			// "of" ("the rest of this data"); before any other noun it is the writer's.
+			nn := at(k + 1)
+			if nn.kind != tWord || nn.class&cObject != 0 || wordIs(text, nn, "of") || wordIs(text, nn, "and") {
+				return true
+			}
+			if nn.class&cScope == 0 {
+				return false
+			}
+		case wordIs(text, n, "the"), wordIs(text, n, "my"), n.class&cYour != 0:
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// punctCues are the cues made of punctuation: fake chat markers, hidden text, templates
+// of fake turns ("<detailed summary of the documents above>").
+func (s *scanner) punctCues(text string, i int, f *features, cue func(int, int)) {
+	toks := s.toks
+	t := toks[i]
+	at := int(t.start)
+	switch t.punct {
+	case '<':
+		switch {
+		case hasPrefixFold(text[at:], "<!--"):
+			// An HTML comment with words in it: hidden from a page's reader, read by a model.
+			n := 0
+			for k := i + 1; k < len(toks) && k < i+40; k++ {
+				if toks[k].kind == tPunct && toks[k].punct == '>' && k >= 2 && toks[k-1].punct == '-' {
+					break
+				}
+				if toks[k].kind == tWord {
+					n++
+				}
+			}
+			if n >= 4 {
+				cue(fHidden, i)
+			}
+		case hasPrefixFold(text[at:], "<|") || hasPrefixFold(text[at:], "<<sys"):
+			cue(fChatMarker, i)
+		default:
+			s.placeholder(i, '>', cue)
+		}
+	case '[':
+		if hasPrefixFold(text[at:], "[inst]") || hasPrefixFold(text[at:], "[/inst]") || hasPrefixFold(text[at:], "[system") {
+			cue(fChatMarker, i)
+			return
+		}
+		s.placeholder(i, ']', cue)
+	case ':':
+		// display:none, font-size:0, visibility:hidden, color:white / #fff
+		if i > 0 && i+1 < len(toks) && toks[i-1].kind == tWord && toks[i+1].kind != tPunct {
+			p, n := toks[i-1], toks[i+1]
+			switch {
+			case wordIs(text, p, "display") && wordIs(text, n, "none"),
+				wordIs(text, p, "visibility") && wordIs(text, n, "hidden"),
+				wordIs(text, p, "size") && wordIs(text, n, "0"),
+				wordIs(text, p, "opacity") && wordIs(text, n, "0"),
+				wordIs(text, p, "color") && (wordIs(text, n, "white") || wordIs(text, n, "transparent")):
+				cue(fHidden, i)
+			}
+		}
+	}
+	// "end of session", "end of prompt", "end of document": a fake boundary.
+	if t.punct == '<' || t.punct == '[' || t.punct == '-' || t.punct == '#' {
+		if i+3 < len(toks) && wordIs(text, toks[i+1], "end") && wordIs(text, toks[i+2], "of") {
+			cue(fChatMarker, i)
+		}
+	}
+}
+
+// placeholder: a bracketed run of one to eight words that names model output, as in
+// "<detailed summary of documents above>" or "[salient summary]".
+func (s *scanner) placeholder(i int, closing byte, cue func(int, int)) {
+	toks := s.toks
+	out := false
+	for k := i + 1; k < len(toks) && k <= i+9; k++ {
+		t := toks[k]
+		if t.kind == tPunct {
+			if t.punct == closing && k > i+1 && out {
+				cue(fPlaceholder, i)
+			}
+			if t.punct != '-' && t.punct != '\'' {
+				return
+			}
+			continue
+		}
+		if t.kind != tWord || t.sent != toks[i].sent {
+			return
+		}
+		if t.class&(cOutput|cProcess) != 0 || t.class&cAI != 0 {
+			out = true
+		}
+	}
+}
+
+func prevWord(toks []token, i int) int {
+	if i > 0 && toks[i-1].kind == tWord && toks[i-1].sent == toks[i].sent {
+		return i - 1
+	}
+	return -1
+}
+
+// isLineHeadAfterPunct: a role word after leading markup on its line ("### System:",
+// "[user]", "<assistant>", "**System**:").
+func isLineHeadAfterPunct(toks []token, i int) bool {
+	for k := i - 1; k >= 0 && k >= i-3; k-- {
+		if toks[k].kind != tPunct {
+			return false
+		}
+		if toks[k].lineHead {
+			return true
+		}
+	}
+	return false
+}
+
+// wordIs compares a word token with a lower-case ASCII word.
+func wordIs(text string, t token, w string) bool {
+	if t.kind != tWord {
+		return false
+	}
+	at := int(t.start)
+	if len(text)-at < len(w) || !hasPrefixFold(text[at:], w) {
+		return false
+	}
+	end := at + len(w)
+	return end == len(text) || !isWordByte(text[end])
+}

@@ -41,6 +41,20 @@ type Detector interface {
 	Detect(text string, dst []Finding) []Finding
 }
 
+// DataDetector is a detector meant for untrusted data only — tool results, function
+// outputs, documents pasted into a prompt (request.Segment.Untrusted) — such as the
+// indirect-injection detector, whose cues ("add this to your answer") are ordinary in a
+// user's own request. Set.Detect skips it; Set.DetectData runs it on the data span.
+type DataDetector interface {
+	Detector
+	UntrustedData()
+}
+
+func isData(d Detector) bool {
+	_, ok := d.(DataDetector)
+	return ok
+}
+
 // Allowlist reports spans of a text that an operator has declared harmless. A finding that
 // overlaps any allowed span is suppressed by Set.
 type Allowlist interface {
@@ -54,7 +68,8 @@ type Set struct {
 	Allow     Allowlist
 }
 
-// Detect runs every detector of the set and returns the findings sorted by Start.
+// Detect runs every detector of the set but its data detectors and returns the findings
+// sorted by Start.
 func (s *Set) Detect(text string, dst []Finding) []Finding { return s.DetectExcept("", text, dst) }
 
 // DetectExcept is Detect without the detectors named skip: llm_inspect trusts the
@@ -62,11 +77,35 @@ func (s *Set) Detect(text string, dst []Finding) []Finding { return s.DetectExce
 func (s *Set) DetectExcept(skip, text string, dst []Finding) []Finding {
 	first := len(dst)
 	for _, d := range s.Detectors {
-		if skip != "" && d.Name() == skip {
+		if skip != "" && d.Name() == skip || isData(d) {
 			continue
 		}
 		dst = d.Detect(text, dst)
 	}
+	return s.allowAndSort(text, first, dst)
+}
+
+// DetectData runs only the set's data detectors, over text[start:end] (the untrusted
+// part of a segment), and returns their findings with offsets into text, sorted by Start.
+func (s *Set) DetectData(text string, start, end int, dst []Finding) []Finding {
+	first := len(dst)
+	for _, d := range s.Detectors {
+		if !isData(d) {
+			continue
+		}
+		from := len(dst)
+		dst = d.Detect(text[start:end], dst)
+		for i := from; i < len(dst); i++ {
+			dst[i].Start += start
+			dst[i].End += start
+		}
+	}
+	return s.allowAndSort(text, first, dst)
+}
+
+// allowAndSort drops the findings from dst[first:] that overlap an allowed span of text
+// and sorts the rest.
+func (s *Set) allowAndSort(text string, first int, dst []Finding) []Finding {
 	if s.Allow != nil && len(dst) > first {
 		spans := mergeSpans(s.Allow.AllowedSpans(text, nil))
 		if len(spans) > 0 {

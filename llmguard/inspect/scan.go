@@ -64,6 +64,15 @@ func (d *Detection) Scan(r *request.Request, vault *detect.Vault) Verdict {
 			skip = injection.Name
 		}
 		buf = d.Set.DetectExcept(skip, seg.Text, buf[:0])
+		if start, end, ok := seg.Untrusted(); ok {
+			// Tool results and pasted documents are also read as data: an instruction in
+			// them addresses the model on someone else's behalf (indirect injection).
+			n := len(buf)
+			buf = d.Set.DetectData(seg.Text, start, end, buf)
+			if len(buf) > n {
+				detect.SortFindings(buf)
+			}
+		}
 		if seg.JSONText() { // a redaction must not split an escape
 			buf = detect.FitJSONTextAll(seg.Text, buf)
 		}

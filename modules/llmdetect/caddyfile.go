@@ -16,6 +16,7 @@ import (
 //	detect off
 //	detect {
 //	    injection off|<threshold> [{ threshold … elevated_threshold … high_threshold … no_invisible }]
+//	    indirect off|<threshold>
 //	    pii off|<ENTITY>...
 //	    secrets off
 //	    deny [literal] [nocase] <TYPE> <pattern>
@@ -25,7 +26,8 @@ import (
 //	    scan_system
 //	}
 //
-// injection, pii and secrets tune or remove the default detectors; deny and allow lines
+// injection, indirect, pii and secrets tune or remove the default detectors (indirect is
+// the indirect-injection detector, which reads only tool results and pasted documents); deny and allow lines
 // make one patterns detector; `detector` adds any module of the llmguard.detectors
 // namespace with its own Caddyfile syntax (e.g. `detector secrets { no_bare_tokens }`).
 // The result lists the detectors only when it differs from the plain default set, so a
@@ -79,6 +81,21 @@ func ParseCaddyfile(d *caddyfile.Dispenser, defaults []string) (*Config, error) 
 			if err == nil && !off && *m == (Injection{}) {
 				return nil, d.ArgErr()
 			}
+			if err == nil && off {
+				err = set(name, false)
+			} else if err == nil {
+				err = set(name, m)
+			}
+			if err != nil {
+				return nil, err
+			}
+		case "indirect":
+			if err := seen.Check(d); err != nil {
+				return nil, err
+			}
+			changed = true
+			m := &Indirect{}
+			off, err := m.parse(d, true)
 			if err == nil && off {
 				err = set(name, false)
 			} else if err == nil {
@@ -158,6 +175,15 @@ func ParseCaddyfile(d *caddyfile.Dispenser, defaults []string) (*Config, error) 
 	}
 	if !changed {
 		return c, nil
+	}
+	// Indirect injection is injection too: `injection off` switches both off unless the
+	// block configures indirect itself.
+	if i, ok := index["indirect"]; ok && !configured["indirect"] {
+		if j, ok := index["injection"]; ok {
+			if _, off := list[j].mod.(bool); off {
+				list[i].mod = false
+			}
+		}
 	}
 	for _, e := range list {
 		switch m := e.mod.(type) {
@@ -261,6 +287,32 @@ func (m *Injection) parse(d *caddyfile.Dispenser, offOK bool) (off bool, err err
 		}
 	}
 	return false, nil
+}
+
+// UnmarshalCaddyfile reads `detector indirect [<threshold>]`.
+func (m *Indirect) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // module name
+	_, err := m.parse(d, false)
+	return err
+}
+
+// parse reads `<threshold>` (or, in the detect block, `off`) after the detector's name.
+func (m *Indirect) parse(d *caddyfile.Dispenser, offOK bool) (off bool, err error) {
+	if !d.NextArg() {
+		if offOK {
+			return false, d.ArgErr() // `indirect` alone changes nothing
+		}
+		return false, nil
+	}
+	if offOK && d.Val() == "off" {
+		off = true
+	} else if err := threshold(d, "indirect threshold", &m.Threshold); err != nil {
+		return false, err
+	}
+	if d.NextArg() || d.NextBlock(d.Nesting()) {
+		return false, d.Err("indirect takes one argument: off or a threshold")
+	}
+	return off, nil
 }
 
 func threshold(d *caddyfile.Dispenser, what string, dst *float64) error {

@@ -80,7 +80,7 @@ func TestParseCaddyfile(t *testing.T) {
 				action EMAIL_ADDRESS log
 				scan_system
 			}
-		}`, `{"detectors":[{"detector":"injection","threshold":0.7},{"detector":"pii","entities":["EMAIL_ADDRESS","IBAN_CODE"]},{"allow":[{"pattern":"support@example\\.com"}],"deny":[{"case_insensitive":true,"literal":true,"name":"PROJECT_NAME","pattern":"Blue Falcon","type":"PROJECT_NAME"}],"detector":"patterns"}],"actions":{"EMAIL_ADDRESS":"log"},"scan_system":true}`},
+		}`, `{"detectors":[{"detector":"injection","threshold":0.7},{"detector":"indirect"},{"detector":"pii","entities":["EMAIL_ADDRESS","IBAN_CODE"]},{"allow":[{"pattern":"support@example\\.com"}],"deny":[{"case_insensitive":true,"literal":true,"name":"PROJECT_NAME","pattern":"Blue Falcon","type":"PROJECT_NAME"}],"detector":"patterns"}],"actions":{"EMAIL_ADDRESS":"log"},"scan_system":true}`},
 		{`x {
 			detect {
 				detector secrets {
@@ -93,7 +93,7 @@ func TestParseCaddyfile(t *testing.T) {
 				}
 				detector test_word banana
 			}
-		}`, `{"detectors":[{"detector":"injection","no_invisible":true,"threshold":0.8},{"detector":"pii"},{"detector":"secrets","min_entropy":3.5,"no_bare_tokens":true},{"detector":"test_word","word":"banana"}]}`},
+		}`, `{"detectors":[{"detector":"injection","no_invisible":true,"threshold":0.8},{"detector":"indirect"},{"detector":"pii"},{"detector":"secrets","min_entropy":3.5,"no_bare_tokens":true},{"detector":"test_word","word":"banana"}]}`},
 		{"x {\n detect {\n injection off\n pii off\n secrets off\n }\n}", `{"off":true}`},
 		{`x {
 			detect {
@@ -102,15 +102,15 @@ func TestParseCaddyfile(t *testing.T) {
 					high_threshold 0.5
 				}
 			}
-		}`, `{"detectors":[{"detector":"injection","elevated_threshold":0.7,"high_threshold":0.5,"threshold":0.98},{"detector":"pii"},{"detector":"secrets"}]}`},
+		}`, `{"detectors":[{"detector":"injection","elevated_threshold":0.7,"high_threshold":0.5,"threshold":0.98},{"detector":"indirect"},{"detector":"pii"},{"detector":"secrets"}]}`},
 		{`x {
 			detect {
 				detector injection {
 					elevated_threshold 0.4
 				}
 			}
-		}`, `{"detectors":[{"detector":"injection","elevated_threshold":0.4},{"detector":"pii"},{"detector":"secrets"}]}`},
-		{"x {\n detect {\n detector patterns {\n deny literal X y\n }\n }\n}", `{"detectors":[{"detector":"injection"},{"detector":"pii"},{"detector":"secrets"},{"deny":[{"literal":true,"name":"X","pattern":"y","type":"X"}],"detector":"patterns"}]}`},
+		}`, `{"detectors":[{"detector":"injection","elevated_threshold":0.4},{"detector":"indirect"},{"detector":"pii"},{"detector":"secrets"}]}`},
+		{"x {\n detect {\n detector patterns {\n deny literal X y\n }\n }\n}", `{"detectors":[{"detector":"injection"},{"detector":"indirect"},{"detector":"pii"},{"detector":"secrets"},{"deny":[{"literal":true,"name":"X","pattern":"y","type":"X"}],"detector":"patterns"}]}`},
 	}
 	for _, tc := range cases {
 		c, err := parse(t, tc.src, RequestDefaults)
@@ -159,7 +159,7 @@ func TestParseCaddyfile(t *testing.T) {
 
 func TestLoadDefaultsAndActions(t *testing.T) {
 	d := load(t, nil, RequestDefaults)
-	if got := strings.Join(Names(d), ","); got != "injection,pii,secrets" {
+	if got := strings.Join(Names(d), ","); got != "injection,indirect,pii,secrets" {
 		t.Fatalf("default detectors %s", got)
 	}
 	if got := strings.Join(Names(load(t, &Config{}, ResponseDefaults)), ","); got != "pii,secrets" {
@@ -169,12 +169,13 @@ func TestLoadDefaultsAndActions(t *testing.T) {
 		t.Fatal("off loaded detectors")
 	}
 	for typ, want := range map[detect.Finding]string{
-		{Detector: "injection", Type: "PROMPT_INJECTION"}: detect.ActionLog,
-		{Detector: "injection", Type: "INVISIBLE_TEXT"}:   detect.ActionLog,
-		{Detector: "pii", Type: "EMAIL_ADDRESS"}:          detect.ActionRedact,
-		{Detector: "secrets", Type: "OPENAI_API_KEY"}:     detect.ActionBlock,
-		{Detector: "secrets", Type: "HIGH_ENTROPY_TOKEN"}: detect.ActionLog,
-		{Detector: "somebody_else", Type: "ANYTHING"}:     detect.ActionLog,
+		{Detector: "injection", Type: "PROMPT_INJECTION"}:         detect.ActionLog,
+		{Detector: "injection", Type: "INVISIBLE_TEXT"}:           detect.ActionLog,
+		{Detector: "indirect", Type: "INDIRECT_PROMPT_INJECTION"}: detect.ActionLog,
+		{Detector: "pii", Type: "EMAIL_ADDRESS"}:                  detect.ActionRedact,
+		{Detector: "secrets", Type: "OPENAI_API_KEY"}:             detect.ActionBlock,
+		{Detector: "secrets", Type: "HIGH_ENTROPY_TOKEN"}:         detect.ActionLog,
+		{Detector: "somebody_else", Type: "ANYTHING"}:             detect.ActionLog,
 	} {
 		if got := d.Action(typ); got != want {
 			t.Errorf("%+v: action %s, want %s", typ, got, want)

@@ -7,6 +7,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/detect"
+	"github.com/llmguard/caddy-llmguard/llmguard/detect/indirect"
 	"github.com/llmguard/caddy-llmguard/llmguard/detect/injection"
 	"github.com/llmguard/caddy-llmguard/llmguard/detect/patterns"
 	"github.com/llmguard/caddy-llmguard/llmguard/detect/pii"
@@ -16,6 +17,7 @@ import (
 
 func init() {
 	caddy.RegisterModule(Injection{})
+	caddy.RegisterModule(Indirect{})
 	caddy.RegisterModule(PII{})
 	caddy.RegisterModule(Secrets{})
 	caddy.RegisterModule(Patterns{})
@@ -103,6 +105,34 @@ func (m *Injection) AtRisk(l sentinel.Level) detect.Detector {
 	return m
 }
 
+// Indirect reports INDIRECT_PROMPT_INJECTION: an instruction addressed to the assistant
+// inside untrusted data — tool results (OpenAI role tool or function, Anthropic
+// tool_result, Responses function_call_output) and documents pasted into a user message
+// after a framing line. It reads only that data; the injection detector still scans every
+// segment for direct attacks. Default action log.
+type Indirect struct {
+	// Threshold is the score (0–1] at which data counts as carrying an embedded
+	// instruction. Default 0.5; higher means fewer benign documents flagged and fewer
+	// injections found (README "Detection quality", "Indirect injection").
+	Threshold float64 `json:"threshold,omitempty"`
+
+	*indirect.Detector `json:"-"`
+}
+
+// CaddyModule returns the Caddy module information.
+func (Indirect) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: Namespace + ".indirect", New: func() caddy.Module { return new(Indirect) }}
+}
+
+// Provision builds the detector with the embedded model.
+func (m *Indirect) Provision(caddy.Context) error {
+	if m.Threshold < 0 || m.Threshold > 1 {
+		return fmt.Errorf("indirect threshold must be in (0, 1], not %v", m.Threshold)
+	}
+	m.Detector = indirect.New(indirect.Options{Threshold: m.Threshold})
+	return nil
+}
+
 // PII reports EMAIL_ADDRESS, PHONE_NUMBER, CREDIT_CARD, IBAN_CODE, US_SSN and IP_ADDRESS
 // (default action redact).
 type PII struct {
@@ -185,6 +215,9 @@ func (m *Patterns) Provision(caddy.Context) error {
 // holds back in streams.
 func (m *Injection) Unwrap() detect.Detector { return m.Detector }
 
+// Unwrap implements detect.Wrapper.
+func (m *Indirect) Unwrap() detect.Detector { return m.Detector }
+
 // Unwrap returns the core detector.
 func (m *PII) Unwrap() detect.Detector { return m.Detector }
 
@@ -196,17 +229,21 @@ func (m *Patterns) Unwrap() detect.Detector { return m.List }
 
 // Interface guards
 var (
-	_ Detector          = (*Injection)(nil)
-	_ Detector          = (*PII)(nil)
-	_ Detector          = (*Secrets)(nil)
-	_ Detector          = (*Patterns)(nil)
-	_ caddy.Provisioner = (*Injection)(nil)
-	_ caddy.Provisioner = (*PII)(nil)
-	_ caddy.Provisioner = (*Secrets)(nil)
-	_ caddy.Provisioner = (*Patterns)(nil)
-	_ detect.Wrapper    = (*Injection)(nil)
-	_ detect.Wrapper    = (*PII)(nil)
-	_ detect.Wrapper    = (*Secrets)(nil)
-	_ detect.Wrapper    = (*Patterns)(nil)
-	_ RiskDetector      = (*Injection)(nil)
+	_ Detector            = (*Injection)(nil)
+	_ Detector            = (*Indirect)(nil)
+	_ detect.DataDetector = (*Indirect)(nil)
+	_ Detector            = (*PII)(nil)
+	_ Detector            = (*Secrets)(nil)
+	_ Detector            = (*Patterns)(nil)
+	_ caddy.Provisioner   = (*Injection)(nil)
+	_ caddy.Provisioner   = (*Indirect)(nil)
+	_ caddy.Provisioner   = (*PII)(nil)
+	_ caddy.Provisioner   = (*Secrets)(nil)
+	_ caddy.Provisioner   = (*Patterns)(nil)
+	_ detect.Wrapper      = (*Injection)(nil)
+	_ detect.Wrapper      = (*Indirect)(nil)
+	_ detect.Wrapper      = (*PII)(nil)
+	_ detect.Wrapper      = (*Secrets)(nil)
+	_ detect.Wrapper      = (*Patterns)(nil)
+	_ RiskDetector        = (*Injection)(nil)
 )

@@ -1,5 +1,6 @@
 // Package defaults assembles the default detector set a new llm_inspect user gets:
-// injection/jailbreak (with invisible-text reporting), PII and secrets, plus optional
+// injection/jailbreak (with invisible-text reporting), indirect injection in untrusted
+// data, PII and secrets, plus optional
 // custom patterns, and the default action per finding type. It exists so the Caddy module
 // and the evaluation command measure exactly the same thing.
 //
@@ -8,6 +9,7 @@ package defaults
 
 import (
 	"github.com/llmguard/caddy-llmguard/llmguard/detect"
+	"github.com/llmguard/caddy-llmguard/llmguard/detect/indirect"
 	"github.com/llmguard/caddy-llmguard/llmguard/detect/injection"
 	"github.com/llmguard/caddy-llmguard/llmguard/detect/patterns"
 	"github.com/llmguard/caddy-llmguard/llmguard/detect/pii"
@@ -17,7 +19,8 @@ import (
 // RequestDetectors names the default detector set of prompts, in scan order: the one list
 // llm_inspect, `caddy llmguard scan` and the evaluation load (llmdetect.RequestDefaults
 // refers to it).
-var RequestDetectors = []string{"injection", "pii", "secrets"}
+// "indirect" reads only untrusted data (tool results, pasted documents; detect.DataDetector).
+var RequestDetectors = []string{"injection", "indirect", "pii", "secrets"}
 
 // ResponseDetectors is the default set of responses (llm_filter): prompt injection does
 // not apply to what the model answers.
@@ -27,7 +30,8 @@ var ResponseDetectors = []string{"pii", "secrets"}
 type Config struct {
 	// InjectionThreshold overrides injection.DefaultThreshold when > 0.
 	InjectionThreshold float64
-	// DisableInjection, DisablePII, DisableSecrets switch detectors off.
+	// DisableInjection, DisablePII, DisableSecrets switch detectors off (DisableInjection
+	// both the injection and the indirect-injection detector).
 	DisableInjection, DisablePII, DisableSecrets bool
 	// PIIEntities limits PII detection to these Presidio entity names (default: all).
 	PIIEntities []string
@@ -44,6 +48,8 @@ func New(cfg Config) (*detect.Set, error) {
 		switch {
 		case name == "injection" && !cfg.DisableInjection:
 			s.Detectors = append(s.Detectors, injection.New(injection.Options{Threshold: cfg.InjectionThreshold}))
+		case name == "indirect" && !cfg.DisableInjection:
+			s.Detectors = append(s.Detectors, indirect.New(indirect.Options{}))
 		case name == "pii" && !cfg.DisablePII:
 			s.Detectors = append(s.Detectors, pii.New(cfg.PIIEntities...))
 		case name == "secrets" && !cfg.DisableSecrets:

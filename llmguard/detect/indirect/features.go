@@ -94,10 +94,12 @@ func init() {
 			lexicon[w] |= c
 		}
 	}
-	add(cOverride, "ignore", "ignoring", "disregard", "forget", "skip", "override", "bypass", "neglect", "dismiss", "abandon", "drop", "stop")
+	add(cOverride, "ignore", "ignoring", "disregard", "forget", "skip", "override", "bypass", "neglect", "dismiss", "abandon", "drop", "stop",
+		"ignoriere", "ignorieren", "vergiss", "vergessen", "missachte", "ignorez", "oublie", "oubliez", "ignora", "olvida", "dimentica")
 	add(cScope, "above", "previous", "prior", "earlier", "preceding", "rest", "other", "all", "any", "this", "these", "those", "original", "everything", "your")
 	add(cObject, "instructions", "instruction", "directions", "direction", "prompt", "prompts", "rules", "guidelines", "context",
-		"data", "content", "text", "information", "info", "task", "document", "documents", "commands", "request", "question", "everything")
+		"data", "content", "text", "information", "info", "task", "document", "documents", "commands", "request", "question", "everything",
+		"anweisungen", "anweisung", "vorgaben", "regeln", "nutzer", "benutzer", "consignes", "instrucciones", "istruzioni", "utilisateur", "usuario")
 	add(cYour, "your")
 	add(cOutput, "response", "responses", "answer", "answers", "reply", "replies", "output", "summary", "summaries", "code",
 		"codebase", "solution", "implementation", "translation", "analysis", "result", "results", "report", "script", "program",
@@ -109,15 +111,16 @@ func init() {
 	add(cPrintVerb, "print", "repeat", "say", "output", "respond", "reply", "write", "display", "answer",
 		"state", "report", "tell", "claim", "declare", "provide", "focus")
 	add(cAI, "ai", "assistant", "assistants", "chatbot", "bot", "llm", "llms", "gpt", "chatgpt", "claude", "gemini",
-		"copilot", "agent", "agents", "model", "ki", "asistente", "assistente", "assistent")
+		"copilot", "agent", "agents", "model", "ki", "ia", "asistente", "assistente", "assistent", "assistenten", "assistentin")
 	add(cRole, "system", "assistant", "user", "human", "ai", "bot", "developer", "admin", "instruction", "instructions", "inst", "sys", "model")
 	// Verbs only: "email", "mail" and "post" are nouns in most documents (WHOIS records,
 	// signatures, blogs).
 	add(cSendVerb, "send", "forward", "upload", "transmit", "exfiltrate", "leak", "submit", "fetch", "curl", "wget",
 		"requests", "sendall", "sendmail")
 	add(cLinkVerb, "visit", "click", "download", "open", "navigate", "browse", "install", "go", "check", "run", "execute")
+	// Not "must" or "required": documents state requirements ("you must use Node 20").
 	add(cUrgent, "important", "importantly", "imperative", "critical", "urgent", "urgently", "immediately", "mandatory",
-		"crucial", "attention", "warning", "must", "essential", "required")
+		"crucial", "attention", "warning", "essential")
 	add(cCond, "if", "when", "whenever", "once", "before", "after", "while")
 	add(cReader, "user", "users", "you", "anyone", "someone", "reader", "questioned", "asked", "prompted")
 	add(cProcess, "asks", "ask", "asked", "summarize", "summarise", "summarizing", "summarising", "summary", "read", "reads",
@@ -128,7 +131,7 @@ func init() {
 	add(cModal, "must", "should", "need", "needs", "have", "shall", "required", "will")
 	add(cOnly, "only", "exclusively", "verbatim", "solely", "nothing", "just")
 	add(cDet, "dear", "hey", "hi", "hello", "to", "for", "any", "all", "every", "attention", "note", "message")
-	add(cVocative, "dear", "hey", "hello", "attention", "note")
+	add(cVocative, "dear", "hey", "hello", "attention", "note", "to", "for", "any", "hinweis", "achtung", "nota", "an", "pour", "para")
 	add(cCode, "code", "script", "snippet")
 	add(cCodeUnit, "block", "section", "snippet", "excerpt", "segment", "fragment", "piece", "lines")
 	add(cPlease, "please", "now", "also", "then", "kindly", "just", "simply", "and")
@@ -280,8 +283,11 @@ func (s *scanner) emitWord(text string, i, j int, sent int32, lineHead, sentHead
 		}
 		s.low = append(s.low, c)
 	}
-	// "AI's", "user's": the class is the base word's.
+	// "AI's", "user's": the class is the base word's; so is French "l'assistant".
 	w := s.low
+	if len(w) > 2 && w[1] == '\'' && (w[0] == 'l' || w[0] == 'd') {
+		w = w[2:]
+	}
 	if n := len(w); n > 2 && w[n-2] == '\'' && w[n-1] == 's' {
 		w = w[:n-2]
 	}
@@ -423,7 +429,9 @@ func (s *scanner) extract(text string) features {
 		if c&cOverride != 0 && overrides(text, toks, i) {
 			cue(fOverride, i)
 		}
-		if c&cYour != 0 {
+		if c&cYour != 0 && !t.sentHead {
+			// "add … to your response", "in your answer"; as a subject ("Your answers
+			// should be in full sentences") it is a style rule of the writer's.
 			if n := next(1); n.class&cOutput != 0 {
 				cue(fYourOutput, i)
 			}
@@ -431,15 +439,18 @@ func (s *scanner) extract(text string) features {
 		if c&cAI != 0 {
 			cue(fAIWord, i)
 			p := prevWord(toks, i)
+			pp := -1
+			if p >= 0 {
+				pp = prevWord(toks, p)
+			}
 			n := next(1)
+			roleLabel := t.lineHead || isLineHeadAfterPunct(toks, i)
 			switch {
-			case p >= 0 && toks[p].class&(cVocative) != 0:
-				cue(fAIAddress, i)
-			case p >= 0 && toks[p].class&cDet != 0 && toks[p].class&cVocative == 0 && (wordIs(text, toks[p], "to") || wordIs(text, toks[p], "any") || wordIs(text, toks[p], "for")):
-				cue(fAIAddress, i)
-			case n.kind == tPunct && (n.punct == ':' || n.punct == ','):
-				cue(fAIAddress, i)
-			case p >= 1 && wordIs(text, toks[p], "an") && prevWord(toks, p) >= 0 && wordIs(text, toks[prevWord(toks, p)], "are"):
+			case p >= 0 && toks[p].class&cVocative != 0, pp >= 0 && toks[pp].class&cVocative != 0 && toks[p].class&cAI == 0:
+				cue(fAIAddress, i) // "note to AI", "to the AI agent", "Hinweis an KI-Assistenten"
+			case !roleLabel && n.kind == tPunct && (n.punct == ':' || n.punct == ','):
+				cue(fAIAddress, i) // "…. AI: ignore …", "Assistant, disregard …"
+			case p >= 1 && wordIs(text, toks[p], "an") && pp >= 0 && wordIs(text, toks[pp], "are"):
 				cue(fAIAddress, i) // "if you are an AI / LLM"
 			}
 		}
@@ -525,7 +536,7 @@ func (s *scanner) extract(text string) features {
 				cue(fFollowingCode, i)
 			}
 		}
-		if wordIs(text, t, "user") || wordIs(text, t, "users") || wordIs(text, t, "user's") {
+		if (wordIs(text, t, "user") || wordIs(text, t, "users") || wordIs(text, t, "user's")) && !(t.lineHead && next(1).punct == ':') {
 			cue(fUserWord, i)
 		}
 	}

@@ -84,6 +84,7 @@ const (
 	cCode
 	cCodeUnit
 	cPlease
+	cSpeaker
 )
 
 var lexicon = map[string]uint32{}
@@ -113,6 +114,9 @@ func init() {
 	add(cAI, "ai", "assistant", "assistants", "chatbot", "bot", "llm", "llms", "gpt", "chatgpt", "claude", "gemini",
 		"copilot", "agent", "agents", "model", "ki", "ia", "asistente", "assistente", "assistent", "assistenten", "assistentin")
 	add(cRole, "system", "assistant", "user", "human", "ai", "bot", "developer", "admin", "instruction", "instructions", "inst", "sys", "model")
+	// Speakers of transcripts count as turns (see the role-line rule), never as a fake
+	// system turn.
+	add(cSpeaker, "user", "human", "assistant", "ai", "bot", "model", "agent", "customer", "support", "operator", "me", "you")
 	// Verbs only: "email", "mail" and "post" are nouns in most documents (WHOIS records,
 	// signatures, blogs).
 	add(cSendVerb, "send", "forward", "upload", "transmit", "exfiltrate", "leak", "submit", "fetch", "curl", "wget",
@@ -166,6 +170,9 @@ type features struct {
 type scanner struct {
 	toks []token
 	low  []byte // lower-cased scratch for one word
+	// scanned is the token index up to which a comment's look-ahead has read: openers
+	// inside it are not looked at again, so a run of "<!--" costs linear time.
+	scanned int
 }
 
 // tokenize splits text into words, URLs, addresses and the punctuation the features
@@ -330,6 +337,7 @@ func hasPrefixFold(s, p string) bool {
 // extract computes the features of text.
 func (s *scanner) extract(text string) features {
 	f := features{cueStart: -1}
+	s.scanned = 0
 	s.tokenize(text, &f)
 	toks := s.toks
 	words := 0
@@ -344,6 +352,7 @@ func (s *scanner) extract(text string) features {
 	// Per-sentence state: the sentence's URLs and cues are known only at its end, so the
 	// sentence-level cues are decided when the sentence index changes.
 	sentStart := 0
+	turns, turnAt := 0, -1
 	flush := func(from, to int) {
 		var hasURL, hasAddr, send, link, modVerbHead, yourOut, print, only, neg bool
 		for i := from; i < to; i++ {
@@ -454,9 +463,16 @@ func (s *scanner) extract(text string) features {
 				cue(fAIAddress, i) // "if you are an AI / LLM"
 			}
 		}
-		if c&cRole != 0 && (t.lineHead || isLineHeadAfterPunct(toks, i)) {
+		if c&(cRole|cSpeaker) != 0 && (t.lineHead || isLineHeadAfterPunct(toks, i)) {
 			if n := next(1); n.kind == tPunct && (n.punct == ':' || n.punct == ']' || n.punct == '>' || n.punct == '|') {
-				cue(fRoleLine, i)
+				if c&cSpeaker != 0 {
+					turns++
+					if turnAt < 0 && c&cRole != 0 { // "User:", "Assistant:"; not "Customer:"
+						turnAt = i
+					}
+				} else {
+					cue(fRoleLine, i) // System:, Developer:, [INST]: always a fake turn in data
+				}
 			}
 		}
 		if c&cCond != 0 {
@@ -543,6 +559,11 @@ func (s *scanner) extract(text string) features {
 	if len(toks) > 0 {
 		flush(sentStart, len(toks))
 	}
+	// One or two conversation turns inside data are a fake exchange ("Assistant: [summary]
+	// User: now repeat …"); three or more are a pasted transcript, an ordinary document.
+	if turnAt >= 0 && turns <= 2 {
+		cue(fRoleLine, turnAt)
+	}
 	f.x[fLogWords] = math.Log1p(float64(words)) / 8
 	return f
 }
@@ -595,8 +616,13 @@ func (s *scanner) punctCues(text string, i int, f *features, cue func(int, int))
 		switch {
 		case hasPrefixFold(text[at:], "<!--"):
 			// An HTML comment with words in it: hidden from a page's reader, read by a model.
+			if i < s.scanned || f.x[fHidden] != 0 {
+				return
+			}
 			n := 0
-			for k := i + 1; k < len(toks) && k < i+40; k++ {
+			k := i + 1
+			defer func() { s.scanned = k }()
+			for ; k < len(toks) && k < i+40; k++ {
 				if toks[k].kind == tPunct && toks[k].punct == '>' && k >= 2 && toks[k-1].punct == '-' {
 					break
 				}

@@ -85,6 +85,7 @@ const (
 	cCodeUnit
 	cPlease
 	cSpeaker
+	cOpener
 )
 
 var lexicon = map[string]uint32{}
@@ -138,6 +139,12 @@ func init() {
 	add(cVocative, "dear", "hey", "hello", "attention", "note", "to", "for", "any", "hinweis", "achtung", "nota", "an", "pour", "para")
 	add(cCode, "code", "script", "snippet")
 	add(cCodeUnit, "block", "section", "snippet", "excerpt", "segment", "fragment", "piece", "lines")
+	// Words that open statements and questions, not commands.
+	add(cOpener, "i", "we", "you", "he", "she", "it", "they", "this", "that", "these", "those", "the", "a", "an", "my", "our",
+		"your", "his", "her", "their", "its", "if", "when", "thanks", "thank", "hi", "hello", "dear", "there", "here", "what",
+		"how", "why", "where", "who", "which", "can", "could", "would", "will", "do", "does", "did", "is", "are", "was", "were",
+		"in", "on", "at", "for", "to", "from", "with", "as", "and", "but", "or", "so", "also", "all", "each", "every", "some",
+		"any", "no", "not", "once", "after", "before", "since", "because", "while", "yes", "ok")
 	add(cPlease, "please", "now", "also", "then", "kindly", "just", "simply", "and")
 }
 
@@ -246,8 +253,10 @@ func (s *scanner) tokenize(text string, f *features) {
 			}
 			s.toks = append(s.toks, token{kind: tPunct, punct: c, sent: sent, start: int32(i), lineHead: lineHead})
 			lineHead = false
-			if c == '.' || c == '!' || c == '?' || c == ';' {
-				// "e.g." and "3.5" do not end sentences often enough to matter here.
+			// A full stop glued to the next word ("example.com", "file.txt", "3.5") does
+			// not end a sentence.
+			glued := c == '.' && i+1 < len(text) && isWordStart(text[i+1])
+			if (c == '.' || c == '!' || c == '?' || c == ';') && !glued {
 				sent++
 				sentHead = true
 			}
@@ -354,7 +363,7 @@ func (s *scanner) extract(text string) features {
 	sentStart := 0
 	turns, turnAt := 0, -1
 	flush := func(from, to int) {
-		var hasURL, hasAddr, send, link, modVerbHead, yourOut, print, only, neg bool
+		var hasURL, hasAddr, send, link, modVerbHead, opener, question, yourOut, print, only, neg bool
 		for i := from; i < to; i++ {
 			t := toks[i]
 			switch t.kind {
@@ -379,12 +388,23 @@ func (s *scanner) extract(text string) features {
 				if t.class&(cModVerb|cPrintVerb|cOverride) != 0 {
 					modVerbHead = true
 				}
+				// A sentence that opens with neither a subject nor a conjunction is most
+				// likely an imperative, whatever its verb ("Group letters in your
+				// response in sets of three").
+				if t.class&cOpener == 0 {
+					opener = true
+				}
 			}
 			if t.class&cYour != 0 && i+1 < to && toks[i+1].class&cOutput != 0 {
 				yourOut = true
 			}
 		}
-		if yourOut && modVerbHead {
+		for i := from; i < to; i++ {
+			if toks[i].kind == tPunct && (toks[i].punct == '?' || toks[i].punct == ':' && i == from+1) {
+				question = true // a question, or a label ("Answer: …")
+			}
+		}
+		if yourOut && (modVerbHead || opener && !question) {
 			cue(fVerbYourOutput, from)
 		}
 		if modVerbHead {

@@ -214,7 +214,9 @@ func TestIndirectEvaluation(t *testing.T) {
 		t.Logf("indirect shipped %-13s attacks %-18s benign FP %-18s off-task %s", n, s.attacks, s.benign, s.offtask)
 	}
 	// The main detector on the same rows (whole prompt, as it scans a user message) and
-	// on the spans alone (as it scans a tool result).
+	// on the spans alone (as it scans a tool result). It is trained on BIPIA, garak and
+	// the injection package's hand-written sets, so these are in-sample figures except on
+	// testdata/untrusted.jsonl; its held-out figures are the injection package's LOSO.
 	for _, n := range names {
 		whole := count(rows[n], injection.DefaultThreshold, func(r evalRow) float64 { return inj.Score(r.fullText).Score })
 		span := count(rows[n], injection.DefaultThreshold, func(r evalRow) float64 {
@@ -223,7 +225,7 @@ func TestIndirectEvaluation(t *testing.T) {
 			}
 			return inj.Score(r.span).Score
 		})
-		t.Logf("indirect main-model %-13s whole text: attacks %-18s benign FP %-18s | data span: attacks %-18s benign FP %s", n, whole.attacks, whole.benign, span.attacks, span.benign)
+		t.Logf("indirect main-model (in-sample) %-13s whole text: attacks %-18s benign FP %-18s | data span: attacks %-18s benign FP %s", n, whole.attacks, whole.benign, span.attacks, span.benign)
 	}
 	// Our benign tool outputs alone, per group (the shipped model trained on them, LOSO did not).
 	var tools []evalRow
@@ -234,7 +236,7 @@ func TestIndirectEvaluation(t *testing.T) {
 	}
 	tl := count(tools, DefaultThreshold, func(r evalRow) float64 { return score(loso["ours"], r) })
 	tm := count(tools, injection.DefaultThreshold, func(r evalRow) float64 { return inj.Score(r.span).Score })
-	t.Logf("indirect benign tool outputs and documents (testdata/untrusted.jsonl): LOSO FP %s, main model FP %s", tl.benign, tm.benign)
+	t.Logf("indirect benign tool outputs and documents (testdata/untrusted.jsonl): LOSO FP %s, main model FP %s (never trained on them)", tl.benign, tm.benign)
 
 	// The everyday gate as user messages: the detector reads only pasted documents.
 	var every []evalRow

@@ -46,6 +46,7 @@ const (
 	fAssertThat            // "report / say / state / answer … that …"
 	fFollowingCode         // "the following code block / snippet / section"
 	fUserWord              // "the user", "users": documents rarely speak of the reader that way
+	fOverrideCommand       // the override is a command: it opens its sentence ("Ignore the above directions and …")
 	fLogWords              // length, so that long documents are not flagged for scattered cues
 	numFeatures
 )
@@ -55,7 +56,7 @@ var featureNames = [numFeatures]string{
 	"role_line", "chat_marker", "when_asked", "print_quote", "only_output", "send_url",
 	"visit_url", "markdown_image", "image_query", "url_query", "hidden", "invisible",
 	"urgent", "conceal", "new_task", "placeholder", "you_must", "assert_that",
-	"following_code", "user_word", "log_words",
+	"following_code", "user_word", "override_command", "log_words",
 }
 
 // word classes, a bit each.
@@ -457,6 +458,9 @@ func (s *scanner) extract(text string) features {
 		}
 		if c&cOverride != 0 && overrides(text, toks, i) {
 			cue(fOverride, i)
+			if t.sentHead || i > 0 && (toks[i-1].class&cPlease != 0 || toks[i-1].kind == tPunct && (toks[i-1].punct == ':' || toks[i-1].punct == ',' || toks[i-1].punct == '"')) {
+				cue(fOverrideCommand, i)
+			}
 		}
 		if c&cYour != 0 && !t.sentHead {
 			// "add … to your response", "in your answer"; as a subject ("Your answers

@@ -34,7 +34,7 @@ const (
 // the reader's instructions, output or role; medium: it asks for output or for sending
 // data; weak: it is common in ordinary documents too), and the data moves it.
 var prior = func() (w [numFeatures]float64) {
-	for _, k := range []int{fOverride, fYourOutput, fVerbYourOutput, fAIAddress, fRoleLine, fChatMarker, fWhenAsked,
+	for _, k := range []int{fOverride, fOverrideCommand, fYourOutput, fVerbYourOutput, fAIAddress, fRoleLine, fChatMarker, fWhenAsked,
 		fHidden, fImageQuery, fConceal, fPlaceholder} {
 		w[k] = 2
 	}

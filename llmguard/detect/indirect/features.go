@@ -20,34 +20,34 @@ import (
 // feature indices; featureNames lists them in the same order (the model file records the
 // names, so a reordering is caught when the model is loaded).
 const (
-	fOverride       = iota // ignore/disregard/forget … the above / previous / this data / instructions
-	fYourOutput            // "your answer / response / reply / summary / code …"
-	fVerbYourOutput        // an imperative sentence about the reader's output: "add X to your response"
-	fImperative            // sentences that open with an instruction verb
-	fAIAddress             // "note to AI", "dear assistant", "if you are an LLM", "AI agent:"
-	fAIWord                // any word naming an AI reader
-	fRoleLine              // a line that opens as a conversation turn: "System:", "Assistant:", "[user]"
-	fChatMarker            // <|im_start|>, [INST], <<SYS>>, "end of session"
-	fWhenAsked             // "if the user asks …", "when you summarise this …", "if questioned …"
-	fPrintQuote            // print / repeat / say … followed by a quote or "the following"
-	fOnlyOutput            // "reply with only …", "nothing else", "exclusively", "verbatim"
-	fSendURL               // send / forward / post / upload … in a sentence with a URL or address
-	fVisitURL              // visit / click / download / install … in a sentence with a URL
-	fMarkdownImage         // ![…](http…): a reply that renders it fetches the URL
-	fImageQuery            // … with a query string, which can carry the conversation out
-	fURLQuery              // any URL with a query string
-	fHidden                // HTML comment with words, display:none, font-size:0, white text
-	fInvisible             // zero-width, bidi or tag characters
-	fUrgent                // important, imperative, critical, must, immediately …
-	fConceal               // "do not tell / mention / reveal …", "without telling", "secretly"
-	fNewTask               // "instead", "from now on", "new instructions", "new task"
-	fPlaceholder           // <summary of the above>, [salient summary]: a template of a fake turn
-	fYouMust               // "you must / should / need to / are required to"
-	fAssertThat            // "report / say / state / answer … that …"
-	fFollowingCode         // "the following code block / snippet / section"
-	fUserWord              // "the user", "users": documents rarely speak of the reader that way
-	fOverrideCommand       // the override is a command: it opens its sentence ("Ignore the above directions and …")
-	fLogWords              // length, so that long documents are not flagged for scattered cues
+	fOverride        = iota // ignore/disregard/forget … the above / previous / this data / instructions
+	fYourOutput             // "your answer / response / reply / summary / code …"
+	fVerbYourOutput         // an imperative sentence about the reader's output: "add X to your response"
+	fImperative             // sentences that open with an instruction verb
+	fAIAddress              // "note to AI", "dear assistant", "if you are an LLM", "AI agent:"
+	fAIWord                 // any word naming an AI reader
+	fRoleLine               // a line that opens as a conversation turn: "System:", "Assistant:", "[user]"
+	fChatMarker             // <|im_start|>, [INST], <<SYS>>, "end of session"
+	fWhenAsked              // "if the user asks …", "when you summarise this …", "if questioned …"
+	fPrintQuote             // print / repeat / say … followed by a quote or "the following"
+	fOnlyOutput             // "reply with only …", "nothing else", "exclusively", "verbatim"
+	fSendURL                // send / forward / post / upload … in a sentence with a URL or address
+	fVisitURL               // visit / click / download / install … in a sentence with a URL
+	fMarkdownImage          // ![…](http…): a reply that renders it fetches the URL
+	fImageQuery             // … with a query string, which can carry the conversation out
+	fURLQuery               // any URL with a query string
+	fHidden                 // HTML comment with words, display:none, font-size:0, white text
+	fInvisible              // zero-width, bidi or tag characters
+	fUrgent                 // important, imperative, critical, must, immediately …
+	fConceal                // "do not tell / mention / reveal …", "without telling", "secretly"
+	fNewTask                // "instead", "from now on", "new instructions", "new task"
+	fPlaceholder            // <summary of the above>, [salient summary]: a template of a fake turn
+	fYouMust                // "you must / should / need to / are required to"
+	fAssertThat             // "report / say / state / answer … that …"
+	fFollowingCode          // "the following code block / snippet / section"
+	fUserWord               // "the user", "users": documents rarely speak of the reader that way
+	fOverrideCommand        // the override is a command: it opens its sentence ("Ignore the above directions and …")
+	fLogWords               // length, so that long documents are not flagged for scattered cues
 	numFeatures
 )
 

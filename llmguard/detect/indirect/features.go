@@ -80,7 +80,6 @@ const (
 	cTell
 	cModal
 	cOnly
-	cDet
 	cVocative
 	cCode
 	cCodeUnit
@@ -136,7 +135,6 @@ func init() {
 	add(cTell, "tell", "telling", "mention", "mentioning", "reveal", "revealing", "inform", "informing", "disclose", "notify", "alert", "show", "let")
 	add(cModal, "must", "should", "need", "needs", "have", "shall", "required", "will")
 	add(cOnly, "only", "exclusively", "verbatim", "solely", "nothing", "just")
-	add(cDet, "dear", "hey", "hi", "hello", "to", "for", "any", "all", "every", "attention", "note", "message")
 	add(cVocative, "dear", "hey", "hello", "attention", "note", "to", "for", "any", "hinweis", "achtung", "nota", "an", "pour", "para")
 	add(cCode, "code", "script", "snippet")
 	add(cCodeUnit, "block", "section", "snippet", "excerpt", "segment", "fragment", "piece", "lines")
@@ -402,7 +400,7 @@ func (s *scanner) extract(text string) features {
 		}
 		for i := from; i < to; i++ {
 			if toks[i].kind == tPunct && (toks[i].punct == '?' || toks[i].punct == ':' && i == from+1) {
-				question = true // a question, or a label ("Answer: …")
+				question = true // a question, or a label ("Answer: …"): not a command
 			}
 		}
 		if yourOut && (modVerbHead || opener && !question) {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/llmguard/caddy-llmguard/llmguard/detect"
 	"github.com/llmguard/caddy-llmguard/llmguard/detect/defaults"
+	"github.com/llmguard/caddy-llmguard/llmguard/request"
 )
 
 // Config configures Run.
@@ -107,14 +108,25 @@ func trimSpace(b []byte) []byte {
 }
 
 // ScanText runs cfg.Policy (which must be set) over the texts of one input and builds its
-// Result (without ID and timing).
-func ScanText(cfg Config, texts []string) Result {
+// Result (without ID and timing). roles, when set, is each text's role; a {"text"} input
+// has none and is read as a user message. As in the gateway, the data detectors (indirect
+// injection) also read the untrusted part: a tool message whole, the document a user
+// message pastes after a framing line (request.DocumentStart).
+func ScanText(cfg Config, texts, roles []string) Result {
 	res := Result{Action: detect.ActionAllow, Findings: []FindingJSON{}}
 	v := detect.NewVault()
 	var redacted []string
 	var buf []detect.Finding
 	for si, text := range texts {
 		buf = cfg.Policy.Set.Detect(text, buf[:0])
+		role := "user"
+		if si < len(roles) {
+			role = roles[si]
+		}
+		if start, ok := untrustedStart(role, text); ok {
+			buf = cfg.Policy.Set.DetectData(text, start, len(text), buf)
+			detect.SortFindings(buf)
+		}
 		var toRedact []detect.Finding
 		for _, f := range buf {
 			act := cfg.Policy.Action(f)
@@ -145,6 +157,19 @@ func ScanText(cfg Config, texts []string) Result {
 	return res
 }
 
+// untrustedStart is where the untrusted data of a text with this role begins, mirroring
+// request.Segment.Untrusted for the shapes this package reads.
+func untrustedStart(role, text string) (int, bool) {
+	switch role {
+	case "tool", "function":
+		return 0, text != ""
+	case "user":
+		i := request.DocumentStart(text)
+		return i, i >= 0
+	}
+	return 0, false
+}
+
 func scanLine(cfg Config, line []byte, now func() time.Time) Result {
 	start := now()
 	in, err := parseInput(line, cfg.ScanSystem)
@@ -152,7 +177,7 @@ func scanLine(cfg Config, line []byte, now func() time.Time) Result {
 	if err != nil {
 		res = Result{Flagged: true, Action: detect.ActionBlock, Error: err.Error(), Findings: []FindingJSON{}}
 	} else {
-		res = ScanText(cfg, in.texts)
+		res = ScanText(cfg, in.texts, in.roles)
 		if len(in.roles) > 0 {
 			for i, t := range in.texts {
 				res.Segments = append(res.Segments, SegmentStats{Role: in.roles[i], Len: len(t)})

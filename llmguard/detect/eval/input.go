@@ -52,6 +52,24 @@ func parseInput(line []byte, scanSystem bool) (input, error) {
 			if (msg.Role == "system" || msg.Role == "developer") && !scanSystem {
 				continue
 			}
+			// Anthropic sends tool results as blocks of a user message; they are the
+			// tool's output (role "tool" here), as the gateway reads them.
+			var parts []struct {
+				Type    string          `json:"type"`
+				Content json.RawMessage `json:"content"`
+			}
+			if json.Unmarshal(msg.Content, &parts) == nil && len(parts) > 0 {
+				var raws []json.RawMessage
+				_ = json.Unmarshal(msg.Content, &raws)
+				for i, p := range parts {
+					if p.Type == "tool_result" {
+						add("tool", p.Content)
+					} else {
+						add(msg.Role, json.RawMessage("["+string(raws[i])+"]"))
+					}
+				}
+				continue
+			}
 			add(msg.Role, msg.Content)
 		}
 	}

@@ -1,6 +1,6 @@
 // Package llmdetect holds the detectors of llm_inspect and llm_filter as Caddy guest
 // modules in the llmguard.detectors namespace, and the "detect" configuration both
-// handlers share. The built-in detectors are injection, pii, secrets and patterns; a
+// handlers share. The built-in detectors are injection, indirect, pii, secrets and patterns; a
 // plugin adds its own by registering a module in the namespace that implements
 // detect.Detector (and, optionally, detect.Actioner for its default actions and
 // caddyfile.Unmarshaler for the Caddyfile's `detector <name> …` line).

@@ -76,8 +76,8 @@ type Handler struct {
 	DenyTools bool `json:"deny_tools,omitempty"`
 	// Detect configures the prompt detectors (modules of the llmguard.detectors
 	// namespace) and the action per finding type; see llmdetect.Config. Default:
-	// injection (block), secrets (block), PII (redact), invisible text and bare
-	// high-entropy tokens (log).
+	// secrets (block), PII (redact), prompt injection, indirect injection in tool
+	// results and pasted documents, invisible text and bare high-entropy tokens (log).
 	Detect *llmdetect.Config `json:"detect,omitempty"`
 	// Remote adds an external classifier (moderation endpoint or guard model); see
 	// Remote. Default: none.

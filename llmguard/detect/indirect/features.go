@@ -40,7 +40,7 @@ const (
 	fInvisible              // zero-width, bidi or tag characters
 	fUrgent                 // important, imperative, critical, must, immediately …
 	fConceal                // "do not tell / mention / reveal …", "without telling", "secretly"
-	fNewTask                // "instead", "from now on", "new instructions", "new task"
+	fNewTask                // "from now on", "new instructions", "new task"
 	fPlaceholder            // <summary of the above>, [salient summary]: a template of a fake turn
 	fYouMust                // "you must / should / need to / are required to"
 	fAssertThat             // "report / say / state / answer … that …"
@@ -86,6 +86,7 @@ const (
 	cPlease
 	cSpeaker
 	cOpener
+	cKeyword
 )
 
 var lexicon = map[string]uint32{}
@@ -138,6 +139,8 @@ func init() {
 	add(cVocative, "dear", "hey", "hello", "attention", "note", "to", "for", "any", "hinweis", "achtung", "nota", "an", "pour", "para")
 	add(cCode, "code", "script", "snippet")
 	add(cCodeUnit, "block", "section", "snippet", "excerpt", "segment", "fragment", "piece", "lines")
+	add(cKeyword, "secretly", "silently", "covertly", "new", "from", "you", "conclude", "following", "subsequent",
+		"below", "user", "users")
 	// Words that open statements and questions, not commands.
 	add(cOpener, "i", "we", "you", "he", "she", "it", "they", "this", "that", "these", "those", "the", "a", "an", "my", "our",
 		"your", "his", "her", "their", "its", "if", "when", "thanks", "thank", "hi", "hello", "dear", "there", "here", "what",
@@ -545,19 +548,23 @@ func (s *scanner) extract(text string) features {
 				}
 			}
 		}
-		if wordIs(text, t, "secretly") || wordIs(text, t, "silently") || wordIs(text, t, "covertly") {
-			cue(fConceal, i)
-		}
-		if wordIs(text, t, "instead") || (wordIs(text, t, "new") && next(1).class&cObject != 0) ||
-			(wordIs(text, t, "from") && wordIs(text, next(1), "now") && wordIs(text, next(2), "on")) {
-			cue(fNewTask, i)
-		}
-		if wordIs(text, t, "you") {
-			if n := next(1); n.class&cModal != 0 && n.class&cUrgent == 0 || wordIs(text, n, "must") || wordIs(text, n, "are") && wordIs(text, next(2), "required") {
-				cue(fYouMust, i)
+		// Single words the cues below name; the class spares other words the comparisons.
+		if c&cKeyword != 0 {
+			if wordIs(text, t, "secretly") || wordIs(text, t, "silently") || wordIs(text, t, "covertly") {
+				cue(fConceal, i)
+			}
+			// Not "instead" alone: answers and reviews say "use X instead" all the time.
+			if (wordIs(text, t, "new") && next(1).class&cObject != 0) ||
+				(wordIs(text, t, "from") && wordIs(text, next(1), "now") && wordIs(text, next(2), "on")) {
+				cue(fNewTask, i)
+			}
+			if wordIs(text, t, "you") {
+				if n := next(1); n.class&cModal != 0 && n.class&cUrgent == 0 || wordIs(text, n, "must") || wordIs(text, n, "are") && wordIs(text, next(2), "required") {
+					cue(fYouMust, i)
+				}
 			}
 		}
-		if c&cPrintVerb != 0 || wordIs(text, t, "conclude") {
+		if c&cPrintVerb != 0 || c&cKeyword != 0 && wordIs(text, t, "conclude") {
 			for k := 1; k <= 3; k++ {
 				n := next(k)
 				if n.kind != tWord {
@@ -569,13 +576,15 @@ func (s *scanner) extract(text string) features {
 				}
 			}
 		}
-		if wordIs(text, t, "following") || wordIs(text, t, "subsequent") || wordIs(text, t, "below") {
-			if n := next(1); n.class&cCode != 0 && next(2).class&cCodeUnit != 0 || n.class&cCode != 0 && n.class&cCodeUnit != 0 {
-				cue(fFollowingCode, i)
+		if c&cKeyword != 0 {
+			if wordIs(text, t, "following") || wordIs(text, t, "subsequent") || wordIs(text, t, "below") {
+				if n := next(1); n.class&cCode != 0 && next(2).class&cCodeUnit != 0 || n.class&cCode != 0 && n.class&cCodeUnit != 0 {
+					cue(fFollowingCode, i)
+				}
 			}
-		}
-		if (wordIs(text, t, "user") || wordIs(text, t, "users") || wordIs(text, t, "user's")) && !(t.lineHead && next(1).punct == ':') {
-			cue(fUserWord, i)
+			if (wordIs(text, t, "user") || wordIs(text, t, "users") || wordIs(text, t, "user's")) && !(t.lineHead && next(1).punct == ':') {
+				cue(fUserWord, i)
+			}
 		}
 	}
 	if len(toks) > 0 {

@@ -91,3 +91,38 @@ func BenchmarkPerDetector(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkUntrustedData is the data detectors' share of a tool result or pasted document
+// (Set.DetectData: the indirect-injection detector), on the ordinary corpus and on inputs
+// aimed at its look-aheads (comment openers, brackets, override verbs, URLs, fake turns).
+func BenchmarkUntrustedData(b *testing.B) {
+	set, err := New(Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	inputs := map[string]string{
+		"corpus":   "",
+		"comment":  "<!-- ",
+		"bracket":  "[a <b ",
+		"override": "ignore the above all ",
+		"url":      "![x](https://a.example/?q=1) ",
+		"turns":    "User:\n",
+	}
+	for name, unit := range inputs {
+		for _, kb := range []int{1, 32} {
+			text := benchtext.Corpus(kb << 10)
+			if unit != "" {
+				text = benchtext.Repeat(unit, kb<<10)
+			}
+			b.Run(fmt.Sprintf("%s/%dKB", name, kb), func(b *testing.B) {
+				b.SetBytes(int64(len(text)))
+				var dst []detect.Finding
+				c0 := cpuTime()
+				for i := 0; i < b.N; i++ {
+					dst = set.DetectData(text, 0, len(text), dst[:0])
+				}
+				report(b, kb, cpuTime()-c0)
+			})
+		}
+	}
+}

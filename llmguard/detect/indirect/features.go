@@ -89,12 +89,65 @@ const (
 	cKeyword
 )
 
-var lexicon = map[string]uint32{}
+// lexicon maps a lower-cased word to its classes and, for the words the cues compare
+// one by one, its name (one map lookup per word serves both).
+var lexicon = map[string]entry{}
+
+type entry struct {
+	class uint32
+	name  uint8
+}
+
+// Words the cues compare one by one (token.is); wNone is none of them.
+const (
+	wNone uint8 = iota
+	wAn
+	wEnd
+	wZero
+	wAnd
+	wAre
+	wAsked
+	wBelow
+	wColor
+	wConclude
+	wCovertly
+	wDisplay
+	wFollowing
+	wFrom
+	wHidden
+	wMust
+	wMy
+	wNew
+	wNoneWord
+	wNow
+	wOf
+	wOn
+	wOpacity
+	wQuestioned
+	wRequired
+	wSecretly
+	wSilently
+	wSize
+	wSubsequent
+	wThat
+	wThe
+	wTransparent
+	wUser
+	wUserPoss
+	wUsers
+	wVisibility
+	wWhite
+	wYou
+)
+
+var names = map[uint8]string{wAn: "an", wEnd: "end", wZero: "0", wAnd: "and", wAre: "are", wAsked: "asked", wBelow: "below", wColor: "color", wConclude: "conclude", wCovertly: "covertly", wDisplay: "display", wFollowing: "following", wFrom: "from", wHidden: "hidden", wMust: "must", wMy: "my", wNew: "new", wNoneWord: "none", wNow: "now", wOf: "of", wOn: "on", wOpacity: "opacity", wQuestioned: "questioned", wRequired: "required", wSecretly: "secretly", wSilently: "silently", wSize: "size", wSubsequent: "subsequent", wThat: "that", wThe: "the", wTransparent: "transparent", wUser: "user", wUserPoss: "user's", wUsers: "users", wVisibility: "visibility", wWhite: "white", wYou: "you"}
 
 func init() {
 	add := func(c uint32, words ...string) {
 		for _, w := range words {
-			lexicon[w] |= c
+			e := lexicon[w]
+			e.class |= c
+			lexicon[w] = e
 		}
 	}
 	add(cOverride, "ignore", "ignoring", "disregard", "forget", "skip", "override", "bypass", "neglect", "dismiss", "abandon", "drop", "stop",
@@ -147,6 +200,11 @@ func init() {
 		"how", "why", "where", "who", "which", "can", "could", "would", "will", "do", "does", "did", "is", "are", "was", "were",
 		"in", "on", "at", "for", "to", "from", "with", "as", "and", "but", "or", "so", "also", "all", "each", "every", "some",
 		"any", "no", "not", "once", "after", "before", "since", "because", "while", "yes", "ok")
+	for id, w := range names {
+		e := lexicon[w]
+		e.name = id
+		lexicon[w] = e
+	}
 	add(cPlease, "please", "now", "also", "then", "kindly", "just", "simply", "and")
 }
 
@@ -161,6 +219,7 @@ const (
 type token struct {
 	kind     uint8
 	class    uint32
+	name     uint8 // one of names, else wNone
 	punct    byte
 	lineHead bool // first token of its line
 	sentHead bool // first word of its sentence
@@ -309,7 +368,11 @@ func (s *scanner) emitWord(text string, i, j int, sent int32, lineHead, sentHead
 	if n := len(w); n > 2 && w[n-2] == '\'' && w[n-1] == 's' {
 		w = w[:n-2]
 	}
-	s.toks = append(s.toks, token{kind: tWord, class: lexicon[string(w)], sent: sent, start: int32(i), lineHead: lineHead, sentHead: sentHead})
+	e := lexicon[string(w)]
+	if len(w) != len(s.low) { // the class is the base word's, the name the word's own ("user's")
+		e.name = lexicon[string(s.low)].name
+	}
+	s.toks = append(s.toks, token{kind: tWord, class: e.class, name: e.name, sent: sent, start: int32(i), lineHead: lineHead, sentHead: sentHead})
 }
 
 // urlEnd returns the end of a URL starting at i (http://, https://, www.), or i.
@@ -484,7 +547,7 @@ func (s *scanner) extract(text string) features {
 				cue(fAIAddress, i) // "note to AI", "to the AI agent", "Hinweis an KI-Assistenten"
 			case !roleLabel && n.kind == tPunct && (n.punct == ':' || n.punct == ','):
 				cue(fAIAddress, i) // "…. AI: ignore …", "Assistant, disregard …"
-			case p >= 1 && wordIs(text, toks[p], "an") && pp >= 0 && wordIs(text, toks[pp], "are"):
+			case p >= 1 && toks[p].is(wAn) && pp >= 0 && toks[pp].is(wAre):
 				cue(fAIAddress, i) // "if you are an AI / LLM"
 			}
 		}
@@ -511,7 +574,7 @@ func (s *scanner) extract(text string) features {
 				if n.class&cReader != 0 {
 					reader = true
 				}
-				if (reader || k == 1) && n.class&cProcess != 0 && !(n.class&cReader != 0 && k == 1 && !wordIs(text, n, "questioned") && !wordIs(text, n, "asked")) {
+				if (reader || k == 1) && n.class&cProcess != 0 && !(n.class&cReader != 0 && k == 1 && !n.is(wQuestioned) && !n.is(wAsked)) {
 					cue(fWhenAsked, i)
 					break
 				}
@@ -524,7 +587,7 @@ func (s *scanner) extract(text string) features {
 					cue(fPrintQuote, i)
 					break
 				}
-				if n.kind == tWord && wordIs(text, n, "following") {
+				if n.kind == tWord && n.is(wFollowing) {
 					cue(fPrintQuote, i)
 					break
 				}
@@ -550,39 +613,39 @@ func (s *scanner) extract(text string) features {
 		}
 		// Single words the cues below name; the class spares other words the comparisons.
 		if c&cKeyword != 0 {
-			if wordIs(text, t, "secretly") || wordIs(text, t, "silently") || wordIs(text, t, "covertly") {
+			if t.is(wSecretly) || t.is(wSilently) || t.is(wCovertly) {
 				cue(fConceal, i)
 			}
 			// Not "instead" alone: answers and reviews say "use X instead" all the time.
-			if (wordIs(text, t, "new") && next(1).class&cObject != 0) ||
-				(wordIs(text, t, "from") && wordIs(text, next(1), "now") && wordIs(text, next(2), "on")) {
+			if (t.is(wNew) && next(1).class&cObject != 0) ||
+				(t.is(wFrom) && next(1).is(wNow) && next(2).is(wOn)) {
 				cue(fNewTask, i)
 			}
-			if wordIs(text, t, "you") {
-				if n := next(1); n.class&cModal != 0 && n.class&cUrgent == 0 || wordIs(text, n, "must") || wordIs(text, n, "are") && wordIs(text, next(2), "required") {
+			if t.is(wYou) {
+				if n := next(1); n.class&cModal != 0 && n.class&cUrgent == 0 || n.is(wMust) || n.is(wAre) && next(2).is(wRequired) {
 					cue(fYouMust, i)
 				}
 			}
 		}
-		if c&cPrintVerb != 0 || c&cKeyword != 0 && wordIs(text, t, "conclude") {
+		if c&cPrintVerb != 0 || c&cKeyword != 0 && t.is(wConclude) {
 			for k := 1; k <= 3; k++ {
 				n := next(k)
 				if n.kind != tWord {
 					break
 				}
-				if wordIs(text, n, "that") {
+				if n.is(wThat) {
 					cue(fAssertThat, i)
 					break
 				}
 			}
 		}
 		if c&cKeyword != 0 {
-			if wordIs(text, t, "following") || wordIs(text, t, "subsequent") || wordIs(text, t, "below") {
+			if t.is(wFollowing) || t.is(wSubsequent) || t.is(wBelow) {
 				if n := next(1); n.class&cCode != 0 && next(2).class&cCodeUnit != 0 || n.class&cCode != 0 && n.class&cCodeUnit != 0 {
 					cue(fFollowingCode, i)
 				}
 			}
-			if (wordIs(text, t, "user") || wordIs(text, t, "users") || wordIs(text, t, "user's")) && !(t.lineHead && next(1).punct == ':') {
+			if (t.is(wUser) || t.is(wUsers) || t.is(wUserPoss)) && !(t.lineHead && next(1).punct == ':') {
 				cue(fUserWord, i)
 			}
 		}
@@ -622,13 +685,13 @@ func overrides(text string, toks []token, i int) bool {
 			// A scope word ends the phrase ("ignore the above.") or leads to an object or
 			// "of" ("the rest of this data"); before any other noun it is the writer's.
 			nn := at(k + 1)
-			if nn.kind != tWord || nn.class&cObject != 0 || wordIs(text, nn, "of") || wordIs(text, nn, "and") {
+			if nn.kind != tWord || nn.class&cObject != 0 || nn.is(wOf) || nn.is(wAnd) {
 				return true
 			}
 			if nn.class&cScope == 0 {
 				return false
 			}
-		case wordIs(text, n, "the"), wordIs(text, n, "my"), n.class&cYour != 0:
+		case n.is(wThe), n.is(wMy), n.class&cYour != 0:
 		default:
 			return false
 		}
@@ -680,18 +743,18 @@ func (s *scanner) punctCues(text string, i int, f *features, cue func(int, int))
 		if i > 0 && i+1 < len(toks) && toks[i-1].kind == tWord && toks[i+1].kind != tPunct {
 			p, n := toks[i-1], toks[i+1]
 			switch {
-			case wordIs(text, p, "display") && wordIs(text, n, "none"),
-				wordIs(text, p, "visibility") && wordIs(text, n, "hidden"),
-				wordIs(text, p, "size") && wordIs(text, n, "0"),
-				wordIs(text, p, "opacity") && wordIs(text, n, "0"),
-				wordIs(text, p, "color") && (wordIs(text, n, "white") || wordIs(text, n, "transparent")):
+			case p.is(wDisplay) && n.is(wNoneWord),
+				p.is(wVisibility) && n.is(wHidden),
+				p.is(wSize) && n.is(wZero),
+				p.is(wOpacity) && n.is(wZero),
+				p.is(wColor) && (n.is(wWhite) || n.is(wTransparent)):
 				cue(fHidden, i)
 			}
 		}
 	}
 	// "end of session", "end of prompt", "end of document": a fake boundary.
 	if t.punct == '<' || t.punct == '[' || t.punct == '-' || t.punct == '#' {
-		if i+3 < len(toks) && wordIs(text, toks[i+1], "end") && wordIs(text, toks[i+2], "of") {
+		if i+3 < len(toks) && toks[i+1].is(wEnd) && toks[i+2].is(wOf) {
 			cue(fChatMarker, i)
 		}
 	}
@@ -743,15 +806,5 @@ func isLineHeadAfterPunct(toks []token, i int) bool {
 	return false
 }
 
-// wordIs compares a word token with a lower-case ASCII word.
-func wordIs(text string, t token, w string) bool {
-	if t.kind != tWord {
-		return false
-	}
-	at := int(t.start)
-	if len(text)-at < len(w) || !hasPrefixFold(text[at:], w) {
-		return false
-	}
-	end := at + len(w)
-	return end == len(text) || !isWordByte(text[end])
-}
+// is reports whether t is the word named w (one of names).
+func (t token) is(w uint8) bool { return t.kind == tWord && t.name == w }

@@ -28,11 +28,11 @@ const Type = "INDIRECT_PROMPT_INJECTION"
 // Name is the detector's name.
 const Name = "indirect"
 
-// DefaultThreshold is the score at or above which data is reported. It is a high one:
-// the score is a probability estimated on a few public sources (README "Detection
-// quality", "Indirect injection"), and everything below it stays visible in
-// {http.llm.inspect.score} only when it is reported, so the default prefers a false
-// negative to flagging an ordinary e-mail.
+// DefaultThreshold is the score at or above which data is reported. Held out, 0.5 kept
+// the benign twins of BIPIA, garak's latent injections and our tool outputs at 1.5–3.5%
+// flagged; 0.7 lowers that to 1–2.4% at a cost of 3–16 points of detection (README
+// "Detection quality", "Indirect injection", threshold table). Findings are logged by
+// default, so the threshold decides what is reported, not what is refused.
 const DefaultThreshold = 0.5
 
 // Options configures a Detector; the zero value means the defaults.

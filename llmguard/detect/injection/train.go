@@ -116,7 +116,7 @@ func train(exs []Example, o TrainOptions) *model {
 	return quantize(bias, w)
 }
 
-// pruneBySources removes from vs every feature that occurs in examples of fewer than min
+// pruneBySources removes from vs every feature that occurs in examples of fewer than minSrc
 // distinct sources (at most 64 sources are told apart; more count as the 64th).
 func pruneBySources(vs []sparse, exs []Example, minSrc int) {
 	srcID := map[string]int{}

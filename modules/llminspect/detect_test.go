@@ -146,15 +146,15 @@ func atRisk(level sentinel.Level) func(*http.Request) *http.Request {
 	}
 }
 
-// TestInjectionThresholdTightensWithRisk: the same prompt (scored 0.97) passes for a low
-// caller under threshold 0.98 and is refused for an elevated or high one under
-// elevated_threshold 0.7, while a harmless prompt passes at every level.
+// TestInjectionThresholdTightensWithRisk: the same prompt (scored 0.67) passes for a low
+// caller under threshold 0.75 and is refused for an elevated or high one under
+// elevated_threshold 0.6, while a harmless prompt (0.21) passes at every level.
 func TestInjectionThresholdTightensWithRisk(t *testing.T) {
 	var h Handler
 	err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(`llm_inspect {
 		detect {
-			injection 0.98 {
-				elevated_threshold 0.7
+			injection 0.75 {
+				elevated_threshold 0.6
 			}
 			action PROMPT_INJECTION block
 		}

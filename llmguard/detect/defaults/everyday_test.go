@@ -77,8 +77,14 @@ func TestEverydayGate(t *testing.T) {
 }
 
 // maxEverydayBlockedWithBlocking is the everyday figure with `action PROMPT_INJECTION
-// block` (41 of 347 measured, 11.8%): it may only go down. It is why the default is log.
-const maxEverydayBlockedWithBlocking = 41
+// block` at the default threshold 0.5 (22 of 347 measured with the calibrated score, 6.3%;
+// 41 before #12's calibration, when 0.5 was a lower cut): it may only go down. It is why the
+// default is log.
+const maxEverydayBlockedWithBlocking = 22
+
+// quickstartThreshold is the injection threshold of examples/quickstart and
+// examples/sentinel, where blocking is on: the gate's 0.5% must hold there.
+const quickstartThreshold = 0.75
 
 // TestEverydayGateWithBlocking measures the same gate with injections blocked, the
 // one-line opt-in, and fails if a change raises it. The SDK first examples pass there too.
@@ -95,5 +101,20 @@ func TestEverydayGateWithBlocking(t *testing.T) {
 	}
 	if n, which := blocked(t, p, sdkFirstExamples); n > 0 {
 		t.Errorf("blocking on: SDK first examples blocked: %q", which)
+	}
+}
+
+// TestEverydayGateAtQuickstartThreshold: with blocking on at the quickstart's threshold the
+// everyday gate holds (at most 0.5% blocked).
+func TestEverydayGateAtQuickstartThreshold(t *testing.T) {
+	p, err := Config{InjectionThreshold: quickstartThreshold, Actions: map[string]string{"PROMPT_INJECTION": detect.ActionBlock}}.Policy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := everyday(t)
+	n, _ := blocked(t, p, texts)
+	t.Logf("everyday gate blocking at %.2f: %d/%d = %.1f%%", quickstartThreshold, n, len(texts), 100*float64(n)/float64(len(texts)))
+	if float64(n) > 0.005*float64(len(texts)) {
+		t.Errorf("blocking at %.2f: %d of %d everyday prompts blocked", quickstartThreshold, n, len(texts))
 	}
 }

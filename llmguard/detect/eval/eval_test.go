@@ -52,8 +52,9 @@ not json
 	if rs[0].Flagged || rs[0].Action != "redact" || rs[0].Redacted != "mail me at [EMAIL_ADDRESS_1] or [EMAIL_ADDRESS_1]" || len(rs[0].Findings) != 2 {
 		t.Errorf("pii line: %+v", rs[0])
 	}
-	// Injections are logged by default: found and scored, not refused.
-	if rs[1].Flagged || rs[1].Action != "log" || rs[1].Score < 0.9 || len(rs[1].Findings) != 1 || rs[1].Findings[0].Type != "PROMPT_INJECTION" ||
+	// Injections are logged by default: found and scored, not refused; this one scores above
+	// the quickstart's blocking threshold (0.75, calibrated).
+	if rs[1].Flagged || rs[1].Action != "log" || rs[1].Score < 0.75 || len(rs[1].Findings) != 1 || rs[1].Findings[0].Type != "PROMPT_INJECTION" ||
 		len(rs[1].Segments) != 1 || rs[1].Segments[0].Role != "user" {
 		t.Errorf("injection body (system must be skipped): %+v", rs[1])
 	}

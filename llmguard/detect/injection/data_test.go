@@ -79,7 +79,7 @@ func examples(rows []row) []Example {
 		if n > 0 {
 			w = float64(len(rows)) / 2 * share(r.file) / classShares[r.Label] * rowWeight(r) / n
 		}
-		exs[i] = Example{Text: r.Text, Label: r.Label == 1, Weight: w}
+		exs[i] = Example{Text: r.Text, Label: r.Label == 1, Weight: w, Source: r.file}
 	}
 	return exs
 }

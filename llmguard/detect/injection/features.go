@@ -106,8 +106,15 @@ func features(folded string, emit func(h uint32)) (flags uint32) {
 type model struct {
 	bias  float64
 	scale float64
-	q     []int8
+	// calA, calB map the logit to a probability, sigmoid(calA*logit + calB): a Platt
+	// calibrator fitted on leave-one-source-out scores (calibrate), so that the score
+	// reads as a probability on sources the model was not trained on. train leaves 1, 0.
+	calA, calB float64
+	q          []int8
 }
+
+// prob is the calibrated probability of a logit.
+func (m *model) prob(z float64) float64 { return sigmoid(m.calA*z + m.calB) }
 
 // score returns the highest window logit over the text. extra are text-level features
 // (the keyword classes and rules that fired, see ruleFeatures) with value 1 each; they

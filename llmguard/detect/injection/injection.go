@@ -27,15 +27,11 @@ const (
 	TypeInvisible = "INVISIBLE_TEXT"
 )
 
-// DefaultThreshold is the score at or above which a text is reported as an injection.
+// DefaultThreshold is the score at or above which a text is reported as an injection. The
+// score is calibrated on sources the model was not trained on (model.prob), so 0.5 means
+// even odds there; blocking (off by default, DefaultAction) needs 0.75 to keep the everyday
+// gate at 0.5% (README "Detection quality").
 const DefaultThreshold = 0.5
-
-// modelOffset shifts the model's logit. The model is trained on class-balanced data; +0.25
-// was chosen by 5-fold cross-validation when the model was trained on four public sources.
-// On sources it has not seen (leave-one-source-out, README "Detection quality") the score
-// is a ranking, not a calibrated probability, which is why injections are logged, not
-// blocked, by default (DefaultAction).
-const modelOffset = 0.25
 
 // Options configures a Detector. The zero value means the defaults.
 type Options struct {
@@ -50,9 +46,8 @@ type Options struct {
 
 // Detector is safe for concurrent use.
 type Detector struct {
-	opt    Options
-	model  *model
-	offset float64 // added to the model's logit (modelOffset; varied by the CV sweep)
+	opt   Options
+	model *model
 }
 
 // New returns a detector with the embedded model.
@@ -60,7 +55,7 @@ func New(opt Options) *Detector {
 	if opt.Threshold <= 0 {
 		opt.Threshold = DefaultThreshold
 	}
-	d := &Detector{opt: opt, model: defaultModel, offset: modelOffset}
+	d := &Detector{opt: opt, model: defaultModel}
 	if opt.DisableModel {
 		d.model = nil
 	}
@@ -136,7 +131,7 @@ func (d *Detector) scoreFolded(f *normalize.Folded, source string) Verdict {
 	// not decisive). ROT13 hits count through the rules: a model over rotated text would
 	// read noise.
 	extra := ruleFeatures(plain, plainRR, starts, nil)
-	v.ModelScore = sigmoid(d.model.score(f.Text, extra) + d.offset)
+	v.ModelScore = d.model.prob(d.model.score(f.Text, extra))
 	v.Evidence = d.model.evidence(extra)
 	v.Score = v.ModelScore
 	if source == "rot13" {

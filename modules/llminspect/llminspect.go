@@ -258,10 +258,7 @@ func (h *Handler) reportBlock(r *http.Request, ex *exchange.Exchange, v *inspect
 			types = append(types, f.Type)
 		}
 	}
-	fields := []zap.Field{zap.Strings("llmguard.finding.types", types), zap.String("source.address", r.RemoteAddr)}
-	if ex.Identity != nil {
-		fields = append(fields, zap.String("user.id", ex.Identity.ID))
-	}
+	fields := append(llmhttp.CallerFields(r, ex), zap.Strings("llmguard.finding.types", types))
 	secevent.Emit(h.security, secevent.PromptBlocked, "success", fields...)
 }
 

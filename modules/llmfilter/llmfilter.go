@@ -262,14 +262,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	default:
 		tap.Close()
 		rep = &s.Report
-		if ms != nil {
-			h.recordModeration(r, ms.Decision, ms.Failed, rep)
-		}
 		switch {
-		case s.Blocked():
+		case s.Blocked(): // asked before the moderation hits join the report
 			h.reportBlock(r, ex, secevent.ResponseBlocked, rep.Blocked)
 		case ms != nil && ms.Decision.Block:
 			h.reportBlock(r, ex, secevent.ResponseModerated, harmful(ms.Decision)...)
+		}
+		if ms != nil {
+			h.recordModeration(r, ms.Decision, ms.Failed, rep)
 		}
 	}
 	rep.Errors += jb.unreadable

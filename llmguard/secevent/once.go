@@ -20,13 +20,13 @@ type Once struct {
 	mu        sync.Mutex
 	max       int
 	seed      maphash.Seed
-	until     map[uint64]time.Time
+	until     map[uint64]int64 // deadline, Unix ns (a third of a time.Time's size)
 	lastSweep time.Time
 }
 
 // NewOnce returns a Once that holds at most n keys (at least 1).
 func NewOnce(n int) *Once {
-	return &Once{max: max(n, 1), seed: maphash.MakeSeed(), until: map[uint64]time.Time{}}
+	return &Once{max: max(n, 1), seed: maphash.MakeSeed(), until: map[uint64]int64{}}
 }
 
 // First reports whether key has not been reported before now or its deadline passed;
@@ -35,13 +35,14 @@ func (o *Once) First(key string, now, until time.Time) bool {
 	h := maphash.String(o.seed, key)
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if t, ok := o.until[h]; ok && now.Before(t) {
+	t, held := o.until[h]
+	if held && now.UnixNano() < t {
 		return false
 	}
-	if _, ok := o.until[h]; !ok && len(o.until) >= o.max {
+	if !held && len(o.until) >= o.max {
 		o.evict(now)
 	}
-	o.until[h] = until
+	o.until[h] = until.UnixNano()
 	return true
 }
 
@@ -66,7 +67,7 @@ func (o *Once) evict(now time.Time) {
 	if now.Sub(o.lastSweep) >= time.Second {
 		o.lastSweep = now
 		for h, t := range o.until {
-			if !now.Before(t) {
+			if now.UnixNano() >= t {
 				delete(o.until, h)
 			}
 		}

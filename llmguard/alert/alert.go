@@ -23,6 +23,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/secevent"
 )
 
 // SignatureHeader carries "sha256=<hex HMAC-SHA256 of timestamp + "." + body>" and
@@ -76,8 +78,7 @@ type Sender struct {
 	ctx   context.Context
 	stop  context.CancelFunc
 
-	mu   sync.Mutex
-	seen map[[32]byte]time.Time
+	seen *secevent.Once // bounded: a flood of distinct events cannot grow it
 
 	sent, dropped, dedup, dead, retries atomic.Uint64 // read through Stats; add through count
 	now                                 func() time.Time
@@ -113,7 +114,7 @@ func New(cfg Config) (*Sender, error) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	s := &Sender{cfg: cfg, queue: make(chan []byte, cfg.QueueSize), done: make(chan struct{}), ctx: ctx, stop: stop,
-		seen: map[[32]byte]time.Time{}, now: time.Now, sleep: sleepCtx}
+		seen: secevent.NewOnce(10000), now: time.Now, sleep: sleepCtx}
 	s.wg.Add(1)
 	go s.run()
 	return s, nil
@@ -149,34 +150,15 @@ func (s *Sender) Enqueue(event []byte) {
 // timestamp fields are left out of the comparison, since they differ for every line.
 func (s *Sender) duplicate(event []byte) bool {
 	var m map[string]json.RawMessage
-	var key [32]byte
+	key := event
 	if json.Unmarshal(event, &m) == nil {
 		for _, k := range []string{"ts", "@timestamp", "time"} {
 			delete(m, k)
 		}
-		b, _ := json.Marshal(m) // map keys are sorted: a canonical form
-		key = sha256.Sum256(b)
-	} else {
-		key = sha256.Sum256(event)
+		key, _ = json.Marshal(m) // map keys are sorted: a canonical form
 	}
 	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if t, ok := s.seen[key]; ok && now.Sub(t) < s.cfg.DedupWindow {
-		return true
-	}
-	if len(s.seen) > 10000 { // bound memory under a flood of distinct events
-		for k, t := range s.seen {
-			if now.Sub(t) >= s.cfg.DedupWindow {
-				delete(s.seen, k)
-			}
-		}
-		if len(s.seen) > 10000 {
-			s.seen = map[[32]byte]time.Time{}
-		}
-	}
-	s.seen[key] = now
-	return false
+	return !s.seen.First(string(key), now, now.Add(s.cfg.DedupWindow))
 }
 
 func (s *Sender) run() {

@@ -58,6 +58,26 @@ var (
 // text.
 var PromptBlocked = Kind{Code: "LLMG-3001", Action: "prompt-blocked", Category: "intrusion_detection", Type: "denied", Severity: Medium, Message: "prompt blocked by content policy"}
 
+// Responses refused by llm_filter for what they contain: a detector's finding (a secret,
+// the system prompt or its canary, personal data under a block action) or a harmful
+// category of the moderation classifier. They are separate codes because they call for
+// different responses: a blocked finding is a data-leak attempt or a prompt extraction,
+// a moderated reply is a content-safety matter. Fields name the finding types (for
+// moderation HARMFUL_CONTENT:<category>), never the text. An unparsable reply or an
+// unreachable classifier is not an incident of the caller's making and has no event.
+var (
+	ResponseBlocked   = Kind{Code: "LLMG-3002", Action: "response-blocked", Category: "intrusion_detection", Type: "denied", Severity: Medium, Message: "response blocked by content policy"}
+	ResponseModerated = Kind{Code: "LLMG-3003", Action: "response-moderated", Category: "intrusion_detection", Type: "denied", Severity: Medium, Message: "response blocked by the moderation classifier"}
+)
+
+// BudgetExhausted: llm_rate_limit refused a caller because a day or month budget (tokens
+// or dollars) ran out — a runaway agent or a stolen key spending, where waiting does not
+// help. Category web: the refused thing is a call of the gateway's HTTP API (ECS has no
+// quota category). Emitted once per (limit key, rule) and period, when the budget first
+// refuses (see Once); per-window rate limits and concurrency refusals have none (metrics
+// and the access log's {http.llm.rate_limit.rule} count those).
+var BudgetExhausted = Kind{Code: "LLMG-5001", Action: "budget-exhausted", Category: "web", Type: "denied", Severity: Medium, Message: "spending budget exhausted; caller refused until the period ends"}
+
 // Risk transitions of llm_sentinel: a caller's level rose or fell, it was quarantined
 // (level high), or its quarantine ended. Fields name the actor (user.id or the client
 // network), the levels, the score and the signals behind it, never prompt text.
@@ -70,7 +90,7 @@ var (
 
 // Catalogue lists every kind, for documentation and tests.
 var Catalogue = []Kind{KeyCreated, KeyUpdated, KeyRotated, KeyRevoked, AuthThrottled, PromptBlocked,
-	RiskRaised, RiskLowered, CallerQuarantined, CallerReleased}
+	ResponseBlocked, ResponseModerated, RiskRaised, RiskLowered, CallerQuarantined, CallerReleased, BudgetExhausted}
 
 // Fields returns the ECS fields of an event of kind k with outcome ("success" or
 // "failure") and extra fields (which must use ECS names too, e.g. source.ip, or the

@@ -26,6 +26,7 @@ import (
 	"github.com/llmguard/caddy-llmguard/llmguard/filter"
 	"github.com/llmguard/caddy-llmguard/llmguard/inspect"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
+	"github.com/llmguard/caddy-llmguard/llmguard/secevent"
 	"github.com/llmguard/caddy-llmguard/llmguard/sse"
 	"github.com/llmguard/caddy-llmguard/modules/llmdetect"
 	"github.com/llmguard/caddy-llmguard/modules/llmhttp"
@@ -91,6 +92,7 @@ type Handler struct {
 
 	detection *inspect.Detection
 	logger    *zap.Logger
+	security  *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -104,6 +106,7 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // Provision compiles the detectors.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
+	h.security = llmhttp.SecurityLogger(ctx)
 	if h.Detect != nil && h.Detect.ScanSystem {
 		return fmt.Errorf("detect: scan_system does not apply to responses")
 	}
@@ -250,7 +253,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	var rep *filter.Report
 	switch {
 	case jb.buffering:
-		rep = h.finishJSON(r, jb, p, ex.Kind, ex.Anthropic())
+		rep = h.finishJSON(r, jb, p, ex)
 	case jb.discarding:
 		jb.Header().Del("Content-Length")
 		jb.Header().Del("Content-Encoding")
@@ -259,6 +262,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	default:
 		tap.Close()
 		rep = &s.Report
+		switch {
+		case s.Blocked(): // asked before the moderation hits join the report
+			h.reportBlock(r, ex, secevent.ResponseBlocked, rep.Blocked)
+		case ms != nil && ms.Decision.Block:
+			h.reportBlock(r, ex, secevent.ResponseModerated, harmful(ms.Decision)...)
+		}
 		if ms != nil {
 			h.recordModeration(r, ms.Decision, ms.Failed, rep)
 		}
@@ -269,11 +278,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 }
 
 // finishJSON filters a buffered JSON body and sends it.
-func (h *Handler) finishJSON(r *http.Request, jb *jsonBuffer, p *filter.Policy, kind request.Kind, anthropic bool) *filter.Report {
+func (h *Handler) finishJSON(r *http.Request, jb *jsonBuffer, p *filter.Policy, ex *exchange.Exchange) *filter.Report {
 	rep := &filter.Report{}
-	out, blocked, err := p.JSON(kind, jb.buf.Bytes(), rep)
+	anthropic := ex.Anthropic()
+	out, blocked, err := p.JSON(ex.Kind, jb.buf.Bytes(), rep)
 	if !blocked && err == nil && h.Moderate != nil && jb.status < 300 {
-		if refusal := h.moderateJSON(r, kind, out, rep); refusal != nil {
+		if refusal := h.moderateJSON(r, ex, out, rep); refusal != nil {
 			jb.Header().Del("Content-Length")
 			apierr.Write(jb.ResponseWriter, anthropic, refusal)
 			return rep
@@ -283,6 +293,7 @@ func (h *Handler) finishJSON(r *http.Request, jb *jsonBuffer, p *filter.Policy, 
 	case blocked:
 		jb.Header().Del("Content-Length")
 		apierr.Write(jb.ResponseWriter, anthropic, filter.BlockError(rep.Blocked))
+		h.reportBlock(r, ex, secevent.ResponseBlocked, rep.Blocked)
 		return rep
 	case err != nil && h.OnError == "block":
 		jb.Header().Del("Content-Length")
@@ -324,6 +335,14 @@ func (h *Handler) record(r *http.Request, rep *filter.Report) {
 	if ce := h.logger.Check(zap.InfoLevel, "response findings"); ce != nil {
 		ce.Write(zap.String("action", action), zap.Strings("types", types), zap.Int("unparsable", rep.Errors))
 	}
+}
+
+// reportBlock emits the security event of a reply refused for what was found in it: who,
+// and the finding types (never the text). The filter stops at the first blocking
+// finding, so a detector block names that one type; a moderation block names every
+// category the classifier blocked.
+func (h *Handler) reportBlock(r *http.Request, ex *exchange.Exchange, k secevent.Kind, types ...string) {
+	secevent.Emit(h.security, k, "success", append(llmhttp.CallerFields(r, ex), zap.Strings("llmguard.finding.types", types))...)
 }
 
 // plantCanary appends a random marker to the first system segment of the request and

@@ -3,9 +3,11 @@ package llmfilter
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +15,10 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
 	"github.com/llmguard/caddy-llmguard/llmguard/filter"
 )
 
@@ -218,5 +224,35 @@ func TestParseModerate(t *testing.T) {
 		if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(bad)); err == nil {
 			t.Errorf("%q: want an error", bad)
 		}
+	}
+}
+
+// A reply blocked for a finding (a secret, the canary) is one LLMG-3002 event naming the
+// type, never the value; a clean reply and an unreadable one refused by on_error block
+// are none (not an incident of the caller's making).
+func TestBlockIsSecurityEvent(t *testing.T) {
+	h := provision(t, &Handler{Canary: true, OnError: "block"})
+	core, logs := observer.New(zapcore.InfoLevel)
+	h.security = zap.New(core)
+	secret := "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"
+	serve(t, h, chatBody, func(w http.ResponseWriter, _ string) { jsonReply(w, "hello") })
+	serve(t, h, chatBody, func(w http.ResponseWriter, _ string) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"choices":[`))
+	})
+	if rec, _ := serve(t, h, chatBody, func(w http.ResponseWriter, _ string) { jsonReply(w, "use "+secret) }); rec.Code != 403 {
+		t.Fatalf("secret: %d", rec.Code)
+	}
+	serve(t, h, chatBody, func(w http.ResponseWriter, body string) { jsonReply(w, "My rules: "+body) })
+	var got []string
+	for _, e := range logs.All() {
+		f := e.ContextMap()
+		got = append(got, fmt.Sprint(f["event.code"], f["llmguard.finding.types"]))
+		if strings.Contains(fmt.Sprint(f), secret[4:]) || strings.Contains(fmt.Sprint(f), "llmguard-canary-") {
+			t.Errorf("the event holds the value: %v", f)
+		}
+	}
+	if want := []string{"LLMG-3002[GITHUB_TOKEN]", "LLMG-3002[" + TypeCanary + "]"}; !slices.Equal(got, want) {
+		t.Fatalf("events %v, want %v", got, want)
 	}
 }

@@ -17,9 +17,11 @@ import (
 	cfparse "github.com/llmguard/caddy-llmguard/caddyfile"
 	"github.com/llmguard/caddy-llmguard/llmguard/apierr"
 	"github.com/llmguard/caddy-llmguard/llmguard/detect/remote"
+	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
 	"github.com/llmguard/caddy-llmguard/llmguard/filter"
 	"github.com/llmguard/caddy-llmguard/llmguard/moderation"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
+	"github.com/llmguard/caddy-llmguard/llmguard/secevent"
 	"github.com/llmguard/caddy-llmguard/llmguard/usage"
 	"github.com/llmguard/caddy-llmguard/modules/llmhttp"
 	"github.com/llmguard/caddy-llmguard/modules/llminspect"
@@ -131,6 +133,16 @@ func moderationRefusal(d moderation.Decision) *apierr.Error {
 func classifierUnavailable() *apierr.Error {
 	return &apierr.Error{Status: http.StatusServiceUnavailable, Code: "classifier_unavailable", RetryAfter: time.Second,
 		Message: "The gateway's content classifier is unavailable; try again shortly."}
+}
+
+// harmful is the finding types of the categories d blocked, as the filter's findings
+// placeholder and the audit name them.
+func harmful(d moderation.Decision) []string {
+	cats := d.Categories(moderation.ActionBlock)
+	for i, c := range cats {
+		cats[i] = TypeHarmful + c
+	}
+	return cats
 }
 
 // recordModeration publishes the hits (placeholder, findings, log) without content.
@@ -254,9 +266,9 @@ func moderationCut(ms *moderation.Stream, anthropic bool) []byte {
 }
 
 // moderateJSON classifies a complete reply; it returns the refusal to send instead, or nil.
-func (h *Handler) moderateJSON(r *http.Request, kind request.Kind, body []byte, rep *filter.Report) *apierr.Error {
+func (h *Handler) moderateJSON(r *http.Request, ex *exchange.Exchange, body []byte, rep *filter.Report) *apierr.Error {
 	// The same generated text the audit and the token count read from a reply.
-	text := usage.OutputText(kind, body)
+	text := usage.OutputText(ex.Kind, body)
 	if text == "" {
 		return nil
 	}
@@ -271,6 +283,7 @@ func (h *Handler) moderateJSON(r *http.Request, kind request.Kind, body []byte, 
 		rep.Add(TypeHarmful+"unavailable", "block")
 		return classifierUnavailable()
 	case d.Block:
+		h.reportBlock(r, ex, secevent.ResponseModerated, harmful(d)...)
 		return moderationRefusal(d)
 	}
 	return nil

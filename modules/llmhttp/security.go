@@ -3,10 +3,13 @@ package llmhttp
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
 )
 
 // SecurityLoggerName is the logger of the security event stream (llmguard/secevent): a
@@ -23,6 +26,17 @@ func (securityStream) CaddyModule() caddy.ModuleInfo {
 
 // SecurityLogger returns the security event logger of the configuration ctx belongs to.
 func SecurityLogger(ctx caddy.Context) *zap.Logger { return ctx.Logger(securityStream{}) }
+
+// CallerFields are the ECS fields that name who a request's security event is about:
+// source.address (the peer address) and, after llm_auth, user.id (the key id or token
+// subject) — ids only, never a credential.
+func CallerFields(r *http.Request, ex *exchange.Exchange) []zap.Field {
+	fields := []zap.Field{zap.String("source.address", r.RemoteAddr)}
+	if ex != nil && ex.Identity != nil {
+		fields = append(fields, zap.String("user.id", ex.Identity.ID))
+	}
+	return fields
+}
 
 // CheckSecureURL requires an absolute https URL, or plain http on a loopback host (a local
 // test issuer or receiver), for anything the gateway fetches keys from or sends events to:

@@ -170,7 +170,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		v := h.byRisk.At(ex.RiskLevel()).Scan(ex.Request, detect.NewVault())
 		publishFindings(r, &v)
 		if v.Action == detect.ActionBlock {
-			h.reportBlock(r, ex, &v)
+			h.reportBlock(r, ex, blockTypes(&v))
 			return h.block(w, r, v.Refusal())
 		}
 		if v.Action == detect.ActionLog || v.Action == detect.ActionRedact {
@@ -249,20 +249,22 @@ func (h *Handler) logFindings(v *inspect.Verdict) {
 	}
 }
 
-// reportBlock emits the security event of a detector block: who, and which finding types
-// (never the matched text).
-func (h *Handler) reportBlock(r *http.Request, ex *exchange.Exchange, v *inspect.Verdict) {
+// reportBlock emits the security event of a prompt blocked for what was found in it: who,
+// the finding types and any extra fields (never the matched text).
+func (h *Handler) reportBlock(r *http.Request, ex *exchange.Exchange, types []string, extra ...zap.Field) {
+	fields := append(llmhttp.CallerFields(r, ex), zap.Strings("llmguard.finding.types", types))
+	secevent.Emit(h.security, secevent.PromptBlocked, "success", append(fields, extra...)...)
+}
+
+// blockTypes are the finding types of v whose action is block, each once.
+func blockTypes(v *inspect.Verdict) []string {
 	types := make([]string, 0, len(v.Findings))
 	for _, f := range v.Findings {
 		if f.Action == detect.ActionBlock && !slices.Contains(types, f.Type) {
 			types = append(types, f.Type)
 		}
 	}
-	fields := []zap.Field{zap.Strings("llmguard.finding.types", types), zap.String("source.address", r.RemoteAddr)}
-	if ex.Identity != nil {
-		fields = append(fields, zap.String("user.id", ex.Identity.ID))
-	}
-	secevent.Emit(h.security, secevent.PromptBlocked, "success", fields...)
+	return types
 }
 
 func setDecision(r *http.Request, d string) {

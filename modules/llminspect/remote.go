@@ -18,6 +18,10 @@ import (
 	"github.com/llmguard/caddy-llmguard/modules/llmdetect"
 )
 
+// TypeUnsafe is the finding type of a prompt the remote classifier flagged, in
+// {http.llm.inspect.findings} and its security event.
+const TypeUnsafe = "UNSAFE_CONTENT"
+
 // Remote configures an optional external classifier asked about every prompt that the
 // in-process detectors let through: an OpenAI-compatible moderation endpoint or a guard
 // model (Llama Guard, for example) served behind a chat-completions endpoint, or a text
@@ -166,11 +170,12 @@ func (h *Handler) classify(r *http.Request, ex *exchange.Exchange, redactions ma
 	if !v.Flagged {
 		return nil
 	}
-	appendFinding(r, "UNSAFE_CONTENT")
+	appendFinding(r, TypeUnsafe)
 	if h.Remote.Action == "log" {
 		h.logger.Info("remote classifier flagged a prompt", zap.Strings("categories", v.Categories))
 		return nil
 	}
+	h.reportBlock(r, ex, []string{TypeUnsafe}, zap.Strings("llmguard.finding.categories", v.Categories))
 	msg := "The request was blocked by the gateway's content policy: the content classifier flagged it"
 	if len(v.Categories) > 0 {
 		msg += " (" + strings.Join(v.Categories, ", ") + ")"

@@ -3,6 +3,7 @@ package llminspect
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +12,9 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/sentinel"
 )
@@ -35,10 +39,21 @@ func TestRemoteClassifier(t *testing.T) {
 	var seen atomic.Value
 	srv := moderationServer(t, &seen)
 	h := provision(t, &Handler{Remote: &Remote{URL: srv.URL}})
+	core, events := observer.New(zapcore.InfoLevel)
+	h.security = zap.New(core)
 
 	rec, fwd, _ := serve(t, h, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"system","content":"be nice"},{"role":"user","content":"plan an attack on the castle"}]}`)
 	if rec.Code != 403 || fwd != "" || !strings.Contains(rec.Body.String(), "violence") {
 		t.Fatalf("flagged prompt: %d %s", rec.Code, rec.Body)
+	}
+	// The block is a security event with the finding type and the classifier's
+	// categories, not the prompt.
+	if events.Len() != 1 {
+		t.Fatalf("%d security events for one block", events.Len())
+	}
+	if f := events.All()[0].ContextMap(); f["event.code"] != "LLMG-3001" || fmt.Sprint(f["llmguard.finding.types"]) != "[UNSAFE_CONTENT]" ||
+		fmt.Sprint(f["llmguard.finding.categories"]) != "[violence]" || strings.Contains(fmt.Sprint(f), "castle") {
+		t.Fatalf("event %v", f)
 	}
 	if strings.Contains(seen.Load().(string), "be nice") {
 		t.Error("system prompt sent to the classifier")
@@ -54,6 +69,10 @@ func TestRemoteClassifier(t *testing.T) {
 	}
 	if f, _ := repl.GetString(PlaceholderFindings); f != "EMAIL_ADDRESS" {
 		t.Errorf("findings %q", f)
+	}
+
+	if events.Len() != 1 {
+		t.Fatalf("%d security events after a clean prompt", events.Len())
 	}
 
 	logOnly := provision(t, &Handler{Remote: &Remote{URL: srv.URL, Action: "log"}})

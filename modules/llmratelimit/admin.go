@@ -182,6 +182,7 @@ func (a AdminAPI) reset(w http.ResponseWriter, r *http.Request) error {
 			if err := limit.Reset(r.Context(), h.store, now, []limit.Charge{{Rule: c.rule, Key: key, Limit: lim}}); err != nil {
 				return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: err}
 			}
+			h.events.Forget(eventKey(c.rule, key)) // a budget that runs out again is a new incident
 			rules = append(rules, c.rule.Name)
 		}
 	}

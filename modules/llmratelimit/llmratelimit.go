@@ -27,6 +27,7 @@ import (
 	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
 	"github.com/llmguard/caddy-llmguard/llmguard/limit"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
+	"github.com/llmguard/caddy-llmguard/llmguard/secevent"
 	"github.com/llmguard/caddy-llmguard/modules/llmhttp"
 	"github.com/llmguard/caddy-llmguard/modules/llmprices"
 )
@@ -85,15 +86,17 @@ type Handler struct {
 	// the other llm_* handlers (the first to read the body wins).
 	MaxBodySize int64 `json:"max_body_size,omitempty"`
 
-	rules   []compiled
-	store   limit.Store
-	storeM  StoreModule
-	prices  *limit.PriceTable
-	cut     bool
-	costly  bool
-	now     func() time.Time
-	logger  *zap.Logger
-	metrics *metrics
+	rules    []compiled
+	store    limit.Store
+	storeM   StoreModule
+	prices   *limit.PriceTable
+	cut      bool
+	costly   bool
+	now      func() time.Time
+	logger   *zap.Logger
+	security *zap.Logger
+	events   *secevent.Once // budget events already reported (events.go)
+	metrics  *metrics
 }
 
 type compiled struct {
@@ -114,6 +117,7 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // Provision compiles the rules and loads the store.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
+	h.security = llmhttp.SecurityLogger(ctx)
 	h.now = time.Now
 	if h.Key == "" {
 		h.Key = DefaultKey
@@ -171,13 +175,21 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.metrics, err = newMetrics(ctx); err != nil {
 		return err
 	}
+	if h.events, err = loadEvents(); err != nil {
+		return err
+	}
 	register(h)
 	return nil
 }
 
-// Cleanup unregisters the handler from the admin API.
+// Cleanup unregisters the handler from the admin API and releases its share of the
+// budget-event deduplication.
 func (h *Handler) Cleanup() error {
 	unregister(h)
+	if h.events != nil {
+		_, err := pool.Delete(eventsPoolKey)
+		return err
+	}
 	return nil
 }
 
@@ -226,6 +238,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			repl.Set(PlaceholderRule, denial.Rule.Name)
 		}
 		h.metrics.decision("refused", ex)
+		h.reportExhausted(r, ex, denial, now)
 		return llmhttp.Fail(w, r, refusal(denial))
 	}
 	h.metrics.decision("admitted", ex)
@@ -402,15 +415,7 @@ const (
 // refusal is the 429 for a denial, in OpenAI's words where OpenAI has them.
 func refusal(d *limit.Denial) *apierr.Error {
 	r := d.Rule
-	unit := "tokens"
-	switch r.Kind {
-	case limit.Requests:
-		unit = "requests"
-	case limit.Concurrent:
-		unit = "concurrent requests"
-	case limit.CostBudget:
-		unit = "USD"
-	}
+	unit := unitOf(r.Kind)
 	e := &apierr.Error{Status: http.StatusTooManyRequests, Code: "rate_limit_exceeded"}
 	switch {
 	case d.Limit <= 0:
@@ -433,6 +438,19 @@ func refusal(d *limit.Denial) *apierr.Error {
 			r.Name, unit, r.Window, num(d.Limit), num(d.Remaining), num(d.Requested), d.RetryAfter.Round(time.Millisecond))
 	}
 	return e
+}
+
+// unitOf is what a rule of kind k counts, in the words of its refusals and events.
+func unitOf(k limit.Kind) string {
+	switch k {
+	case limit.Requests:
+		return "requests"
+	case limit.Concurrent:
+		return "concurrent requests"
+	case limit.CostBudget:
+		return "USD"
+	}
+	return "tokens"
 }
 
 func num(f float64) string {

@@ -24,7 +24,7 @@ func (s *Stream) hold(k laneKey, text string) {
 // chatChunk filters an OpenAI chat or completions chunk. A chunk with a finish_reason
 // ends its choice: everything held for it is released in a chunk synthesized just before.
 func (s *Stream) chatChunk(m map[string]any) (pre []byte, changed, blocked bool) {
-	s.chat = m
+	s.keepChat(m)
 	choices, _ := m["choices"].([]any)
 	for _, c := range choices {
 		cm, ok := c.(map[string]any)
@@ -83,6 +83,21 @@ func (s *Stream) chatChunk(m map[string]any) (pre []byte, changed, blocked bool)
 	return pre, changed, false
 }
 
+// keepChat keeps what flushChoice copies from the last chunk: its top-level members but
+// choices and usage. Not the whole decoded chunk, which every held stream would carry
+// between events.
+func (s *Stream) keepChat(m map[string]any) {
+	if s.chat == nil {
+		s.chat = make(map[string]any, len(m))
+	}
+	clear(s.chat)
+	for k, v := range m {
+		if k != "choices" && k != "usage" {
+			s.chat[k] = v
+		}
+	}
+}
+
 // flushChoice releases the lanes of one choice in a synthesized chunk that copies the
 // stream's id, model and other top-level fields.
 func (s *Stream) flushChoice(idx int) ([]byte, bool) {
@@ -93,11 +108,9 @@ func (s *Stream) flushChoice(idx int) ([]byte, bool) {
 	if len(keys) == 0 {
 		return nil, false
 	}
-	chunk := map[string]any{}
+	chunk := make(map[string]any, len(s.chat)+1)
 	for k, v := range s.chat {
-		if k != "choices" && k != "usage" {
-			chunk[k] = v
-		}
+		chunk[k] = v
 	}
 	choice := map[string]any{"index": idx, "finish_reason": nil}
 	if s.kind == request.KindCompletions {

@@ -198,18 +198,12 @@ func (h *Handler) cap(s string) string {
 	return s[:cut] + " …[truncated]"
 }
 
-// prompts returns the prompt text as the client sent it and as forwarded upstream. They
-// are re-parsed from the bodies because a redaction replaces the forwarded body only.
+// prompts returns the prompt text as the client sent it and as forwarded upstream: the
+// client's from the exchange's parsed request, the forwarded one parsed from the
+// forwarded body when an edit (a redaction, include_usage) replaced it.
 func prompts(w *llmhttp.Watch) (client, forwarded string) {
 	ex := w.Exchange
-	text := func(body []byte) string {
-		if len(body) == 0 {
-			return ""
-		}
-		req, err := request.Parse(ex.Kind, body)
-		if err != nil {
-			return ""
-		}
+	join := func(req *request.Request) string {
 		var b strings.Builder
 		for i, s := range req.Segments {
 			if i > 0 {
@@ -219,7 +213,23 @@ func prompts(w *llmhttp.Watch) (client, forwarded string) {
 		}
 		return b.String()
 	}
-	client = text(w.ClientBody)
+	text := func(body []byte) string {
+		if len(body) == 0 {
+			return ""
+		}
+		req, err := request.Parse(ex.Kind, body)
+		if err != nil {
+			return ""
+		}
+		return join(req)
+	}
+	// The exchange's request is the client's body parsed (and never rewritten): no need
+	// to parse that body a second time.
+	if ex.Request != nil {
+		client = join(ex.Request)
+	} else {
+		client = text(w.ClientBody)
+	}
 	if bytes.Equal(ex.Body, w.ClientBody) {
 		return client, client
 	}

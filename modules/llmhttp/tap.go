@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
@@ -65,7 +66,7 @@ type Tap struct {
 	headerHooks   []func(status int, h http.Header)
 	closers       []func() []byte
 	closed        bool
-	out           []byte // scratch for one Write's forwarded bytes
+	out           []byte // one Write's forwarded bytes (a pooled buffer, see feed)
 	inThisFeed    int
 }
 
@@ -184,10 +185,26 @@ func (t *Tap) Write(p []byte) (int, error) {
 	return t.ResponseWriter.Write(p)
 }
 
+// outPool holds the buffers feed assembles forwarded bytes in; one larger than
+// maxPooledOut (a huge event) is left to the collector.
+var outPool = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledOut = 64 << 10
+
 // feed parses p and forwards the bytes of the events it completes.
 func (t *Tap) feed(p []byte) (int, error) {
 	prev := t.parser.Pending()
-	t.out, t.inThisFeed = t.out[:0], 0
+	// The forwarded bytes are assembled in a pooled buffer that goes back when this write
+	// is done, so a held stream keeps no buffer between its events.
+	bp := outPool.Get().(*[]byte)
+	t.out, t.inThisFeed = (*bp)[:0], 0
+	defer func() {
+		if cap(t.out) <= maxPooledOut {
+			*bp = t.out[:0]
+			outPool.Put(bp)
+		}
+		t.out = nil
+	}()
 	err := t.parser.Feed(p, t.emit)
 	if err != nil && !t.ended {
 		// An event larger than the parser's bound: stop parsing and pass the rest through.

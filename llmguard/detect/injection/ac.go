@@ -13,8 +13,13 @@ type matcher struct {
 	anchor []uint8
 	// tab is next packed for scanning: 16-bit states (half the cache footprint) whose
 	// top bit tells that the state has outputs, so the hot loop is one lookup per byte.
-	tab [][numSyms]uint16
+	// Rows are rowLen entries, one 64-byte cache line each, so a state's row is found by
+	// a shift and every lookup touches one line.
+	tab []uint16
 }
+
+// rowLen is the stride of matcher.tab: numSyms rounded up to a power of two.
+const rowLen = 32
 
 const outFlag = 0x8000
 
@@ -117,7 +122,7 @@ func newMatcher(kws []keyword) *matcher {
 	for i, s := range order {
 		rank[s] = int32(i)
 	}
-	m.tab = make([][numSyms]uint16, len(m.next))
+	m.tab = make([]uint16, len(m.next)*rowLen)
 	out := make([][]int32, len(m.next))
 	for s := range m.next {
 		out[rank[s]] = m.out[s]
@@ -126,7 +131,7 @@ func newMatcher(kws []keyword) *matcher {
 			if len(m.out[t]) > 0 {
 				v |= outFlag
 			}
-			m.tab[rank[s]][c] = v
+			m.tab[int(rank[s])*rowLen+c] = v
 		}
 	}
 	m.out = out
@@ -166,7 +171,7 @@ func (m *matcher) scanFolded(folded string, dst []hit, maxHits int) ([]hit, []ui
 			boundary = false
 		}
 		n++
-		st = tab[st&^outFlag][c]
+		st = tab[int(st&^outFlag)*rowLen|int(c)]
 		if st&outFlag == 0 {
 			continue
 		}

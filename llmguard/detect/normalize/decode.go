@@ -24,18 +24,22 @@ const (
 func Payloads(text string) []Payload {
 	var out []Payload
 	for i := 0; i < len(text); {
-		if !isB64(text[i]) {
+		if b64Class[text[i]] == 0 {
 			i++
 			continue
 		}
 		j := i
-		allHex := true
-		for j < len(text) && isB64(text[j]) {
-			allHex = allHex && isHexByte(text[j])
+		all := uint8(classB64 | classHex) // the classes every byte of the run has
+		for j < len(text) {
+			k := b64Class[text[j]]
+			if k == 0 {
+				break
+			}
+			all &= k
 			j++
 		}
 		run := text[i:j]
-		if allHex && len(run) >= minHexRun && len(run)%2 == 0 {
+		if all&classHex != 0 && len(run) >= minHexRun && len(run)%2 == 0 {
 			if b, err := hex.DecodeString(run); err == nil && readable(b) {
 				out = append(out, Payload{i, j, "hex", string(b)})
 			}
@@ -77,6 +81,25 @@ func readable(b []byte) bool {
 	}
 	return printable*100 >= total*85 && letters*2 >= total
 }
+
+// b64Class classifies bytes for Payloads' run scan in one lookup: classB64 for the
+// base64 alphabets (standard and URL-safe, with padding), classHex also for hex digits.
+const (
+	classB64 = 1 << iota
+	classHex
+)
+
+var b64Class = func() (t [256]uint8) {
+	for c := range t {
+		if isB64(byte(c)) {
+			t[c] = classB64
+			if isHexByte(byte(c)) {
+				t[c] |= classHex
+			}
+		}
+	}
+	return t
+}()
 
 func isB64(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=' || c == '-' || c == '_'

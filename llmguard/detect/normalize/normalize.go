@@ -128,29 +128,20 @@ func FoldInto(f *Folded, text string) {
 	for i := 0; i < len(text); {
 		c := text[i]
 		if c < utf8.RuneSelf {
-			// ASCII fast path: the common case, without the closure call.
-			switch {
-			case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
-				b = append(b, c)
-				m = append(m, int32(i))
-				lastSpace = false
-			case c >= 'A' && c <= 'Z':
-				b = append(b, c+'a'-'A')
-				m = append(m, int32(i))
-				lastSpace = false
-			case isSpaceByte(c):
-				if !lastSpace {
-					b = append(b, ' ')
-					m = append(m, int32(i))
-					lastSpace = true
+			// ASCII fast path, the common case: one table lookup (lower case, every space
+			// byte as ' ') instead of the rune path's classification.
+			o := asciiFold[c]
+			if o == ' ' {
+				if lastSpace {
+					i++
+					continue
 				}
-			case c >= 0x20 && c < 0x7f:
-				b = append(b, c)
-				m = append(m, int32(i))
+				lastSpace = true
+			} else {
 				lastSpace = false
-			default:
-				emitRune(rune(c), i)
 			}
+			b = append(b, o)
+			m = append(m, int32(i))
 			i++
 			continue
 		}
@@ -193,6 +184,22 @@ func (f *Folded) addInvisible(s, e int) {
 	f.Invisible = append(f.Invisible, [2]int{s, e})
 }
 
+// asciiFold is what FoldInto emits for an ASCII byte: letters in lower case, the space
+// bytes (isSpaceByte) as ' ', every other byte, control characters included, as is.
+var asciiFold = func() (t [utf8.RuneSelf]byte) {
+	for c := range t {
+		b := byte(c)
+		switch {
+		case b >= 'A' && b <= 'Z':
+			b += 'a' - 'A'
+		case isSpaceByte(b):
+			b = ' '
+		}
+		t[c] = b
+	}
+	return t
+}()
+
 func isSpaceByte(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
 }
@@ -213,13 +220,23 @@ var leet = [256]byte{'0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't',
 // "ignore"); words without letters ("2024", "1.5") are left alone. Byte-for-byte, so the
 // offset map is unchanged.
 func deLeet(b []byte) {
-	for i := 0; i < len(b); {
-		if !isWordish(b[i]) {
-			i++
+	// Only a word with a leet symbol can change: jump from one such symbol to the next
+	// and judge the word around it, instead of counting the letters of every word.
+	for i := 0; i < len(b); i++ {
+		if leet[b[i]] == 0 {
 			continue
+		}
+		s := i
+		for s > 0 && isWordish(b[s-1]) {
+			s--
 		}
 		j := i
 		letters, subs := 0, 0
+		for k := s; k < j; k++ {
+			if b[k] >= 'a' && b[k] <= 'z' {
+				letters++
+			}
+		}
 		for j < len(b) && isWordish(b[j]) {
 			if b[j] >= 'a' && b[j] <= 'z' {
 				letters++
@@ -230,12 +247,12 @@ func deLeet(b []byte) {
 		}
 		// A trailing '!' or '$' is punctuation, not a letter.
 		e := j
-		for e > i && (b[e-1] == '!' || b[e-1] == '$') {
+		for e > s && (b[e-1] == '!' || b[e-1] == '$') {
 			e--
 			subs--
 		}
 		if letters >= 2 && subs > 0 && subs < letters*2 {
-			for k := i; k < e; k++ {
+			for k := s; k < e; k++ {
 				if l := leet[b[k]]; l != 0 {
 					b[k] = l
 				}

@@ -186,11 +186,30 @@ func isPlaceholder(v string) bool {
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
 func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
-func isAlnum(c byte) bool { return isDigit(c) || isUpper(c) || isLower(c) }
+func isAlnum(c byte) bool { return byteClass[c]&classAlnum != 0 }
 func isHex(c byte) bool   { return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
-func isWordByte(c byte) bool {
-	return isAlnum(c) || c == '_' || c == '-'
-}
+
+// isWordByte: letters, digits, '_' and '-'.
+func isWordByte(c byte) bool { return byteClass[c]&classWord != 0 }
+
+// byteClass answers isAlnum and isWordByte with one lookup: the scanners ask them of
+// nearly every byte of a prompt.
+const (
+	classAlnum = 1 << iota
+	classWord
+)
+
+var byteClass = func() (t [256]uint8) {
+	for i := range t {
+		c := byte(i)
+		if isDigit(c) || isUpper(c) || isLower(c) {
+			t[i] = classAlnum | classWord
+		} else if c == '_' || c == '-' {
+			t[i] = classWord
+		}
+	}
+	return t
+}()
 
 // DefaultAction blocks credentials — a leaked key must not reach a third party — and
 // only logs bare high-entropy tokens, whose false-positive rate is higher.

@@ -56,3 +56,17 @@ func pseudoRandom(n int) string {
 	}
 	return string(b)
 }
+
+// classifyIdent skips identifiers without a secret stem: every name it looks for must
+// contain one, or adding a name would silently never match.
+func TestSecretStemsCoverNames(t *testing.T) {
+	names := append(append([]string{"awssecret", "secretaccesskey"}, secretNames...), passwordNames...)
+	for _, n := range names {
+		if !mayNameSecret(n) {
+			t.Errorf("%q contains none of secretStems", n)
+		}
+		if classifyIdent([]byte("my"+n)) == "" {
+			t.Errorf("classifyIdent(%q) found no secret", "my"+n)
+		}
+	}
+}

@@ -60,6 +60,9 @@ func TestAnthropicDocumentsAreRead(t *testing.T) {
 		{"base64, URL and file sources are attachments",
 			`{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBERi0xLjQK"},"title":"a.pdf"},{"type":"document","source":{"type":"url","url":"https://example.com/a.pdf"}},{"type":"document","source":{"type":"file","file_id":"file_011"}}`,
 			[]seg{{"user", "document", "messages.0.content.0.title", "a.pdf"}}, 3},
+		{"a source type the parser does not know: an attachment, its text data still read",
+			`{"type":"document","source":{"type":"markdown","data":"# Notes"}}`,
+			[]seg{{"user", "document", "messages.0.content.0.source.data", "# Notes"}}, 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,7 +24,8 @@ import (
 
 // TestIndirectInjectionInToolResults: an agent forwards a tool's output that carries an
 // instruction for the model (an OpenAI tool message, an Anthropic tool_result block, a
-// Responses function_call_output item, each sent by the official SDK). With the default
+// Responses function_call_output item, each sent by the official SDK), or attaches it as
+// an Anthropic document (text or content source) or search result. With the default
 // llm_inspect the request is forwarded and the finding, INDIRECT_PROMPT_INJECTION, is in
 // the audit record and {http.llm.inspect.score}; with `action INDIRECT_PROMPT_INJECTION
 // block` it is refused with a 403 the SDK reports. The benign twin — the same tool output
@@ -59,6 +61,7 @@ http://localhost:%d {
 	reverse_proxy localhost:%d
 }
 http://localhost:%d {
+	header X-Upstream-Saw {http.request.body_base64}
 	llm_mock {
 		mode echo
 	}
@@ -95,6 +98,19 @@ http://localhost:%d {
 			}}, aoption.WithResponseInto(&resp))
 			return resp, err
 		},
+		"anthropic document, text source": func(prefix, out string) (*http.Response, error) {
+			return anthropicUser(ctx, base+prefix, anthropic.NewDocumentBlock(anthropic.PlainTextSourceParam{Data: out}))
+		},
+		"anthropic document, content source": func(prefix, out string) (*http.Response, error) {
+			return anthropicUser(ctx, base+prefix, anthropic.NewDocumentBlock(anthropic.ContentBlockSourceParam{
+				Content: anthropic.ContentBlockSourceContentUnionParam{OfContentBlockSourceContent: []anthropic.ContentBlockSourceContentItemUnionParam{
+					{OfText: &anthropic.TextBlockParam{Text: out}},
+				}},
+			}))
+		},
+		"anthropic search_result": func(prefix, out string) (*http.Response, error) {
+			return anthropicUser(ctx, base+prefix, anthropic.NewSearchResultBlock([]anthropic.TextBlockParam{{Text: out}}, "https://shop.example/orders/5512", "Order 5512"))
+		},
 		"openai responses function_call_output": func(prefix, out string) (*http.Response, error) {
 			c := openai.NewClient(option.WithBaseURL(base+prefix+"/v1/"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
 			output := responses.ResponseInputItemParamOfFunctionCallOutput(out)
@@ -108,7 +124,8 @@ http://localhost:%d {
 			return resp, err
 		},
 	}
-	for _, name := range []string{"openai chat tool message", "anthropic tool_result", "openai responses function_call_output"} {
+	for _, name := range []string{"openai chat tool message", "anthropic tool_result", "openai responses function_call_output",
+		"anthropic document, text source", "anthropic document, content source", "anthropic search_result"} {
 		call := shapes[name]
 		t.Run(name, func(t *testing.T) {
 			// Default: forwarded, the finding and its score visible.
@@ -150,6 +167,38 @@ http://localhost:%d {
 			}
 		})
 	}
+
+	// Attached documents are scanned like any text: an e-mail address is redacted in
+	// place before the upstream, a secret refuses the request without echoing it.
+	t.Run("anthropic document: e-mail redacted, secret blocked", func(t *testing.T) {
+		resp, err := shapes["anthropic document, text source"]("", "Refunds: write to jane.doe@example.org with the order number.")
+		if err != nil {
+			t.Fatal(err)
+		}
+		saw, err := base64.StdEncoding.DecodeString(resp.Header.Get("X-Upstream-Saw"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(saw), `"source":{"data":"Refunds: write to [EMAIL_ADDRESS_1] with the order number."`) || strings.Contains(string(saw), "jane.doe") {
+			t.Errorf("upstream saw %s", saw)
+		}
+		_, err = shapes["anthropic search_result"]("", "Deploy notes: export GITHUB_TOKEN="+filterSecret)
+		var ae *anthropic.Error
+		if !errors.As(err, &ae) || ae.StatusCode != 403 || !strings.Contains(ae.Error(), "GITHUB_TOKEN") || strings.Contains(ae.Error(), "ghp_") {
+			t.Errorf("secret in a search result: %v", err)
+		}
+	})
+}
+
+// anthropicUser sends, with the Anthropic SDK, a user turn of the question about order
+// 5512 after an attached block.
+func anthropicUser(ctx context.Context, base string, attached anthropic.ContentBlockParamUnion) (*http.Response, error) {
+	c := anthropic.NewClient(aoption.WithBaseURL(base), aoption.WithAPIKey("unused"), aoption.WithMaxRetries(0))
+	var resp *http.Response
+	_, err := c.Messages.New(ctx, anthropic.MessageNewParams{Model: "claude-sonnet-4-5", MaxTokens: 64, Messages: []anthropic.MessageParam{
+		anthropic.NewUserMessage(attached, anthropic.NewTextBlock("Where is my order 5512?")),
+	}}, aoption.WithResponseInto(&resp))
+	return resp, err
 }
 
 // lastAuditFindings returns the finding types of the newest audit record (the writer

@@ -58,16 +58,20 @@ func (c *call) replyText() string {
 
 // lastUserText joins the text parts of the last user message (for embeddings and legacy
 // completions: the last input), so echo tests see exactly what reached the upstream.
+// Text of documents the user attached counts as the user's.
 func lastUserText(r *request.Request) string {
+	user := func(s request.Segment) bool {
+		return s.Role == "user" && (s.Source == request.SourceContent || s.Source == request.SourceDocument)
+	}
 	last := -1
 	for _, s := range r.Segments {
-		if s.Role == "user" && s.Source == request.SourceContent && s.Message > last {
+		if user(s) && s.Message > last {
 			last = s.Message
 		}
 	}
 	var parts []string
 	for _, s := range r.Segments {
-		if s.Message == last && s.Role == "user" && s.Source == request.SourceContent {
+		if s.Message == last && user(s) {
 			parts = append(parts, s.Text)
 		}
 	}

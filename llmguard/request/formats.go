@@ -107,6 +107,9 @@ func (b *builder) part(role string, src Source, p string, msg int, part *value) 
 		typ = tv.str
 	}
 	switch typ {
+	// Binary parts (and an OpenAI file's base64 file_data) are attachments: counted for
+	// token estimates, not scanned. Anthropic document blocks that carry text are read by
+	// anthropicDocument before they get here.
 	case "image_url", "input_image", "image", "input_audio", "file", "input_file", "document":
 		b.r.Images++
 		return
@@ -315,7 +318,13 @@ func (b *builder) anthropicBlock(role, p string, msg int, blk *value) error {
 				if inner.kind != jsonObject {
 					return errorf(ip, "%s must be a content block object", ip)
 				}
-				b.part("tool", SourceToolResult, ip, msg, inner)
+				ok, err := b.anthropicData("tool", ip, msg, inner)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					b.part("tool", SourceToolResult, ip, msg, inner)
+				}
 			}
 		default:
 			return errorf(p+".content", "%s.content must be a string or an array of blocks", p)
@@ -327,7 +336,117 @@ func (b *builder) anthropicBlock(role, p string, msg int, blk *value) error {
 	case "redacted_thinking":
 		// Opaque encrypted data, not text.
 	default:
+		if ok, err := b.anthropicData(role, p, msg, blk); ok || err != nil {
+			return err
+		}
 		b.part(role, SourceContent, p, msg, blk)
 	}
+	return nil
+}
+
+// anthropicData reads a document or search_result block (in a message or inside a
+// tool_result) and reports whether blk was one. Their text is material the client
+// attaches, not its own words, so it is recorded as SourceDocument: scanned like any text
+// and, as untrusted data, for embedded instructions.
+func (b *builder) anthropicData(role, p string, msg int, blk *value) (bool, error) {
+	typ := ""
+	if tv := blk.get("type"); tv != nil && tv.kind == jsonString {
+		typ = tv.str
+	}
+	switch typ {
+	case "document":
+		return true, b.anthropicDocument(role, p, msg, blk)
+	case "search_result":
+		for _, f := range []string{"source", "title"} {
+			if err := b.optString(role, p, f, msg, blk); err != nil {
+				return true, err
+			}
+		}
+		return true, b.dataBlocks(role, p+".content", msg, blk.get("content"), false)
+	}
+	return false, nil
+}
+
+// anthropicDocument reads a document block. A text source ("data") and a content source
+// (a string or text blocks) are read as segments; base64, URL and file sources (PDFs) are
+// binary or out of reach and only counted as attachments.
+func (b *builder) anthropicDocument(role, p string, msg int, blk *value) error {
+	for _, f := range []string{"title", "context"} {
+		if err := b.optString(role, p, f, msg, blk); err != nil {
+			return err
+		}
+	}
+	src := blk.get("source")
+	if src == nil || src.kind != jsonObject {
+		return errorf(p+".source", "%s.source must be an object", p)
+	}
+	typ := ""
+	if tv := src.get("type"); tv != nil && tv.kind == jsonString {
+		typ = tv.str
+	}
+	switch typ {
+	case "text":
+		dv := src.get("data")
+		if dv == nil || dv.kind != jsonString {
+			return errorf(p+".source.data", "%s.source.data must be a string", p)
+		}
+		b.add(role, SourceDocument, p+".source.data", msg, dv)
+	case "content":
+		c := src.get("content")
+		if c != nil && c.kind == jsonString {
+			b.add(role, SourceDocument, p+".source.content", msg, c)
+			return nil
+		}
+		return b.dataBlocks(role, p+".source.content", msg, c, true)
+	default: // base64, url, file, and types this parser does not know
+		b.r.Images++
+		// A text "data" under an unknown source type is still read, so that new source
+		// types cannot smuggle text past the guards.
+		if dv := src.get("data"); dv != nil && dv.kind == jsonString && typ != "base64" {
+			b.add(role, SourceDocument, p+".source.data", msg, dv)
+		}
+	}
+	return nil
+}
+
+// dataBlocks reads the array of text blocks of a search result or a content-sourced
+// document (which may also hold images, counted as attachments).
+func (b *builder) dataBlocks(role, p string, msg int, c *value, images bool) error {
+	what := "text blocks"
+	if images {
+		what = "text or image blocks"
+	}
+	if c == nil || c.kind != jsonArray {
+		return errorf(p, "%s must be an array of %s", p, what)
+	}
+	for k, inner := range c.vals {
+		ip := p + "." + strconv.Itoa(k)
+		if inner.kind != jsonObject {
+			return errorf(ip, "%s must be a content block object", ip)
+		}
+		if tv := inner.get("type"); images && tv != nil && tv.kind == jsonString && tv.str == "image" {
+			b.r.Images++
+			continue
+		}
+		tv := inner.get("text")
+		if tv == nil || tv.kind != jsonString {
+			return errorf(ip+".text", "%s.text must be a string", ip)
+		}
+		b.add(role, SourceDocument, ip+".text", msg, tv)
+	}
+	return nil
+}
+
+// optString records blk[field] as document text when it is a string; null or absent is
+// fine, another type is refused.
+func (b *builder) optString(role, p, field string, msg int, blk *value) error {
+	v := blk.get(field)
+	switch {
+	case v == nil || v.kind == jsonNull:
+		return nil
+	case v.kind != jsonString:
+		return errorf(p+"."+field, "%s.%s must be a string, not %s", p, field, v.kind)
+	}
+	b.add(role, SourceDocument, p+"."+field, msg, v)
 	return nil
 }

@@ -13,6 +13,8 @@ func FuzzParse(f *testing.F) {
 		`{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`,
 		`{"model":"gpt-4o","messages":[{"role":"user","content":[{"type":"text","text":"a\u00e9\ud83d\ude00"}]}],"stream":true}`,
 		`{"model":"claude","max_tokens":5,"system":"s","messages":[{"role":"user","content":[{"type":"tool_result","content":"r"}]}]}`,
+		`{"model":"claude","max_tokens":5,"messages":[{"role":"user","content":[{"type":"document","title":"t","context":null,"source":{"type":"text","media_type":"text/plain","data":"d\u00e9"}},{"type":"document","source":{"type":"content","content":[{"type":"text","text":"c"},{"type":"image","source":{}}]}}]}]}`,
+		`{"model":"claude","max_tokens":5,"messages":[{"role":"user","content":[{"type":"tool_result","content":[{"type":"search_result","source":"s","title":"t","content":[{"type":"text","text":"r"}]},{"type":"document","source":{"type":"content","content":"x"}}]}]}]}`,
 		`{"model":"gpt-5","input":[{"role":"user","content":"x"},{"type":"function_call","arguments":"{}"}]}`,
 		`{"model":"e","input":[[1,2],[3]]}`,
 		`{"model":"m","prompt":"p","max_tokens":1e2}`,

@@ -4,17 +4,21 @@ import "strings"
 
 // Untrusted data is text the client forwards but did not write: what a tool returned
 // (OpenAI role "tool" / legacy "function", Anthropic tool_result blocks, Responses
-// function_call_output items) and a document pasted into a user message after a framing
-// line ("Here is the e-mail:", "Summarise the following:", a --- or ``` delimiter).
+// function_call_output items), the text of an attached document or search result
+// (Anthropic document blocks with a text or content source, search_result blocks, their
+// titles and context) and a document pasted into a user message after a framing line
+// ("Here is the e-mail:", "Summarise the following:", a --- or ``` delimiter). Binary
+// attachments (images, PDFs as base64/URL/file, OpenAI file_data) are not text and are
+// not scanned.
 // Instructions inside it address the model on someone else's behalf (indirect prompt
 // injection), so guards scan it for embedded instructions as well as for direct attacks.
 
 // Untrusted returns the byte span of s.Text that is untrusted data, and false when none
-// is: the whole text of a tool result, the pasted document of a user message (see
+// is: the whole text of a tool result or an attached document, the pasted document of a user message (see
 // DocumentStart), nothing for system prompts, assistant turns, tool calls and tool specs.
 func (s *Segment) Untrusted() (start, end int, ok bool) {
 	switch {
-	case s.Source == SourceToolResult:
+	case s.Source == SourceToolResult || s.Source == SourceDocument:
 		return 0, len(s.Text), len(s.Text) > 0
 	case s.Source == SourceContent && s.Role == "user":
 		if i := DocumentStart(s.Text); i >= 0 {

@@ -1,0 +1,143 @@
+package request
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// messagesBody wraps Anthropic content blocks in a Messages request with one user turn.
+func messagesBody(blocks string) string {
+	return `{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":[` + blocks + `]}]}`
+}
+
+// TestAnthropicDocumentsAreRead: the text of document blocks (text and content sources,
+// title, context), of search_result blocks and of both inside a tool_result is read as
+// document segments with their JSON paths, all of it untrusted data; base64, URL and file
+// sources and images stay attachments, counted and unscanned. Shapes as the Anthropic SDK
+// sends them (DocumentBlockParam, PlainTextSourceParam, ContentBlockSourceParam,
+// SearchResultBlockParam).
+func TestAnthropicDocumentsAreRead(t *testing.T) {
+	cases := []struct {
+		name   string
+		blocks string
+		segs   []seg
+		images int
+	}{
+		{"text source with title and context",
+			`{"type":"document","source":{"type":"text","media_type":"text/plain","data":"Invoice 42"},"title":"inv.txt","context":"from the CRM","citations":{"enabled":true}},{"type":"text","text":"Summarise it."}`,
+			[]seg{
+				{"user", "document", "messages.0.content.0.title", "inv.txt"},
+				{"user", "document", "messages.0.content.0.context", "from the CRM"},
+				{"user", "document", "messages.0.content.0.source.data", "Invoice 42"},
+				{"user", "content", "messages.0.content.1.text", "Summarise it."},
+			}, 0},
+		{"content source as blocks, with an image",
+			`{"type":"document","source":{"type":"content","content":[{"type":"text","text":"part one"},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}},{"type":"text","text":"part two"}]},"title":null}`,
+			[]seg{
+				{"user", "document", "messages.0.content.0.source.content.0.text", "part one"},
+				{"user", "document", "messages.0.content.0.source.content.2.text", "part two"},
+			}, 1},
+		{"content source as a string",
+			`{"type":"document","source":{"type":"content","content":"whole text"}}`,
+			[]seg{{"user", "document", "messages.0.content.0.source.content", "whole text"}}, 0},
+		{"search result",
+			`{"type":"search_result","source":"https://docs.example/a","title":"A","content":[{"type":"text","text":"result text"}]}`,
+			[]seg{
+				{"user", "document", "messages.0.content.0.source", "https://docs.example/a"},
+				{"user", "document", "messages.0.content.0.title", "A"},
+				{"user", "document", "messages.0.content.0.content.0.text", "result text"},
+			}, 0},
+		{"document and search result inside a tool_result",
+			`{"type":"tool_result","tool_use_id":"t1","content":[{"type":"text","text":"found 2"},{"type":"search_result","source":"s","title":"T","content":[{"type":"text","text":"hit"}]},{"type":"document","source":{"type":"text","media_type":"text/plain","data":"doc"}}]}`,
+			[]seg{
+				{"tool", "tool_result", "messages.0.content.0.content.0.text", "found 2"},
+				{"tool", "document", "messages.0.content.0.content.1.source", "s"},
+				{"tool", "document", "messages.0.content.0.content.1.title", "T"},
+				{"tool", "document", "messages.0.content.0.content.1.content.0.text", "hit"},
+				{"tool", "document", "messages.0.content.0.content.2.source.data", "doc"},
+			}, 0},
+		{"base64, URL and file sources are attachments",
+			`{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBERi0xLjQK"},"title":"a.pdf"},{"type":"document","source":{"type":"url","url":"https://example.com/a.pdf"}},{"type":"document","source":{"type":"file","file_id":"file_011"}}`,
+			[]seg{{"user", "document", "messages.0.content.0.title", "a.pdf"}}, 3},
+		{"a source type the parser does not know: an attachment, its text data still read",
+			`{"type":"document","source":{"type":"markdown","data":"# Notes"}}`,
+			[]seg{{"user", "document", "messages.0.content.0.source.data", "# Notes"}}, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := Parse(KindMessages, []byte(messagesBody(c.blocks)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := segs(r); !reflect.DeepEqual(got, c.segs) {
+				t.Errorf("segments:\n got %q\nwant %q", got, c.segs)
+			}
+			if r.Images != c.images {
+				t.Errorf("attachments %d, want %d", r.Images, c.images)
+			}
+			for _, s := range r.Segments {
+				start, end, ok := s.Untrusted()
+				if s.Source == SourceDocument && (!ok || start != 0 || end != len(s.Text)) {
+					t.Errorf("%s: untrusted span %d-%d %v, want the whole text", s.Path, start, end, ok)
+				}
+			}
+		})
+	}
+}
+
+// TestDocumentRedactedInPlace: a redaction of document text goes through Apply like any
+// other segment and changes only that string.
+func TestDocumentRedactedInPlace(t *testing.T) {
+	body := messagesBody(`{"type":"document","source":{"type":"text","media_type":"text/plain","data":"Contact: jane@example.com"}},{"type":"search_result","source":"s","title":"T","content":[{"type":"text","text":"mail jane@example.com"}]}`)
+	r, err := Parse(KindMessages, []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit := Edit{Segments: map[int]string{}}
+	for i, s := range r.Segments {
+		if strings.Contains(s.Text, "jane@example.com") {
+			edit.Segments[i] = strings.ReplaceAll(s.Text, "jane@example.com", "[EMAIL_ADDRESS_1]")
+		}
+	}
+	if len(edit.Segments) != 2 {
+		t.Fatalf("segments with the address: %d, want 2", len(edit.Segments))
+	}
+	out, err := r.Apply(edit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.ReplaceAll(body, "jane@example.com", "[EMAIL_ADDRESS_1]"); string(out) != want {
+		t.Errorf("got  %s\nwant %s", out, want)
+	}
+}
+
+// TestDocumentErrors: fields the parser reads must have the API's types; the error names
+// the field.
+func TestDocumentErrors(t *testing.T) {
+	tests := []struct{ blocks, param, msg string }{
+		{`{"type":"document"}`, "messages.0.content.0.source", "must be an object"},
+		{`{"type":"document","source":"text"}`, "messages.0.content.0.source", "must be an object"},
+		{`{"type":"document","source":{"type":"text","media_type":"text/plain"}}`, "messages.0.content.0.source.data", "must be a string"},
+		{`{"type":"document","source":{"type":"text","data":5}}`, "messages.0.content.0.source.data", "must be a string"},
+		{`{"type":"document","source":{"type":"content","content":{"text":"x"}}}`, "messages.0.content.0.source.content", "array of text or image blocks"},
+		{`{"type":"document","source":{"type":"content","content":["x"]}}`, "messages.0.content.0.source.content.0", "content block object"},
+		{`{"type":"document","source":{"type":"content","content":[{"type":"text","text":7}]}}`, "messages.0.content.0.source.content.0.text", "must be a string"},
+		{`{"type":"document","title":5,"source":{"type":"text","data":"x"}}`, "messages.0.content.0.title", "must be a string, not number"},
+		{`{"type":"document","context":[],"source":{"type":"text","data":"x"}}`, "messages.0.content.0.context", "must be a string, not array"},
+		{`{"type":"search_result","source":"s","title":"t"}`, "messages.0.content.0.content", "array of text blocks"},
+		{`{"type":"search_result","source":1,"title":"t","content":[]}`, "messages.0.content.0.source", "must be a string"},
+		{`{"type":"tool_result","tool_use_id":"t","content":[{"type":"search_result","source":"s","title":"t","content":[{"type":"text"}]}]}`, "messages.0.content.0.content.0.content.0.text", "must be a string"},
+	}
+	for _, tc := range tests {
+		_, err := Parse(KindMessages, []byte(messagesBody(tc.blocks)))
+		e, ok := err.(*Error)
+		if !ok {
+			t.Errorf("%s: err = %v, want *Error", tc.blocks, err)
+			continue
+		}
+		if e.Param != tc.param || !strings.Contains(e.Message, tc.msg) {
+			t.Errorf("%s: param=%q msg=%q; want param %q containing %q", tc.blocks, e.Param, e.Message, tc.param, tc.msg)
+		}
+	}
+}

@@ -158,7 +158,14 @@ if [ -n "$PROFILE" ]; then
 	bin/llmload -sites "$PROFILE=$(u "$PROFILE")" -sizes "${SIZES%%,*}" -c "$CONNS" -d 25s -rounds 1 -key "$key" >/dev/null &
 	lpid=$!
 	sleep 2
+	# CPU seconds each process spends during the profile: on shared cores the load
+	# generator and the upstream compete with the gateway, so say how much is whose.
+	cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+	c0=("$(cpu $gwpid)" "$(cpu $uppid)" "$(cpu $lpid)")
 	curl -s -o "bench/$PROFILE.cpu.pprof" "http://127.0.0.1:$admin/debug/pprof/profile?seconds=15"
+	c1=("$(cpu $gwpid)" "$(cpu $uppid)" "$(cpu $lpid)")
+	tck=$(getconf CLK_TCK)
+	echo "CPU seconds in the 15 s profile: gateway $(((c1[0] - c0[0]) / tck)), upstream $(((c1[1] - c0[1]) / tck)), llmload $(((c1[2] - c0[2]) / tck))"
 	curl -s -o "bench/$PROFILE.allocs.pprof" "http://127.0.0.1:$admin/debug/pprof/allocs"
 	wait $lpid
 	echo "profiles: bench/$PROFILE.cpu.pprof bench/$PROFILE.allocs.pprof (go tool pprof -top bin/caddy FILE)"

@@ -14,23 +14,35 @@ import (
 // reasoning text, tool-call arguments and (Anthropic) tool inputs, in order, separated by
 // "\n". It returns "" for embeddings, model lists, error bodies and malformed JSON.
 func OutputText(kind request.Kind, body []byte) string {
+	_, _, text := Reply(kind, body)
+	return text
+}
+
+// Reply is FromJSON and OutputText of one body in a single decode: the gateway needs
+// both of a reply (usage for llm_rate_limit and llm_audit, the text for the audit's
+// response digest or for counting when no usage is reported), and each is a full pass
+// over the body with encoding/json.
+func Reply(kind request.Kind, body []byte) (u Usage, reported bool, text string) {
 	var parts []string
 	add := func(s string) {
 		if s != "" {
 			parts = append(parts, s)
 		}
 	}
+	var wu *wireUsage
 	switch kind {
 	case request.KindChat, request.KindCompletions, request.KindUnknown:
 		var w struct {
+			Usage   *wireUsage `json:"usage"`
 			Choices []struct {
 				Text    string       `json:"text"` // legacy completions
 				Message *chatMessage `json:"message"`
 			} `json:"choices"`
 		}
 		if !decode(body, &w) {
-			return ""
+			return Usage{}, false, ""
 		}
+		wu = w.Usage
 		for _, c := range w.Choices {
 			add(c.Text)
 			if m := c.Message; m != nil {
@@ -48,6 +60,7 @@ func OutputText(kind request.Kind, body []byte) string {
 		}
 	case request.KindResponses:
 		var w struct {
+			Usage  *wireUsage `json:"usage"`
 			Output []struct {
 				Type      string `json:"type"`
 				Arguments string `json:"arguments"` // function_call
@@ -62,8 +75,9 @@ func OutputText(kind request.Kind, body []byte) string {
 			} `json:"output"`
 		}
 		if !decode(body, &w) {
-			return ""
+			return Usage{}, false, ""
 		}
+		wu = w.Usage
 		for _, it := range w.Output {
 			for _, s := range it.Summary {
 				add(s.Text)
@@ -77,6 +91,7 @@ func OutputText(kind request.Kind, body []byte) string {
 		}
 	case request.KindMessages:
 		var w struct {
+			Usage   *wireUsage `json:"usage"`
 			Content []struct {
 				Type     string          `json:"type"`
 				Text     string          `json:"text"`
@@ -85,8 +100,9 @@ func OutputText(kind request.Kind, body []byte) string {
 			} `json:"content"`
 		}
 		if !decode(body, &w) {
-			return ""
+			return Usage{}, false, ""
 		}
+		wu = w.Usage
 		for _, b := range w.Content {
 			add(b.Thinking)
 			add(b.Text)
@@ -97,8 +113,17 @@ func OutputText(kind request.Kind, body []byte) string {
 				}
 			}
 		}
+	default: // embeddings and others: usage only, no generated text
+		var w struct {
+			Usage *wireUsage `json:"usage"`
+		}
+		if !decode(body, &w) {
+			return Usage{}, false, ""
+		}
+		wu = w.Usage
 	}
-	return strings.Join(parts, "\n")
+	u, reported = wu.normalize(kind)
+	return u, reported, strings.Join(parts, "\n")
 }
 
 func decode(body []byte, v any) bool {

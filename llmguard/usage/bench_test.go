@@ -59,3 +59,15 @@ func BenchmarkFromJSONAndOutputText(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeReply is Reply's work done by encoding/json into structs (decodeReply),
+// the way Reply did it before the byte walk.
+func BenchmarkDecodeReply(b *testing.B) {
+	b.SetBytes(int64(len(chatReply)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if u, ok, text := decodeReply(request.KindChat, chatReply); !ok || u.OutputTokens != 160 || text == "" {
+			b.Fatal(u, ok)
+		}
+	}
+}

@@ -18,11 +18,10 @@ func OutputText(kind request.Kind, body []byte) string {
 	return text
 }
 
-// Reply is FromJSON and OutputText of one body in a single decode: the gateway needs
-// both of a reply (usage for llm_rate_limit and llm_audit, the text for the audit's
-// response digest or for counting when no usage is reported), and each is a full pass
-// over the body with encoding/json.
-func Reply(kind request.Kind, body []byte) (u Usage, reported bool, text string) {
+// decodeReply is Reply with encoding/json decoding into structs: the reference the byte
+// walk of Reply must agree with (FuzzReply), and what Reply falls back to for the
+// bodies whose meaning depends on how encoding/json merges repeated fields.
+func decodeReply(kind request.Kind, body []byte) (u Usage, reported bool, text string) {
 	var parts []string
 	add := func(s string) {
 		if s != "" {

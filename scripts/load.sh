@@ -180,6 +180,7 @@ list=""
 for s in plain auth inspect ratelimit filter audit full; do list+="$s=$(u $s),"; done
 [ "$SIZES" = none ] && list="" # SIZES=none: only the stream measurements
 bin/llmload -sites "${list%,}" -sizes "$SIZES" -c "$CONNS" -d "$DUR" -rounds "$ROUNDS" -key "$key" \
+	-gateway-pid "$gwpid" -clk-tck "$(getconf CLK_TCK)" \
 	-ttft "plain=$(u plain_stream),full=$(u full_stream)" -ttft-n "$TTFT_N" \
 	-hold "plain=$(u plain_hold)=http://127.0.0.1:$admin,full=$(u full_hold)=http://127.0.0.1:$admin" -hold-n "$HOLD" -hold-profile bench
 if grep -q '"level":"error"' "$dir/gateway.log"; then

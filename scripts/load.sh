@@ -10,6 +10,7 @@
 #   ROUNDS=3 DUR=2s CONNS=32 HOLD=1000 scripts/load.sh
 #   SIZES=none TTFT_N=20 scripts/load.sh  # only the stream measurements (heap profiles of
 #                                       # the held streams in bench/*.heap.pprof)
+#   CADDY=/tmp/old/caddy scripts/load.sh  # another gateway binary, same upstream
 #   PROFILE=full scripts/load.sh        # also writes CPU and alloc profiles of the gateway
 #                                       # while the named site is loaded (bench/*.pprof)
 set -euo pipefail
@@ -19,7 +20,11 @@ ROUNDS=${ROUNDS:-5} DUR=${DUR:-3s} CONNS=${CONNS:-32} HOLD=${HOLD:-1000} TTFT_N=
 SIZES=${SIZES:-1024,32768} PROFILE=${PROFILE:-}
 
 mkdir -p bin bench
+# CADDY=path runs that gateway binary instead of this tree's (e.g. a build of an older
+# commit, to compare before and after with the same harness); the upstream mock is
+# always this tree's, so that both sides of such a comparison proxy to the same upstream.
 go build -o bin/caddy ./cmd/caddy
+caddy=${CADDY:-bin/caddy}
 go build -o bin/llmload ./cmd/llmload
 
 # freeport sets REPLY to a loopback port nothing listens on and that it has not handed out
@@ -140,7 +145,7 @@ EOF
 
 bin/caddy run --config "$dir/upstream.caddyfile" >"$dir/upstream.log" 2>&1 &
 uppid=$!
-bin/caddy run --config "$dir/gateway.caddyfile" >"$dir/gateway.log" 2>&1 &
+"$caddy" run --config "$dir/gateway.caddyfile" >"$dir/gateway.log" 2>&1 &
 gwpid=$!
 trap 'kill $gwpid $uppid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$dir"' EXIT
 for _ in $(seq 100); do
@@ -158,7 +163,14 @@ if [ -n "$PROFILE" ]; then
 	bin/llmload -sites "$PROFILE=$(u "$PROFILE")" -sizes "${SIZES%%,*}" -c "$CONNS" -d 25s -rounds 1 -key "$key" >/dev/null &
 	lpid=$!
 	sleep 2
+	# CPU seconds each process spends during the profile: on shared cores the load
+	# generator and the upstream compete with the gateway, so say how much is whose.
+	cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+	c0=("$(cpu $gwpid)" "$(cpu $uppid)" "$(cpu $lpid)")
 	curl -s -o "bench/$PROFILE.cpu.pprof" "http://127.0.0.1:$admin/debug/pprof/profile?seconds=15"
+	c1=("$(cpu $gwpid)" "$(cpu $uppid)" "$(cpu $lpid)")
+	tck=$(getconf CLK_TCK)
+	echo "CPU seconds in the 15 s profile: gateway $(((c1[0] - c0[0]) * 10 / tck))/10, upstream $(((c1[1] - c0[1]) * 10 / tck))/10, llmload $(((c1[2] - c0[2]) * 10 / tck))/10"
 	curl -s -o "bench/$PROFILE.allocs.pprof" "http://127.0.0.1:$admin/debug/pprof/allocs"
 	wait $lpid
 	echo "profiles: bench/$PROFILE.cpu.pprof bench/$PROFILE.allocs.pprof (go tool pprof -top bin/caddy FILE)"
@@ -168,6 +180,7 @@ list=""
 for s in plain auth inspect ratelimit filter audit full; do list+="$s=$(u $s),"; done
 [ "$SIZES" = none ] && list="" # SIZES=none: only the stream measurements
 bin/llmload -sites "${list%,}" -sizes "$SIZES" -c "$CONNS" -d "$DUR" -rounds "$ROUNDS" -key "$key" \
+	-gateway-pid "$gwpid" -clk-tck "$(getconf CLK_TCK)" \
 	-ttft "plain=$(u plain_stream),full=$(u full_stream)" -ttft-n "$TTFT_N" \
 	-hold "plain=$(u plain_hold)=http://127.0.0.1:$admin,full=$(u full_hold)=http://127.0.0.1:$admin" -hold-n "$HOLD" -hold-profile bench
 if grep -q '"level":"error"' "$dir/gateway.log"; then

@@ -46,8 +46,11 @@ func main() {
 		holdProf = flag.String("hold-profile", "", "directory to write each -hold site's heap profile (taken while the streams are held) to")
 		warmup   = flag.Duration("warmup", time.Second, "unmeasured load on every site before the first round")
 		maxToken = flag.Int("max-tokens", 256, "max_tokens of each request")
+		gwPID    = flag.Int("gateway-pid", 0, "the gateway's process id: also report its CPU time per request (Linux /proc)")
+		clkTck   = flag.Int("clk-tck", 100, "clock ticks per second of /proc/PID/stat (getconf CLK_TCK)")
 	)
 	flag.Parse()
+	gateway = procCPU{pid: *gwPID, tck: *clkTck}
 	if *sites != "" {
 		ss := parseSites(*sites)
 		for _, size := range parseInts(*sizes) {
@@ -138,6 +141,7 @@ func post(ctx context.Context, c *http.Client, url, key string, body []byte) (*h
 type result struct {
 	n, errs int
 	secs    float64
+	cpu     float64 // the gateway's CPU seconds during the turn (with -gateway-pid)
 	lat     []time.Duration
 	status  map[int]int
 }
@@ -150,6 +154,7 @@ func run(c *http.Client, url, key string, body []byte, conns int, d time.Duratio
 	res := result{status: map[int]int{}}
 	var stop atomic.Bool
 	var wg sync.WaitGroup
+	cpu0 := gateway.seconds()
 	start := time.Now()
 	for range conns {
 		wg.Add(1)
@@ -183,8 +188,35 @@ func run(c *http.Client, url, key string, body []byte, conns int, d time.Duratio
 	stop.Store(true)
 	wg.Wait()
 	res.secs = time.Since(start).Seconds()
+	res.cpu = gateway.seconds() - cpu0
 	res.n = len(res.lat)
 	return res
+}
+
+// procCPU reads a process's CPU time (user + system) from /proc/PID/stat. On a shared
+// machine req/s swing with whatever else runs (other builds take the cores for seconds
+// at a time), while the gateway's CPU time per request is what a handler adds and hardly
+// depends on the neighbours: it is reported next to the ratios.
+type procCPU struct{ pid, tck int }
+
+var gateway procCPU
+
+func (p procCPU) seconds() float64 {
+	if p.pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.pid))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) is in parentheses and may hold spaces: count after it.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	var ut, st float64
+	if len(f) > 12 {
+		fmt.Sscan(f[11], &ut) // utime, field 14
+		fmt.Sscan(f[12], &st) // stime, field 15
+	}
+	return (ut + st) / float64(p.tck)
 }
 
 func pct(l []time.Duration, p float64) time.Duration {
@@ -213,6 +245,7 @@ func load(ss []site, body []byte, key string, conns int, d time.Duration, rounds
 	ratio := make([][]float64, len(ss))
 	lat := make([][]time.Duration, len(ss))
 	status := make([]map[int]int, len(ss))
+	cpu, reqs := make([]float64, len(ss)), make([]int, len(ss))
 	for i := range status {
 		status[i] = map[int]int{}
 	}
@@ -222,6 +255,8 @@ func load(ss []site, body []byte, key string, conns int, d time.Duration, rounds
 			i := (k + r) % len(ss) // rotate so that no site always runs first or last
 			res := run(clients[i], ss[i].url, key, body, conns, d)
 			got[i] = res.rps()
+			cpu[i] += res.cpu
+			reqs[i] += res.n
 			rps[i] = append(rps[i], got[i])
 			lat[i] = append(lat[i], res.lat...)
 			for s, n := range res.status {
@@ -234,11 +269,19 @@ func load(ss []site, body []byte, key string, conns int, d time.Duration, rounds
 		}
 	}
 	fmt.Printf("\n%d-byte chat requests, %d connections, %d rounds of %v per site\n", len(body), conns, rounds, d)
-	fmt.Printf("%-12s %10s %10s %10s %8s %22s  %s\n", "site", "req/s", "p50", "p99", "ratio", "ratio min–max", "statuses")
+	fmt.Printf("%-12s %10s %10s %10s %8s %22s %12s %10s  %s\n", "site", "req/s", "p50", "p99", "ratio", "ratio min–max", "gw CPU/req", "CPU ratio", "statuses")
+	perReq := func(i int) float64 { return cpu[i] / float64(max(reqs[i], 1)) }
 	for i, s := range ss {
-		fmt.Printf("%-12s %10.0f %10v %10v %7.2f× %10.2f–%.2f  %v\n", s.name, median(rps[i]),
+		cpuCol, cpuRatio := "-", "-"
+		if gateway.pid != 0 && cpu[i] > 0 {
+			// CPU ratio: plain's gateway CPU per request over this site's, the
+			// throughput ratio if the gateway had the cores to itself.
+			cpuCol = fmt.Sprintf("%.0f µs", perReq(i)*1e6)
+			cpuRatio = fmt.Sprintf("%.2f×", perReq(0)/perReq(i))
+		}
+		fmt.Printf("%-12s %10.0f %10v %10v %7.2f× %10.2f–%.2f %12s %10s  %v\n", s.name, median(rps[i]),
 			pct(lat[i], 0.5).Round(10*time.Microsecond), pct(lat[i], 0.99).Round(10*time.Microsecond),
-			median(ratio[i]), slices.Min(ratio[i]), slices.Max(ratio[i]), statusString(status[i]))
+			median(ratio[i]), slices.Min(ratio[i]), slices.Max(ratio[i]), cpuCol, cpuRatio, statusString(status[i]))
 	}
 }
 

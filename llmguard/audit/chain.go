@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"io"
 	"strconv"
 	"sync"
@@ -38,6 +39,7 @@ type Sealer struct {
 	aead    cipher.AEAD
 	rand    io.Reader
 	buf     bytes.Buffer
+	mac     hash.Hash // HMAC-SHA256 under macKey, reset for each record
 }
 
 // NewSealer returns a Sealer that MACs with macKey and, if encKey is non-nil, encrypts each
@@ -76,11 +78,10 @@ func (s *Sealer) Seal(entry []byte) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.buf.Reset()
-	if json.Valid(entry) {
-		if err := json.Compact(&s.buf, entry); err != nil {
-			return nil, err
-		}
-	} else {
+	// Compact validates as it goes (an error for anything but one JSON value), so the
+	// entry is scanned once, not once by json.Valid and again here.
+	if json.Compact(&s.buf, entry) != nil {
+		s.buf.Reset()
 		str, _ := json.Marshal(string(entry))
 		s.buf.Write(str)
 	}
@@ -95,7 +96,10 @@ func (s *Sealer) Seal(entry []byte) ([]byte, error) {
 		ct = s.aead.Seal(nil, nonce, body, aad(s.chainID, seq, s.kid))
 		body = nil
 	}
-	mac := computeMAC(s.macKey, s.chainID, seq, s.prev, s.kid, body, nonce, ct)
+	if s.mac == nil {
+		s.mac = hmac.New(sha256.New, s.macKey)
+	}
+	mac := writeMAC(s.mac, s.chainID, seq, s.prev, s.kid, body, nonce, ct)
 	line := make([]byte, 0, len(body)+len(ct)*4/3+200)
 	line = append(line, `{"v":`...)
 	line = strconv.AppendInt(line, formatVersion, 10)
@@ -133,13 +137,29 @@ func aad(chain string, seq uint64, kid string) []byte {
 }
 
 func computeMAC(key []byte, chain string, seq uint64, prev, kid string, entry, nonce, ct []byte) string {
-	m := hmac.New(sha256.New, key)
+	return writeMAC(hmac.New(sha256.New, key), chain, seq, prev, kid, entry, nonce, ct)
+}
+
+// writeMAC is computeMAC with the HMAC given (and reset), so that a Sealer reuses one
+// instead of building the keyed state again for every record.
+func writeMAC(m hash.Hash, chain string, seq uint64, prev, kid string, entry, nonce, ct []byte) string {
+	m.Reset()
 	// Length-prefix every variable field so that no two different records MAC the same
 	// byte string.
-	for _, f := range [][]byte{[]byte("llmguard-audit-v1"), []byte(chain), []byte(strconv.FormatUint(seq, 10)), []byte(prev), []byte(kid), entry, nonce, ct} {
-		m.Write([]byte(strconv.Itoa(len(f))))
+	var num [20]byte
+	field := func(f []byte) {
+		m.Write(strconv.AppendInt(num[:0], int64(len(f)), 10))
 		m.Write([]byte{':'})
 		m.Write(f)
 	}
-	return hex.EncodeToString(m.Sum(nil))
+	field([]byte("llmguard-audit-v1"))
+	field([]byte(chain))
+	field(strconv.AppendUint(make([]byte, 0, 20), seq, 10))
+	field([]byte(prev))
+	field([]byte(kid))
+	field(entry)
+	field(nonce)
+	field(ct)
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(m.Sum(sum[:0]))
 }

@@ -10,6 +10,7 @@
 package jsonspan
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 )
@@ -97,12 +98,22 @@ func SkipWS(b []byte, i int) int {
 	return i
 }
 
+// skipString returns the end of the string whose opening quote is b[i]. It jumps from
+// quote to quote (bytes.IndexByte is vectorised; prompts and replies are long strings
+// that every walk crosses): a quote ends the string unless an odd run of backslashes
+// precedes it, which is what reading escapes from the start would find.
 func skipString(b []byte, i int) (int, error) {
 	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			break
+		}
+		j += k
+		odd := false
+		for p := j - 1; p > i && b[p] == '\\'; p-- {
+			odd = !odd
+		}
+		if !odd {
 			return j + 1, nil
 		}
 	}

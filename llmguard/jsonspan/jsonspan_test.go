@@ -77,3 +77,32 @@ func FuzzRemove(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSkipString holds skipString's quote-to-quote jumps to the byte-by-byte reading of
+// escapes it replaced, on any input.
+func FuzzSkipString(f *testing.F) {
+	for _, s := range []string{`"abc"`, `"a\"b"`, `"a\\"b"`, `"a\\\"b"`, `"\\\\"`, `"\`, `"abc`, `"\u00e9\n"x`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) == 0 || b[0] != '"' {
+			return
+		}
+		ref := func() (int, bool) {
+			for j := 1; j < len(b); j++ {
+				switch b[j] {
+				case '\\':
+					j++
+				case '"':
+					return j + 1, true
+				}
+			}
+			return 0, false
+		}
+		want, ok := ref()
+		got, err := skipString(b, 0)
+		if ok != (err == nil) || got != want {
+			t.Fatalf("skipString(%q) = %d, %v; reading escapes: %d, %v", b, got, err, want, ok)
+		}
+	})
+}

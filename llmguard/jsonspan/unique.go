@@ -94,7 +94,7 @@ var ErrInvalid = errors.New("invalid JSON")
 // a key. Keys are compared as encoding/json decodes them, so "model" and "mod\u0065l"
 // are the same key. It returns a *DuplicateKeyError for the first repeat.
 func Unique(b []byte) error {
-	if !json.Valid(b) {
+	if !valid(b) {
 		return ErrInvalid
 	}
 	return uniqueValid(b, false)
@@ -108,7 +108,7 @@ func Unique(b []byte) error {
 // Map keys are folded too: the stricter rule costs nothing for such documents and keeps
 // one rule for the whole file.
 func UniqueFold(b []byte) error {
-	if !json.Valid(b) {
+	if !valid(b) {
 		return ErrInvalid
 	}
 	return uniqueValid(b, true)

@@ -205,3 +205,18 @@ func FuzzUnique(f *testing.F) {
 		}
 	})
 }
+
+// FuzzValid holds valid to encoding/json's Valid on any input.
+func FuzzValid(f *testing.F) {
+	for _, s := range []string{`{"a":[1,-0.5e+3,true,false,null,"x\u00e9\n"]}`, ` [] `, `{}`, `"\ud800"`, `01`, `1.`, `-`, `1e`, `[1,]`, `{"a":1,}`,
+		`{"a" : { "b" : [ ] } }`, "\"\x01\"", `"\x"`, `"\u12g4"`, `tru`, `nul`, `[1 2]`, `{"a"}`, "\"\xff\"", `1 2`, ``} {
+		f.Add([]byte(s))
+	}
+	f.Add([]byte(strings.Repeat("[", 10000) + strings.Repeat("]", 10000)))
+	f.Add([]byte(strings.Repeat("[", 10001) + strings.Repeat("]", 10001)))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := valid(b), json.Valid(b); got != want {
+			t.Fatalf("valid(%q) = %v, json.Valid = %v", b, got, want)
+		}
+	})
+}

@@ -2,6 +2,7 @@ package usage
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
@@ -26,6 +27,47 @@ func BenchmarkTap(b *testing.B) {
 		}
 		if u, ok := tap.Finish(0, nil); !ok || u.OutputTokens != 5000 {
 			b.Fatal(u)
+		}
+	}
+}
+
+// chatReply is a non-streamed chat completion of about 1 KB, as llm_mock answers the
+// load harness.
+var chatReply = []byte(`{"id":"chatcmpl-ABfw031mOJeYCSHe4yI2ZjOA6kMJL","object":"chat.completion","created":1727346168,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"` +
+	strings.Repeat("The quarterly report shows steady growth in every region while costs stayed flat. ", 10) +
+	`","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":210,"completion_tokens":160,"total_tokens":370,"prompt_tokens_details":{"cached_tokens":0}}}`)
+
+// BenchmarkReply is the per-response decode of a JSON reply (usage for llm_rate_limit
+// and llm_audit, the text for the audit's digest) in one pass.
+func BenchmarkReply(b *testing.B) {
+	b.SetBytes(int64(len(chatReply)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if u, ok, text := Reply(request.KindChat, chatReply); !ok || u.OutputTokens != 160 || text == "" {
+			b.Fatal(u, ok)
+		}
+	}
+}
+
+// BenchmarkFromJSONAndOutputText is the same work in two passes, as before Reply.
+func BenchmarkFromJSONAndOutputText(b *testing.B) {
+	b.SetBytes(int64(len(chatReply)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if u, ok := FromJSON(request.KindChat, chatReply); !ok || u.OutputTokens != 160 || OutputText(request.KindChat, chatReply) == "" {
+			b.Fatal(u, ok)
+		}
+	}
+}
+
+// BenchmarkDecodeReply is Reply's work done by encoding/json into structs (decodeReply),
+// the way Reply did it before the byte walk.
+func BenchmarkDecodeReply(b *testing.B) {
+	b.SetBytes(int64(len(chatReply)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if u, ok, text := decodeReply(request.KindChat, chatReply); !ok || u.OutputTokens != 160 || text == "" {
+			b.Fatal(u, ok)
 		}
 	}
 }

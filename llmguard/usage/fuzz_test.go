@@ -78,3 +78,23 @@ func FuzzFromJSON(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReply holds the byte walk of Reply to the struct decoding it replaced (decodeReply)
+// on arbitrary bodies of every kind: the same usage, the same text.
+func FuzzReply(f *testing.F) {
+	addFixtures(f, "*.json")
+	f.Add(chatReply, uint8(1))
+	f.Add([]byte(`{"choices":[{"message":{"content":[{"text":"a"},"b",{"Text":"c"}],"tool_calls":[{"function":{"arguments":"{}"}},null]},"text":"\u00e9\ud800"}],"USAGE":{"prompt_tokens":"3"}}`), uint8(1))
+	f.Add([]byte(`{"choices":[{"message":{"refusal":"no","Refusal":"yes"}}],"usage":null}`), uint8(1))
+	f.Add([]byte(`{"output":[{"summary":[{"text":"s"}],"content":[{"text":"t","refusal":"r"}],"arguments":"a","input":"i"}],"usage":{"input_tokens":1}}`), uint8(4))
+	f.Add([]byte(`{"content":[{"type":"tool_use","input":null},{"type":"tool_use","input":{"a" : [1, 2]}},{"type":"text","text":"x","thinking":"y"}],"usage":{"output_tokens":2}}`), uint8(5))
+	f.Add([]byte(`{"usage":5,"choices":{"x":1}}`), uint8(3))
+	f.Fuzz(func(t *testing.T, body []byte, kindByte uint8) {
+		kind := allKinds[int(kindByte)%len(allKinds)]
+		u, ok, text := Reply(kind, body)
+		wu, wok, wtext := decodeReply(kind, body)
+		if u != wu || ok != wok || text != wtext {
+			t.Fatalf("Reply = %+v %v %q, decodeReply = %+v %v %q", u, ok, text, wu, wok, wtext)
+		}
+	})
+}

@@ -14,23 +14,34 @@ import (
 // reasoning text, tool-call arguments and (Anthropic) tool inputs, in order, separated by
 // "\n". It returns "" for embeddings, model lists, error bodies and malformed JSON.
 func OutputText(kind request.Kind, body []byte) string {
+	_, _, text := Reply(kind, body)
+	return text
+}
+
+// decodeReply is Reply with encoding/json decoding into structs: the reference the byte
+// walk of Reply must agree with (FuzzReply), and what Reply falls back to for the
+// bodies whose meaning depends on how encoding/json merges repeated fields.
+func decodeReply(kind request.Kind, body []byte) (u Usage, reported bool, text string) {
 	var parts []string
 	add := func(s string) {
 		if s != "" {
 			parts = append(parts, s)
 		}
 	}
+	var wu *wireUsage
 	switch kind {
 	case request.KindChat, request.KindCompletions, request.KindUnknown:
 		var w struct {
+			Usage   *wireUsage `json:"usage"`
 			Choices []struct {
 				Text    string       `json:"text"` // legacy completions
 				Message *chatMessage `json:"message"`
 			} `json:"choices"`
 		}
 		if !decode(body, &w) {
-			return ""
+			return Usage{}, false, ""
 		}
+		wu = w.Usage
 		for _, c := range w.Choices {
 			add(c.Text)
 			if m := c.Message; m != nil {
@@ -48,6 +59,7 @@ func OutputText(kind request.Kind, body []byte) string {
 		}
 	case request.KindResponses:
 		var w struct {
+			Usage  *wireUsage `json:"usage"`
 			Output []struct {
 				Type      string `json:"type"`
 				Arguments string `json:"arguments"` // function_call
@@ -62,8 +74,9 @@ func OutputText(kind request.Kind, body []byte) string {
 			} `json:"output"`
 		}
 		if !decode(body, &w) {
-			return ""
+			return Usage{}, false, ""
 		}
+		wu = w.Usage
 		for _, it := range w.Output {
 			for _, s := range it.Summary {
 				add(s.Text)
@@ -77,6 +90,7 @@ func OutputText(kind request.Kind, body []byte) string {
 		}
 	case request.KindMessages:
 		var w struct {
+			Usage   *wireUsage `json:"usage"`
 			Content []struct {
 				Type     string          `json:"type"`
 				Text     string          `json:"text"`
@@ -85,8 +99,9 @@ func OutputText(kind request.Kind, body []byte) string {
 			} `json:"content"`
 		}
 		if !decode(body, &w) {
-			return ""
+			return Usage{}, false, ""
 		}
+		wu = w.Usage
 		for _, b := range w.Content {
 			add(b.Thinking)
 			add(b.Text)
@@ -97,8 +112,17 @@ func OutputText(kind request.Kind, body []byte) string {
 				}
 			}
 		}
+	default: // embeddings and others: usage only, no generated text
+		var w struct {
+			Usage *wireUsage `json:"usage"`
+		}
+		if !decode(body, &w) {
+			return Usage{}, false, ""
+		}
+		wu = w.Usage
 	}
-	return strings.Join(parts, "\n")
+	u, reported = wu.normalize(kind)
+	return u, reported, strings.Join(parts, "\n")
 }
 
 func decode(body []byte, v any) bool {

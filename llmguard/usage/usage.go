@@ -28,7 +28,6 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/llmguard/caddy-llmguard/llmguard/jsonspan"
 	"github.com/llmguard/caddy-llmguard/llmguard/request"
 )
 
@@ -68,7 +67,7 @@ func FromJSON(kind request.Kind, body []byte) (u Usage, ok bool) {
 	var w struct {
 		Usage *wireUsage `json:"usage"`
 	}
-	if err := jsonspan.Unmarshal(body, &w); err != nil && !isTypeError(err) {
+	if !decode(body, &w) {
 		return Usage{}, false
 	}
 	return w.Usage.normalize(kind)

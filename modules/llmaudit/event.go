@@ -133,7 +133,7 @@ func (h *Handler) event(r *http.Request, repl *caddy.Replacer, run *exchangeRun,
 		}
 		var resp string
 		if run.tap != nil && !run.tap.Streamed() {
-			resp = usage.OutputText(watch.Exchange.Kind, run.tap.JSONBody())
+			resp = run.tap.OutputText() // decoded once with the reply's usage
 		}
 		_ = ev.SetContent(h.hasher, h.cap(prompt), h.cap(forwarded), h.cap(resp))
 	}

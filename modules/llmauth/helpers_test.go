@@ -20,7 +20,7 @@ import (
 
 // newHandler parses a Caddyfile llm_auth block, round-trips it through JSON (as Caddy
 // does) and provisions it.
-func newHandler(t *testing.T, cf string) *Handler {
+func newHandler(t testing.TB, cf string) *Handler {
 	t.Helper()
 	h := new(Handler)
 	if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(cf)); err != nil {

@@ -53,10 +53,12 @@ type Tap struct {
 	usage       *usage.Tap
 	body        []byte
 	bodyCap     int
-	// jsonUsage caches Usage for a JSON body of jsonUsageLen bytes: llm_rate_limit and
-	// llm_audit both ask for it after the response, and each answer is a full decode.
+	// jsonUsage (and jsonText, the reply's generated text) caches Usage for a JSON body
+	// of jsonUsageLen bytes: llm_rate_limit and llm_audit both ask for it after the
+	// response, and each answer is a full decode.
 	jsonUsage     usage.Usage
 	jsonReported  bool
+	jsonText      string
 	jsonUsageLen  int
 	jsonUsageDone bool
 	overflow      bool
@@ -299,8 +301,8 @@ func (t *Tap) Usage() (u usage.Usage, reported, ok bool) {
 		if t.jsonUsageDone && t.jsonUsageLen == len(t.body) {
 			return t.jsonUsage, t.jsonReported, true
 		}
-		if u, reported = usage.FromJSON(kind, t.body); !reported {
-			text := usage.OutputText(kind, t.body)
+		var text string
+		if u, reported, text = usage.Reply(kind, t.body); !reported {
 			u = usage.Usage{InputTokens: prompt()}
 			if count != nil {
 				u.OutputTokens = int64(count(text))
@@ -308,10 +310,22 @@ func (t *Tap) Usage() (u usage.Usage, reported, ok bool) {
 				u.OutputTokens = int64((len(text) + 3) / 4)
 			}
 		}
-		t.jsonUsage, t.jsonReported, t.jsonUsageLen, t.jsonUsageDone = u, reported, len(t.body), true
+		t.jsonUsage, t.jsonReported, t.jsonText, t.jsonUsageLen, t.jsonUsageDone = u, reported, text, len(t.body), true
 		return u, reported, true
 	}
 	return u, false, false
+}
+
+// OutputText returns the generated text of a JSON reply (usage.OutputText of the kept
+// body), decoded once with its usage; "" for streams and other responses.
+func (t *Tap) OutputText() string {
+	if t.mode != modeJSON {
+		return ""
+	}
+	if _, _, ok := t.Usage(); !ok {
+		return "" // beyond the cap: not all of the text was kept
+	}
+	return t.jsonText
 }
 
 // FlushError flushes the underlying writer. Flush is what the proxy calls for streams.

@@ -61,7 +61,7 @@ http://localhost:%d {
 	}
 	llm_inspect {
 		detect {
-			injection 0.98
+			injection 0.75
 			action PROMPT_INJECTION block
 		}
 	}

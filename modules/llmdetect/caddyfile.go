@@ -16,7 +16,7 @@ import (
 //	detect off
 //	detect {
 //	    injection off|<threshold> [{ threshold … elevated_threshold … high_threshold … no_invisible }]
-//	    indirect off|<threshold>
+//	    indirect off|<threshold> [{ threshold … elevated_threshold … high_threshold … }]
 //	    pii off|<ENTITY>...
 //	    secrets off
 //	    deny [literal] [nocase] <TYPE> <pattern>
@@ -96,6 +96,9 @@ func ParseCaddyfile(d *caddyfile.Dispenser, defaults []string) (*Config, error) 
 			changed = true
 			m := &Indirect{}
 			off, err := m.parse(d, true)
+			if err == nil && !off && *m == (Indirect{}) {
+				return nil, d.ArgErr() // `indirect` alone changes nothing
+			}
 			if err == nil && off {
 				err = set(name, false)
 			} else if err == nil {
@@ -247,14 +250,46 @@ func (m *Injection) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 // parse reads the arguments and block after the detector's name, also for the detect
 // block's `injection off|<threshold> { … }` line, where off may stand alone.
 func (m *Injection) parse(d *caddyfile.Dispenser, offOK bool) (off bool, err error) {
+	return parseThresholds(d, "injection", offOK, &m.Threshold, &m.ElevatedThreshold, &m.HighThreshold, func(opt string) bool {
+		if opt != "no_invisible" {
+			return false
+		}
+		m.NoInvisible = true
+		return true
+	})
+}
+
+// UnmarshalCaddyfile reads
+//
+//	detector indirect [<threshold>] {
+//	    threshold <t>
+//	    elevated_threshold <t>
+//	    high_threshold <t>
+//	}
+func (m *Indirect) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // module name
+	_, err := m.parse(d, false)
+	return err
+}
+
+// parse reads what follows the detector's name, as for injection (without no_invisible).
+func (m *Indirect) parse(d *caddyfile.Dispenser, offOK bool) (off bool, err error) {
+	return parseThresholds(d, "indirect", offOK, &m.Threshold, &m.ElevatedThreshold, &m.HighThreshold, nil)
+}
+
+// parseThresholds reads `[off|<threshold>] [{ threshold <t>  elevated_threshold <t>
+// high_threshold <t> … }]` after a scoring detector's name (off only where offOK, and
+// alone); flag handles the detector's own argument-less options, reporting whether it
+// knew opt. The thresholds' order across risk levels is checked at provisioning.
+func parseThresholds(d *caddyfile.Dispenser, what string, offOK bool, base, elevated, high *float64, flag func(opt string) bool) (off bool, err error) {
 	if d.NextArg() {
 		if offOK && d.Val() == "off" {
 			if d.NextArg() || d.NextBlock(d.Nesting()) {
-				return false, d.Err("injection off takes no options")
+				return false, d.Errf("%s off takes no options", what)
 			}
 			return true, nil
 		}
-		if err := threshold(d, "injection threshold", &m.Threshold); err != nil {
+		if err := threshold(d, what+" threshold", base); err != nil {
 			return false, err
 		}
 		if d.NextArg() {
@@ -266,53 +301,25 @@ func (m *Injection) parse(d *caddyfile.Dispenser, offOK bool) (off bool, err err
 		if err := seen.Check(d); err != nil {
 			return false, err
 		}
-		var err error
 		switch opt := d.Val(); opt {
 		case "threshold", "elevated_threshold", "high_threshold":
-			dst := map[string]*float64{"threshold": &m.Threshold, "elevated_threshold": &m.ElevatedThreshold, "high_threshold": &m.HighThreshold}[opt]
+			dst := map[string]*float64{"threshold": base, "elevated_threshold": elevated, "high_threshold": high}[opt]
 			if !d.NextArg() {
 				return false, d.ArgErr()
 			}
-			err = threshold(d, "injection "+opt, dst)
-		case "no_invisible":
-			m.NoInvisible = true
+			if err := threshold(d, what+" "+opt, dst); err != nil {
+				return false, err
+			}
 		default:
-			return false, d.Errf("unrecognized injection option '%s'", opt)
-		}
-		if err != nil {
-			return false, err
+			if flag == nil || !flag(opt) {
+				return false, d.Errf("unrecognized %s option '%s'", what, opt)
+			}
 		}
 		if d.NextArg() {
 			return false, d.ArgErr()
 		}
 	}
 	return false, nil
-}
-
-// UnmarshalCaddyfile reads `detector indirect [<threshold>]`.
-func (m *Indirect) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
-	d.Next() // module name
-	_, err := m.parse(d, false)
-	return err
-}
-
-// parse reads `<threshold>` (or, in the detect block, `off`) after the detector's name.
-func (m *Indirect) parse(d *caddyfile.Dispenser, offOK bool) (off bool, err error) {
-	if !d.NextArg() {
-		if offOK {
-			return false, d.ArgErr() // `indirect` alone changes nothing
-		}
-		return false, nil
-	}
-	if offOK && d.Val() == "off" {
-		off = true
-	} else if err := threshold(d, "indirect threshold", &m.Threshold); err != nil {
-		return false, err
-	}
-	if d.NextArg() || d.NextBlock(d.Nesting()) {
-		return false, d.Err("indirect takes one argument: off or a threshold")
-	}
-	return off, nil
 }
 
 func threshold(d *caddyfile.Dispenser, what string, dst *float64) error {
@@ -395,6 +402,7 @@ func (m *Patterns) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 // Interface guards
 var (
 	_ caddyfile.Unmarshaler = (*Injection)(nil)
+	_ caddyfile.Unmarshaler = (*Indirect)(nil)
 	_ caddyfile.Unmarshaler = (*PII)(nil)
 	_ caddyfile.Unmarshaler = (*Secrets)(nil)
 	_ caddyfile.Unmarshaler = (*Patterns)(nil)

@@ -41,8 +41,7 @@ type Injection struct {
 	NoInvisible bool `json:"no_invisible,omitempty"`
 
 	*injection.Detector `json:"-"`
-	// atRisk is the detector per risk level: m itself where the threshold is the same.
-	atRisk [sentinel.High + 1]*Injection
+	risk                riskLevels[Injection]
 }
 
 // CaddyModule returns the Caddy module information.
@@ -60,23 +59,46 @@ func (m *Injection) Provision(caddy.Context) error {
 	if low == 0 {
 		low = injection.DefaultThreshold
 	}
-	thresholds, err := RiskThresholds("injection", low, m.ElevatedThreshold, m.HighThreshold)
+	m.Detector = injection.New(injection.Options{Threshold: low, DisableInvisible: m.NoInvisible})
+	return m.risk.provision(m, "injection", low, m.ElevatedThreshold, m.HighThreshold, func(c *Injection, t float64) {
+		c.Detector = injection.New(injection.Options{Threshold: t, DisableInvisible: m.NoInvisible})
+	})
+}
+
+// riskLevels is a detector module's version per llm_sentinel risk level, shared by all
+// the versions (a pointer, so that a copy made for one level still knows the others).
+type riskLevels[T any] struct {
+	at *[sentinel.High + 1]*T
+}
+
+// provision fills the levels: m for low, and for each higher level the level below's
+// version where its threshold is the same, else a copy of m that rebuild points at its
+// threshold (the copies share m's model). The thresholds are checked by RiskThresholds.
+func (r *riskLevels[T]) provision(m *T, what string, low, elevated, high float64, rebuild func(c *T, t float64)) error {
+	t, err := RiskThresholds(what, low, elevated, high)
 	if err != nil {
 		return err
 	}
-	m.Detector = injection.New(injection.Options{Threshold: low, DisableInvisible: m.NoInvisible})
-	m.atRisk[0] = m
-	for l := 1; l < len(thresholds); l++ {
-		if thresholds[l] == thresholds[l-1] {
-			m.atRisk[l] = m.atRisk[l-1]
+	r.at = new([sentinel.High + 1]*T)
+	r.at[0] = m
+	for l := 1; l < len(t); l++ {
+		if t[l] == t[l-1] {
+			r.at[l] = r.at[l-1]
 			continue
 		}
 		c := *m
-		c.atRisk = [len(m.atRisk)]*Injection{}
-		c.Detector = injection.New(injection.Options{Threshold: thresholds[l], DisableInvisible: m.NoInvisible})
-		m.atRisk[l] = &c
+		rebuild(&c, t[l])
+		r.at[l] = &c
 	}
 	return nil
+}
+
+// level returns the version for callers at level l; self before provisioning.
+func (r riskLevels[T]) level(l sentinel.Level, self *T) *T {
+	if r.at == nil || int(l) >= len(r.at) {
+		return self
+	}
+	return r.at[l]
 }
 
 // RiskThresholds returns a detector's threshold per llm_sentinel risk level, from the
@@ -98,12 +120,7 @@ func RiskThresholds(what string, low, elevated, high float64) ([sentinel.High + 
 }
 
 // AtRisk implements RiskDetector.
-func (m *Injection) AtRisk(l sentinel.Level) detect.Detector {
-	if int(l) < len(m.atRisk) && m.atRisk[l] != nil {
-		return m.atRisk[l]
-	}
-	return m
-}
+func (m *Injection) AtRisk(l sentinel.Level) detect.Detector { return m.risk.level(l, m) }
 
 // Indirect reports INDIRECT_PROMPT_INJECTION: an instruction addressed to the assistant
 // inside untrusted data — tool results (OpenAI role tool or function, Anthropic
@@ -115,8 +132,16 @@ type Indirect struct {
 	// instruction. Default 0.5; higher means fewer benign documents flagged and fewer
 	// injections found (README "Detection quality", "Indirect injection").
 	Threshold float64 `json:"threshold,omitempty"`
+	// ElevatedThreshold and HighThreshold replace Threshold for callers llm_sentinel rates
+	// elevated or high, with the injection detector's semantics: each at most the
+	// threshold of the level below; default that threshold. They matter where the finding
+	// blocks (`action INDIRECT_PROMPT_INJECTION block`): with the default action log they
+	// only decide what is reported.
+	ElevatedThreshold float64 `json:"elevated_threshold,omitempty"`
+	HighThreshold     float64 `json:"high_threshold,omitempty"`
 
 	*indirect.Detector `json:"-"`
+	risk               riskLevels[Indirect]
 }
 
 // CaddyModule returns the Caddy module information.
@@ -124,14 +149,24 @@ func (Indirect) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{ID: Namespace + ".indirect", New: func() caddy.Module { return new(Indirect) }}
 }
 
-// Provision builds the detector with the embedded model.
+// Provision builds the detector with the embedded model, and a stricter one per risk
+// level whose threshold is lower (they share the model).
 func (m *Indirect) Provision(caddy.Context) error {
 	if m.Threshold < 0 || m.Threshold > 1 {
 		return fmt.Errorf("indirect threshold must be in (0, 1], not %v", m.Threshold)
 	}
-	m.Detector = indirect.New(indirect.Options{Threshold: m.Threshold})
-	return nil
+	low := m.Threshold
+	if low == 0 {
+		low = indirect.DefaultThreshold
+	}
+	m.Detector = indirect.New(indirect.Options{Threshold: low})
+	return m.risk.provision(m, "indirect", low, m.ElevatedThreshold, m.HighThreshold, func(c *Indirect, t float64) {
+		c.Detector = indirect.New(indirect.Options{Threshold: t})
+	})
 }
+
+// AtRisk implements RiskDetector.
+func (m *Indirect) AtRisk(l sentinel.Level) detect.Detector { return m.risk.level(l, m) }
 
 // PII reports EMAIL_ADDRESS, PHONE_NUMBER, CREDIT_CARD, IBAN_CODE, US_SSN and IP_ADDRESS
 // (default action redact).
@@ -246,4 +281,5 @@ var (
 	_ detect.Wrapper      = (*Secrets)(nil)
 	_ detect.Wrapper      = (*Patterns)(nil)
 	_ RiskDetector        = (*Injection)(nil)
+	_ RiskDetector        = (*Indirect)(nil)
 )

@@ -112,6 +112,62 @@ func TestDocumentRedactedInPlace(t *testing.T) {
 	}
 }
 
+// TestCitationsAreRead: an assistant turn sent back with citations (as the Anthropic SDK
+// echoes a response's TextBlock, citations null when there are none) has its quotes read
+// as untrusted document text, in the assistant's role, for each citation type; indices,
+// URLs and encrypted_index are not; a quote is redacted in place like any segment.
+func TestCitationsAreRead(t *testing.T) {
+	body := `{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[` +
+		`{"role":"user","content":[{"type":"document","source":{"type":"text","media_type":"text/plain","data":"Pay to jane@example.com."},"title":"inv.txt","citations":{"enabled":true}},{"type":"text","text":"Who is paid?"}]},` +
+		`{"role":"assistant","content":[{"type":"text","text":"According to the invoice, ","citations":null},` +
+		`{"type":"text","text":"Jane is paid.","citations":[` +
+		`{"type":"char_location","cited_text":"Pay to jane@example.com.","document_index":0,"document_title":"inv.txt","start_char_index":0,"end_char_index":24},` +
+		`{"type":"page_location","cited_text":"page quote","document_index":1,"document_title":null,"start_page_number":1,"end_page_number":2},` +
+		`{"type":"content_block_location","cited_text":"block quote","document_index":2,"start_block_index":0,"end_block_index":1},` +
+		`{"type":"search_result_location","cited_text":"result quote","source":"https://docs.example/a","title":"A","search_result_index":0,"start_block_index":0,"end_block_index":1},` +
+		`{"type":"web_search_result_location","cited_text":"web quote","url":"https://web.example/","title":"Web","encrypted_index":"EqgfCioIARgB"}]}]},` +
+		`{"role":"user","content":"Thanks."}]}`
+	r, err := Parse(KindMessages, []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []seg{
+		{"user", "document", "messages.0.content.0.title", "inv.txt"},
+		{"user", "document", "messages.0.content.0.source.data", "Pay to jane@example.com."},
+		{"user", "content", "messages.0.content.1.text", "Who is paid?"},
+		{"assistant", "content", "messages.1.content.0.text", "According to the invoice, "},
+		{"assistant", "content", "messages.1.content.1.text", "Jane is paid."},
+		{"assistant", "document", "messages.1.content.1.citations.0.cited_text", "Pay to jane@example.com."},
+		{"assistant", "document", "messages.1.content.1.citations.0.document_title", "inv.txt"},
+		{"assistant", "document", "messages.1.content.1.citations.1.cited_text", "page quote"},
+		{"assistant", "document", "messages.1.content.1.citations.2.cited_text", "block quote"},
+		{"assistant", "document", "messages.1.content.1.citations.3.cited_text", "result quote"},
+		{"assistant", "document", "messages.1.content.1.citations.3.title", "A"},
+		{"assistant", "document", "messages.1.content.1.citations.4.cited_text", "web quote"},
+		{"assistant", "document", "messages.1.content.1.citations.4.title", "Web"},
+		{"user", "content", "messages.2.content", "Thanks."},
+	}
+	if got := segs(r); !reflect.DeepEqual(got, want) {
+		t.Fatalf("segments:\n got %q\nwant %q", got, want)
+	}
+	edit := Edit{Segments: map[int]string{}}
+	for i, s := range r.Segments {
+		if start, end, ok := s.Untrusted(); s.Source == SourceDocument && (!ok || start != 0 || end != len(s.Text)) {
+			t.Errorf("%s: untrusted span %d-%d %v, want the whole text", s.Path, start, end, ok)
+		}
+		if strings.Contains(s.Text, "jane@example.com") {
+			edit.Segments[i] = strings.ReplaceAll(s.Text, "jane@example.com", "[EMAIL_ADDRESS_1]")
+		}
+	}
+	out, err := r.Apply(edit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.ReplaceAll(body, "jane@example.com", "[EMAIL_ADDRESS_1]"); string(out) != want {
+		t.Errorf("got  %s\nwant %s", out, want)
+	}
+}
+
 // TestDocumentErrors: fields the parser reads must have the API's types; the error names
 // the field.
 func TestDocumentErrors(t *testing.T) {
@@ -128,6 +184,9 @@ func TestDocumentErrors(t *testing.T) {
 		{`{"type":"search_result","source":"s","title":"t"}`, "messages.0.content.0.content", "array of text blocks"},
 		{`{"type":"search_result","source":1,"title":"t","content":[]}`, "messages.0.content.0.source", "must be a string"},
 		{`{"type":"tool_result","tool_use_id":"t","content":[{"type":"search_result","source":"s","title":"t","content":[{"type":"text"}]}]}`, "messages.0.content.0.content.0.content.0.text", "must be a string"},
+		{`{"type":"text","text":"x","citations":{"cited_text":"q"}}`, "messages.0.content.0.citations", "must be an array of citations, not object"},
+		{`{"type":"text","text":"x","citations":["q"]}`, "messages.0.content.0.citations.0", "must be a citation object, not string"},
+		{`{"type":"text","text":"x","citations":[{"type":"char_location","cited_text":3}]}`, "messages.0.content.0.citations.0.cited_text", "must be a string, not number"},
 	}
 	for _, tc := range tests {
 		_, err := Parse(KindMessages, []byte(messagesBody(tc.blocks)))

@@ -340,6 +340,38 @@ func (b *builder) anthropicBlock(role, p string, msg int, blk *value) error {
 			return err
 		}
 		b.part(role, SourceContent, p, msg, blk)
+		return b.citations(role, p, msg, blk.get("citations"))
+	}
+	return nil
+}
+
+// citations reads the citations of a text block that an assistant turn sent back with
+// (char_location, page_location, content_block_location, search_result_location,
+// web_search_result_location): their cited_text and titles quote a document — one the
+// client attached earlier, or a web page a server tool fetched — so they are recorded as
+// SourceDocument, untrusted data like the document itself. A client may replay them
+// verbatim, and a quote is where a document's embedded instruction would travel into
+// later turns after the document itself is dropped from the context. Null is "none" (as
+// the SDKs echo a response's text block); the other fields (indices, URLs, opaque
+// encrypted_index) are not text the model reads as prose.
+func (b *builder) citations(role, p string, msg int, c *value) error {
+	if c == nil || c.kind == jsonNull {
+		return nil
+	}
+	p += ".citations"
+	if c.kind != jsonArray {
+		return errorf(p, "%s must be an array of citations, not %s", p, c.kind)
+	}
+	for k, cit := range c.vals {
+		cp := p + "." + strconv.Itoa(k)
+		if cit.kind != jsonObject {
+			return errorf(cp, "%s must be a citation object, not %s", cp, cit.kind)
+		}
+		for _, f := range []string{"cited_text", "document_title", "title"} {
+			if err := b.optString(role, cp, f, msg, cit); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -27,7 +27,7 @@ const (
 	SourceToolSpec   Source = "tool_spec"   // description of a tool the client offers
 	SourceName       Source = "name"        // a participant name (OpenAI "name" field)
 	SourceReasoning  Source = "reasoning"   // earlier reasoning/thinking text sent back by the client
-	SourceDocument   Source = "document"    // text of an attached document or search result (Anthropic document and search_result blocks)
+	SourceDocument   Source = "document"    // text of an attached document or search result (Anthropic document and search_result blocks, and the cited_text of citations that quote them)
 )
 
 // Segment is one text string of the request.

@@ -6,7 +6,8 @@ import "strings"
 // (OpenAI role "tool" / legacy "function", Anthropic tool_result blocks, Responses
 // function_call_output items), the text of an attached document or search result
 // (Anthropic document blocks with a text or content source, search_result blocks, their
-// titles and context) and a document pasted into a user message after a framing line
+// titles and context, and the cited_text and titles of citations that an assistant turn
+// sent back with quote them) and a document pasted into a user message after a framing line
 // ("Here is the e-mail:", "Summarise the following:", a --- or ``` delimiter). Binary
 // attachments (images, PDFs as base64/URL/file, OpenAI file_data) are not text and are
 // not scanned.

@@ -25,7 +25,8 @@ import (
 // TestIndirectInjectionInToolResults: an agent forwards a tool's output that carries an
 // instruction for the model (an OpenAI tool message, an Anthropic tool_result block, a
 // Responses function_call_output item, each sent by the official SDK), or attaches it as
-// an Anthropic document (text or content source) or search result. With the default
+// an Anthropic document (text or content source) or search result, or replays an
+// assistant turn whose citation quotes it. With the default
 // llm_inspect the request is forwarded and the finding, INDIRECT_PROMPT_INJECTION, is in
 // the audit record and {http.llm.inspect.score}; with `action INDIRECT_PROMPT_INJECTION
 // block` it is refused with a 403 the SDK reports. The benign twin — the same tool output
@@ -111,6 +112,22 @@ http://localhost:%d {
 		"anthropic search_result": func(prefix, out string) (*http.Response, error) {
 			return anthropicUser(ctx, base+prefix, anthropic.NewSearchResultBlock([]anthropic.TextBlockParam{{Text: out}}, "https://shop.example/orders/5512", "Order 5512"))
 		},
+		"anthropic citation in an assistant turn": func(prefix, out string) (*http.Response, error) {
+			// The client replays an earlier answer that quoted the order record.
+			c := anthropic.NewClient(aoption.WithBaseURL(base+prefix), aoption.WithAPIKey("unused"), aoption.WithMaxRetries(0))
+			var resp *http.Response
+			_, err := c.Messages.New(ctx, anthropic.MessageNewParams{Model: "claude-sonnet-4-5", MaxTokens: 64, Messages: []anthropic.MessageParam{
+				anthropic.NewUserMessage(anthropic.NewTextBlock("Where is my order 5512?")),
+				anthropic.NewAssistantMessage(anthropic.ContentBlockParamUnion{OfText: &anthropic.TextBlockParam{
+					Text: "Your order has shipped.",
+					Citations: []anthropic.TextCitationParamUnion{{OfCharLocation: &anthropic.CitationCharLocationParam{
+						CitedText: out, DocumentIndex: 0, StartCharIndex: 0, EndCharIndex: int64(len(out)), DocumentTitle: anthropic.String("order 5512"),
+					}}},
+				}}),
+				anthropic.NewUserMessage(anthropic.NewTextBlock("When will it arrive?")),
+			}}, aoption.WithResponseInto(&resp))
+			return resp, err
+		},
 		"openai responses function_call_output": func(prefix, out string) (*http.Response, error) {
 			c := openai.NewClient(option.WithBaseURL(base+prefix+"/v1/"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
 			output := responses.ResponseInputItemParamOfFunctionCallOutput(out)
@@ -125,7 +142,8 @@ http://localhost:%d {
 		},
 	}
 	for _, name := range []string{"openai chat tool message", "anthropic tool_result", "openai responses function_call_output",
-		"anthropic document, text source", "anthropic document, content source", "anthropic search_result"} {
+		"anthropic document, text source", "anthropic document, content source", "anthropic search_result",
+		"anthropic citation in an assistant turn"} {
 		call := shapes[name]
 		t.Run(name, func(t *testing.T) {
 			// Default: forwarded, the finding and its score visible.

@@ -238,6 +238,26 @@ func TestIndirectEvaluation(t *testing.T) {
 	tm := count(tools, injection.DefaultThreshold, func(r evalRow) float64 { return inj.Score(r.span).Score })
 	t.Logf("indirect benign tool outputs and documents (testdata/untrusted.jsonl): LOSO FP %s, main model FP %s (never trained on them)", tl.benign, tm.benign)
 
+	// Our foreign-language tool outputs (never trained on; the vocabulary was written with
+	// them in view), per language: the shipped model and LOSO without our source.
+	ml := map[string][]evalRow{}
+	var langs []string
+	for _, r := range readRows(t, "testdata/multilingual.jsonl") {
+		r.source, r.fullText, r.span, r.framed = "multilingual", r.Text, r.Text, true
+		lang := r.ID[3:5]
+		if ml[lang] == nil {
+			langs = append(langs, lang)
+		}
+		ml[lang] = append(ml[lang], r)
+		ml["all"] = append(ml["all"], r)
+	}
+	for _, lang := range append(langs, "all") {
+		s := count(ml[lang], DefaultThreshold, func(r evalRow) float64 { return score(shipped, r) })
+		l := count(ml[lang], DefaultThreshold, func(r evalRow) float64 { return score(loso["ours"], r) })
+		m := count(ml[lang], injection.DefaultThreshold, func(r evalRow) float64 { return inj.Score(r.span).Score })
+		t.Logf("indirect multilingual %-3s shipped: attacks %-16s benign FP %-16s | LOSO-ours: attacks %-16s FP %-16s | main model: attacks %-16s FP %s", lang, s.attacks, s.benign, l.attacks, l.benign, m.attacks, m.benign)
+	}
+
 	// The everyday gate as user messages: the detector reads only pasted documents.
 	var every []evalRow
 	for _, r := range readRows(t, "../injection/testdata/everyday.jsonl") {

@@ -206,6 +206,87 @@ func init() {
 		lexicon[w] = e
 	}
 	add(cPlease, "please", "now", "also", "then", "kindly", "just", "simply", "and")
+	foreignCues(add)
+}
+
+// foreignCues adds German, French, Spanish, Italian and Portuguese words to the classes
+// of the strongest cues — an override of the reader's instructions, a command about its
+// response, an address to an AI — and the words that open statements (so that "Wir
+// freuen uns auf Ihre Antwort" does not read as a command about the reader's reply). The
+// cues' rules stay the English ones: "Ignorez toutes les instructions précédentes" is
+// verb, determiners and object like "ignore all the previous instructions", and the model
+// weighs a cue the same in any language (it was trained on English data; the foreign set,
+// testdata/multilingual.jsonl, is only evaluated). Words that are common English words
+// ("die", "su", "di", "ton") are left out of the classes where they would fire; "as",
+// "le" and "la" are determiners only for the override rule, which reads them after an
+// override verb alone.
+// Non-ASCII capitals are not lower-cased by the tokenizer, so only lower-case forms of
+// words that start with one ("übersetzung") can match; sentence-initial "Ü…" misses.
+func foreignCues(add func(c uint32, words ...string)) {
+	add(cOverride,
+		"ignoriert", "vergesst", "missachten", "übergehe", // de
+		"ignorer", "oublier", "négligez", // fr
+		"ignore", "ignorad", "olvide", "olviden", "omite", "omita", "descarta", // es
+		"ignorate", "dimenticate", "trascura", // it
+		"esqueça", "esqueca", "esqueçam", "desconsidere", "desconsidera") // pt
+	// Determiners and "previous/above" words, which the override rule walks over to its
+	// object as over "all", "the", "previous".
+	add(cScope,
+		"alle", "allen", "vorherigen", "vorigen", "bisherigen", "obigen", "früheren", "vorstehenden", "der", "den", "dem",
+		"toutes", "tous", "les", "précédentes", "précédents", "ci-dessus", "antérieures",
+		"todas", "todos", "las", "los", "anteriores", "previas", "previos",
+		"tutte", "tutti", "precedenti", "sopra", "le", "la", "gli", "lo", "el",
+		"os", "as")
+	add(cObject,
+		"alles", "befehle", "instruktionen", "aufgaben", "daten", "richtlinien",
+		"règles", "directives", "tout", "données",
+		"reglas", "indicaciones", "todo", "datos", "normas",
+		"regole", "indicazioni", "tutto", "dati",
+		"instruções", "instrucoes", "regras", "orientações", "tudo", "dados")
+	add(cYour,
+		"dein", "deine", "deiner", "deinem", "deinen", "ihre", "ihrer", "ihrem", "ihren",
+		"votre", "vos", "ta", "tes",
+		"tu", "tus",
+		"tua", "tuo", "tue", "tuoi", "vostra", "vostro",
+		"sua", "seu", "teu")
+	add(cOutput,
+		"antwort", "antworten", "zusammenfassung", "ausgabe", "übersetzung", "bericht",
+		"réponse", "réponses", "résumé", "sortie", "traduction", "rapport",
+		"respuesta", "respuestas", "resumen", "salida", "traducción", "informe", "análisis",
+		"risposta", "risposte", "riassunto", "traduzione", "analisi",
+		"resposta", "respostas", "resumo", "saída", "tradução", "análise", "relatório")
+	add(cModVerb,
+		"füge", "fügen", "ergänze", "ergänzen", "erwähne", "empfiehl", "empfehle", "beginne", "beende", "ersetze", "fasse",
+		"ajoute", "ajoutez", "inclus", "incluez", "insère", "insérez", "mentionne", "mentionnez", "recommande",
+		"recommandez", "commence", "commencez", "termine", "terminez", "remplace", "remplacez", "indiquez",
+		"añade", "añada", "agrega", "agregue", "incluye", "incluya", "menciona", "mencione", "recomienda", "recomiende",
+		"comienza", "empieza", "reemplaza",
+		"aggiungi", "aggiungete", "includi", "menziona", "raccomanda", "consiglia", "inizia", "sostituisci", "riassumi",
+		"adicione", "adiciona", "inclua", "mencione", "recomende", "comece", "substitua", "resuma")
+	add(cPrintVerb,
+		"sage", "schreibe", "antworte", "gib",
+		"dites", "écrivez", "écris", "répondez", "réponds",
+		"dile", "diga", "escribe", "escriba", "responde", "responda",
+		"scrivi", "rispondi",
+		"escreva", "diga")
+	add(cOnly, "nur", "ausschließlich", "wörtlich", "nichts", "seulement", "uniquement", "exclusivement", "rien",
+		"solo", "sólo", "únicamente", "exclusivamente", "nada", "soltanto", "solamente", "esclusivamente", "apenas", "somente")
+	add(cAI, "ki-assistent", "ki-assistenten", "ki-modell", "sprachmodell", "modèle", "modelo", "modello", "agente")
+	add(cVocative, "liebe", "lieber", "hallo", "cher", "chère", "bonjour", "à", "au", "hola", "estimado", "estimada",
+		"querido", "querida", "al", "caro", "cara", "gentile", "ciao", "attenzione", "prezado", "prezada", "olá", "ao",
+		"remarque", "aviso", "avviso", "atención", "atenção")
+	add(cUrgent, "wichtig", "dringend", "sofort", "achtung", "importante", "urgente", "immédiatement", "inmediatamente",
+		"subito", "imediatamente", "attenzione", "atención", "atenção")
+	add(cPlease, "bitte", "veuillez")
+	add(cNeg, "nicht", "pas", "non", "não", "sin", "ohne", "sans", "senza", "sem")
+	add(cTell, "erwähnen", "verrate", "mentionnez", "mentionner", "menciones", "mencionar", "menzionare", "mencione")
+	add(cOpener,
+		"ich", "wir", "sie", "er", "es", "das", "ein", "eine", "dies", "diese", "wenn", "falls", "vielen", "danke", "mit", "bei",
+		"für", "nach", "und", "aber", "oder", "auch", "unser", "unsere", "je", "nous", "vous", "il", "elle", "ils", "le", "la",
+		"un", "une", "ce", "cette", "ces", "si", "quand", "merci", "pour", "dans", "avec", "et", "mais", "ou", "notre", "nos",
+		"yo", "usted", "el", "los", "las", "una", "este", "esta", "cuando", "gracias", "para", "en", "con", "y", "pero",
+		"nuestro", "nuestra", "io", "noi", "lei", "lo", "gli", "questo", "questa", "se", "quando", "grazie", "e", "ma",
+		"nostro", "nostra", "eu", "nós", "você", "o", "os", "um", "uma", "obrigado", "obrigada", "em", "com", "mas")
 }
 
 // token kinds

@@ -18,9 +18,11 @@ type fixture struct {
 	Text  string `json:"text"`
 }
 
-func fixtures(t *testing.T) []fixture {
+func fixtures(t *testing.T) []fixture { return readFixtures(t, "testdata/untrusted.jsonl") }
+
+func readFixtures(t *testing.T, path string) []fixture {
 	t.Helper()
-	f, err := os.Open("testdata/untrusted.jsonl")
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +61,31 @@ func TestOrdinaryToolOutputsPass(t *testing.T) {
 	}
 	if found*100 < attacks*90 {
 		t.Errorf("found %d of %d hand-written embedded instructions, want at least 90%%", found, attacks)
+	}
+}
+
+// TestForeignLanguageData: testdata/multilingual.jsonl — tool results, e-mails, search
+// results and documents in German, French, Spanish, Italian and Portuguese, each attack
+// with its benign twin, and ordinary tool outputs whose imperatives address the human
+// reader ("Bitte bis Freitag antworten", "cliquez ici pour vous désabonner", "Ignorieren
+// Sie Warnungen …"). No benign text is reported, and every planted instruction is. The
+// model never trained on this file, but its vocabulary (foreignCues) was written with it
+// in view, so these are pinned, not held-out, figures (README "Indirect injection").
+func TestForeignLanguageData(t *testing.T) {
+	d := New(Options{})
+	langs := map[string]bool{}
+	for _, r := range readFixtures(t, "testdata/multilingual.jsonl") {
+		langs[r.ID[3:5]] = true
+		v := d.Score(r.Text)
+		if r.Label == 0 && v.Score >= DefaultThreshold {
+			t.Errorf("%s (%s): benign data scored %.2f (%v)", r.ID, r.Group, v.Score, v.Cues)
+		}
+		if r.Label == 1 && v.Score < DefaultThreshold {
+			t.Errorf("%s (%s): planted instruction scored %.2f (%v)", r.ID, r.Group, v.Score, v.Cues)
+		}
+	}
+	if len(langs) != 5 {
+		t.Errorf("languages %v, want de, es, fr, it and pt", langs)
 	}
 }
 

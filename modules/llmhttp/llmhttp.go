@@ -137,13 +137,26 @@ func WithWatch(r *http.Request) (*Watch, *http.Request) {
 
 // SetBody replaces the body that will be forwarded, e.g. after a redaction.
 func SetBody(r *http.Request, body []byte) {
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.Body = newBodyReader(body)
 	r.ContentLength = int64(len(body))
 	r.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	r.Header.Del("Transfer-Encoding")
 	r.TransferEncoding = nil
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	r.GetBody = func() (io.ReadCloser, error) { return newBodyReader(body), nil }
 }
+
+// bodyReader is an in-memory request body: one allocation, where
+// io.NopCloser(bytes.NewReader(b)) takes two on every request.
+type bodyReader struct{ bytes.Reader }
+
+func newBodyReader(b []byte) *bodyReader {
+	br := &bodyReader{}
+	br.Reset(b)
+	return br
+}
+
+// Close implements io.Closer; there is nothing to release.
+func (*bodyReader) Close() error { return nil }
 
 func methodNotAllowed(r *http.Request, allow string) *apierr.Error {
 	return &apierr.Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
@@ -161,8 +174,8 @@ func checkContentType(r *http.Request) *apierr.Error {
 			Message: "Compressed request bodies are not accepted; send the JSON body uncompressed."}
 	}
 	ct := r.Header.Get("Content-Type")
-	if ct == "" {
-		return nil
+	if ct == "" || ct == "application/json" {
+		return nil // the SDKs' header, accepted without parsing it
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json") || mt == "application/x-www-form-urlencoded") {

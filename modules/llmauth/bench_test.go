@@ -51,4 +51,3 @@ func BenchmarkServeHTTP(b *testing.B) {
 		}
 	})
 }
-

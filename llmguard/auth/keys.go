@@ -79,13 +79,19 @@ func NewKey(rnd io.Reader) (string, error) {
 
 // checksum encodes the CRC-32 of s as keyCheckChars base62 characters (62^6 > 2^32).
 func checksum(s string) string {
+	c := checksumChars(s)
+	return string(c[:])
+}
+
+// checksumChars is checksum as an array: checking a key on every request allocates nothing.
+func checksumChars(s string) [keyCheckChars]byte {
 	v := uint64(crc32.ChecksumIEEE([]byte(s)))
-	out := make([]byte, keyCheckChars)
+	var out [keyCheckChars]byte
 	for i := keyCheckChars - 1; i >= 0; i-- {
 		out[i] = base62[v%62]
 		v /= 62
 	}
-	return string(out)
+	return out
 }
 
 // LooksLikeKey reports whether s starts with the gateway's key prefix, i.e. whether the key
@@ -105,7 +111,7 @@ func CheckKeyFormat(key string) error {
 			return ErrKeyFormat
 		}
 	}
-	if checksum(body[:keyRandomChars]) != body[keyRandomChars:] {
+	if sum := checksumChars(body[:keyRandomChars]); string(sum[:]) != body[keyRandomChars:] {
 		return ErrKeyFormat
 	}
 	return nil

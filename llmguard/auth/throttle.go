@@ -42,7 +42,9 @@ func NewThrottle(burst, rate float64, maxEntries int) *Throttle {
 // host commonly owns a whole /64 and could otherwise rotate addresses for free.
 func ClientKey(ip string) string {
 	a, err := netip.ParseAddr(ip)
-	if err != nil {
+	if err != nil || a.Is4() {
+		// ParseAddr accepts only the canonical dotted quad, so a plain IPv4 address is its
+		// own key (no String() allocation on every request).
 		return ip
 	}
 	a = a.Unmap()

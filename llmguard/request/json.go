@@ -1,6 +1,7 @@
 package request
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -293,9 +294,16 @@ func (p *parser) string() (string, error) {
 	p.pos++ // opening quote
 	start := p.pos
 	for p.pos < len(d) {
+		// Eight plain ASCII bytes at a time: prompt text is almost all of them.
+		for p.pos+8 <= len(d) && plainASCII8(binary.LittleEndian.Uint64(d[p.pos:])) {
+			p.pos += 8
+		}
+		if p.pos >= len(d) {
+			break
+		}
 		c := d[p.pos]
 		if c == '"' {
-			s := string(d[start:p.pos])
+			s := intern(d[start:p.pos])
 			p.pos++
 			return s, nil
 		}
@@ -429,4 +437,91 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// plainASCII8 reports whether none of the eight bytes of x (read little-endian) ends or
+// escapes a JSON string or needs checking: no '"', no '\\', no control character and no
+// byte of a multi-byte UTF-8 sequence. The classic SWAR tests ("has a zero byte", "has a
+// byte less than n"), which are exact about whether any such byte is present.
+func plainASCII8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	hasZero := func(v uint64) uint64 { return (v - ones) & ^v & highs }
+	bad := x & highs                    // non-ASCII
+	bad |= (x - 0x20*ones) & ^x & highs // a byte < 0x20
+	bad |= hasZero(x ^ ('"' * ones))
+	bad |= hasZero(x ^ ('\\' * ones))
+	return bad == 0
+}
+
+// intern returns b as a string without allocating when it is one of the keys and values
+// that every request repeats (a chat body is mostly "role", "content", "user", …), and a
+// copy otherwise: a switch on string(b) compares without converting.
+func intern(b []byte) string {
+	switch string(b) {
+	case "model":
+		return "model"
+	case "messages":
+		return "messages"
+	case "role":
+		return "role"
+	case "content":
+		return "content"
+	case "user":
+		return "user"
+	case "assistant":
+		return "assistant"
+	case "system":
+		return "system"
+	case "developer":
+		return "developer"
+	case "tool":
+		return "tool"
+	case "type":
+		return "type"
+	case "text":
+		return "text"
+	case "name":
+		return "name"
+	case "stream":
+		return "stream"
+	case "max_tokens":
+		return "max_tokens"
+	case "max_completion_tokens":
+		return "max_completion_tokens"
+	case "max_output_tokens":
+		return "max_output_tokens"
+	case "temperature":
+		return "temperature"
+	case "top_p":
+		return "top_p"
+	case "input":
+		return "input"
+	case "prompt":
+		return "prompt"
+	case "tools":
+		return "tools"
+	case "tool_calls":
+		return "tool_calls"
+	case "tool_call_id":
+		return "tool_call_id"
+	case "function":
+		return "function"
+	case "arguments":
+		return "arguments"
+	case "id":
+		return "id"
+	case "stream_options":
+		return "stream_options"
+	case "include_usage":
+		return "include_usage"
+	case "image_url":
+		return "image_url"
+	case "url":
+		return "url"
+	case "input_text":
+		return "input_text"
+	case "instructions":
+		return "instructions"
+	}
+	return string(b)
 }

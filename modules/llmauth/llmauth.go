@@ -361,27 +361,49 @@ const (
 	PlaceholderAuthSource = "http.llm.auth_source"
 )
 
+// publish registers the caller's placeholders as one provider computed on read rather
+// than a Replacer.Set each (some seven per request, plus the key's metadata, which grew
+// Caddy's map twice and joined the roles and scopes for requests that never read them).
+// The identity is complete here and not changed afterwards, so a value read later — by
+// the access log after the request ended, too — is the one a Set would have stored.
 func (h *Handler) publish(r *http.Request, id *exchange.Identity) {
 	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	if !ok {
 		return
 	}
-	repl.Set(PlaceholderUserID, id.ID)
-	if id.Source == "api_key" {
-		repl.Set(PlaceholderKeyID, id.ID)
-	} else {
-		repl.Set(PlaceholderKeyID, "")
-	}
-	repl.Set(PlaceholderSubject, id.Subject)
-	repl.Set(PlaceholderTier, id.Tier)
-	repl.Set(PlaceholderRoles, strings.Join(id.Roles, ","))
-	repl.Set(PlaceholderScopes, strings.Join(id.Scopes, " "))
-	repl.Set(PlaceholderAuthSource, id.Source)
-	for k, v := range id.Metadata {
-		if k != "id" {
-			repl.Set("http.auth.user."+k, v)
+	repl.Map(func(key string) (any, bool) { return identityPlaceholder(id, key) })
+}
+
+// identityPlaceholder is the value of the placeholder key for id, if llm_auth sets it.
+func identityPlaceholder(id *exchange.Identity, key string) (any, bool) {
+	if k, ok := strings.CutPrefix(key, "http.auth.user."); ok {
+		if k == "id" {
+			return id.ID, true
 		}
+		v, ok := id.Metadata[k]
+		return v, ok
 	}
+	if !strings.HasPrefix(key, "http.llm.") {
+		return nil, false
+	}
+	switch key {
+	case PlaceholderKeyID:
+		if id.Source == "api_key" {
+			return id.ID, true
+		}
+		return "", true
+	case PlaceholderSubject:
+		return id.Subject, true
+	case PlaceholderTier:
+		return id.Tier, true
+	case PlaceholderRoles:
+		return strings.Join(id.Roles, ","), true
+	case PlaceholderScopes:
+		return strings.Join(id.Scopes, " "), true
+	case PlaceholderAuthSource:
+		return id.Source, true
+	}
+	return nil, false
 }
 
 // missingCredentialMessage names the credentials the sources accept.

@@ -137,13 +137,26 @@ func WithWatch(r *http.Request) (*Watch, *http.Request) {
 
 // SetBody replaces the body that will be forwarded, e.g. after a redaction.
 func SetBody(r *http.Request, body []byte) {
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.Body = newBodyReader(body)
 	r.ContentLength = int64(len(body))
 	r.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	r.Header.Del("Transfer-Encoding")
 	r.TransferEncoding = nil
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	r.GetBody = func() (io.ReadCloser, error) { return newBodyReader(body), nil }
 }
+
+// bodyReader is an in-memory request body: one allocation, where
+// io.NopCloser(bytes.NewReader(b)) takes two on every request.
+type bodyReader struct{ bytes.Reader }
+
+func newBodyReader(b []byte) *bodyReader {
+	br := &bodyReader{}
+	br.Reset(b)
+	return br
+}
+
+// Close implements io.Closer; there is nothing to release.
+func (*bodyReader) Close() error { return nil }
 
 func methodNotAllowed(r *http.Request, allow string) *apierr.Error {
 	return &apierr.Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
@@ -161,8 +174,8 @@ func checkContentType(r *http.Request) *apierr.Error {
 			Message: "Compressed request bodies are not accepted; send the JSON body uncompressed."}
 	}
 	ct := r.Header.Get("Content-Type")
-	if ct == "" {
-		return nil
+	if ct == "" || ct == "application/json" {
+		return nil // the SDKs' header, accepted without parsing it
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json") || mt == "application/x-www-form-urlencoded") {
@@ -216,26 +229,49 @@ func tooLarge(limit int64) *apierr.Error {
 		Message: fmt.Sprintf("The request body is larger than the gateway's limit of %s; send a shorter prompt.", humanize.IBytes(uint64(limit)))}
 }
 
+// publish registers the {http.llm.*} request placeholders as one provider computed on
+// read, instead of a Replacer.Set each: most requests read none of them (or a few, in the
+// access log or the audit record), and each Set grows Caddy's map and boxes the value.
+// The values are taken when the request is loaded, which is what a Set would have stored;
+// a handler that changes one later Sets it, and Caddy's static values are asked before
+// any provider. The prompt is counted only if something reads its count (see
+// Exchange.PromptCount).
 func publish(r *http.Request, ex *exchange.Exchange) {
 	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	if !ok {
 		return
 	}
-	repl.Set(PlaceholderEndpoint, ex.Kind.String())
+	kind := ex.Kind
 	if ex.Request == nil {
+		repl.Map(func(key string) (any, bool) {
+			if key == PlaceholderEndpoint {
+				return kind.String(), true
+			}
+			return nil, false
+		})
 		return
 	}
-	repl.Set(PlaceholderModel, ex.Request.Model)
-	repl.Set(PlaceholderStream, ex.Request.Stream)
-	// Counted only if something reads it (see Exchange.PromptCount).
+	model, stream, maxOut, exact := ex.Request.Model, ex.Request.Stream, ex.Request.MaxOutputTokens, ex.Tokens.Encoding.Exact
 	repl.Map(func(key string) (any, bool) {
-		if key != PlaceholderPromptTokens {
-			return nil, false
+		if !strings.HasPrefix(key, "http.llm.") {
+			return nil, false // most reads of other placeholders pass here
 		}
-		return ex.PromptCount(), true
+		switch key {
+		case PlaceholderEndpoint:
+			return kind.String(), true
+		case PlaceholderModel:
+			return model, true
+		case PlaceholderStream:
+			return stream, true
+		case PlaceholderMaxOutput:
+			return maxOut, true
+		case PlaceholderTokensExact:
+			return exact, true
+		case PlaceholderPromptTokens:
+			return ex.PromptCount(), true
+		}
+		return nil, false
 	})
-	repl.Set(PlaceholderMaxOutput, ex.Request.MaxOutputTokens)
-	repl.Set(PlaceholderTokensExact, ex.Tokens.Encoding.Exact)
 }
 
 // Fail sends e to the client in the shape of the API it called and records the code for

@@ -200,3 +200,34 @@ func TestDocumentErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestNestedCitationsAreRead: a text block inside a tool_result, a search_result or a
+// content-sourced document may carry citations too (the SDK's TextBlockParam is the same
+// type there); their quotes reach the upstream, so they are read like a message's.
+func TestNestedCitationsAreRead(t *testing.T) {
+	cit := `"citations":[{"type":"char_location","cited_text":"%s","document_index":0,"start_char_index":0,"end_char_index":1,"document_title":null}]`
+	q := func(s string) string { return strings.Replace(cit, "%s", s, 1) }
+	body := messagesBody(`{"type":"tool_result","tool_use_id":"t1","content":[{"type":"text","text":"found",` + q("tool quote") + `},` +
+		`{"type":"search_result","source":"s","title":"T","content":[{"type":"text","text":"hit",` + q("result quote") + `}]}]},` +
+		`{"type":"document","source":{"type":"content","content":[{"type":"text","text":"part",` + q("doc quote") + `}]}}`)
+	r, err := Parse(KindMessages, []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"messages.0.content.0.content.0.citations.0.cited_text":           "tool quote",
+		"messages.0.content.0.content.1.content.0.citations.0.cited_text": "result quote",
+		"messages.0.content.1.source.content.0.citations.0.cited_text":    "doc quote",
+	}
+	for _, s := range r.Segments {
+		if w, ok := want[s.Path]; ok {
+			if s.Text != w || s.Source != SourceDocument {
+				t.Errorf("%s: %s %q, want document %q", s.Path, s.Source, s.Text, w)
+			}
+			delete(want, s.Path)
+		}
+	}
+	for p := range want {
+		t.Errorf("%s not read: it would be forwarded unscanned", p)
+	}
+}

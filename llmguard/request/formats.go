@@ -324,6 +324,10 @@ func (b *builder) anthropicBlock(role, p string, msg int, blk *value) error {
 				}
 				if !ok {
 					b.part("tool", SourceToolResult, ip, msg, inner)
+					// A text block here may quote documents too (the same TextBlockParam).
+					if err := b.citations("tool", ip, msg, inner.get("citations")); err != nil {
+						return err
+					}
 				}
 			}
 		default:
@@ -465,6 +469,9 @@ func (b *builder) dataBlocks(role, p string, msg int, c *value, images bool) err
 			return errorf(ip+".text", "%s.text must be a string", ip)
 		}
 		b.add(role, SourceDocument, ip+".text", msg, tv)
+		if err := b.citations(role, ip, msg, inner.get("citations")); err != nil {
+			return err
+		}
 	}
 	return nil
 }

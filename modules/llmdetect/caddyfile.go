@@ -71,38 +71,18 @@ func ParseCaddyfile(d *caddyfile.Dispenser, defaults []string) (*Config, error) 
 	seen := cfparse.Seen{}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		switch name := d.Val(); name {
-		case "injection":
+		case "injection", "indirect":
 			if err := seen.Check(d); err != nil {
 				return nil, err
 			}
 			changed = true
-			m := &Injection{}
-			off, err := m.parse(d, true)
-			if err == nil && !off && *m == (Injection{}) {
-				return nil, d.ArgErr()
+			parse := scoringBlock[Injection]
+			if name == "indirect" {
+				parse = scoringBlock[Indirect]
 			}
-			if err == nil && off {
-				err = set(name, false)
-			} else if err == nil {
-				err = set(name, m)
-			}
-			if err != nil {
-				return nil, err
-			}
-		case "indirect":
-			if err := seen.Check(d); err != nil {
-				return nil, err
-			}
-			changed = true
-			m := &Indirect{}
-			off, err := m.parse(d, true)
-			if err == nil && !off && *m == (Indirect{}) {
-				return nil, d.ArgErr() // `indirect` alone changes nothing
-			}
-			if err == nil && off {
-				err = set(name, false)
-			} else if err == nil {
-				err = set(name, m)
+			mod, err := parse(d)
+			if err == nil {
+				err = set(name, mod)
 			}
 			if err != nil {
 				return nil, err
@@ -275,6 +255,26 @@ func (m *Indirect) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 // parse reads what follows the detector's name, as for injection (without no_invisible).
 func (m *Indirect) parse(d *caddyfile.Dispenser, offOK bool) (off bool, err error) {
 	return parseThresholds(d, "indirect", offOK, &m.Threshold, &m.ElevatedThreshold, &m.HighThreshold, nil)
+}
+
+// scoringBlock reads a scoring detector's line in a detect block (`injection` or
+// `indirect`, `[off|<threshold>] [{…}]`) into a new T: false for off, else the configured
+// module. The name alone changes nothing and is refused.
+func scoringBlock[T comparable, P interface {
+	*T
+	parse(*caddyfile.Dispenser, bool) (bool, error)
+}](d *caddyfile.Dispenser) (any, error) {
+	m := new(T)
+	off, err := P(m).parse(d, true)
+	switch {
+	case err != nil:
+		return nil, err
+	case off:
+		return false, nil
+	case *m == *new(T):
+		return nil, d.ArgErr()
+	}
+	return m, nil
 }
 
 // parseThresholds reads `[off|<threshold>] [{ threshold <t>  elevated_threshold <t>

@@ -371,17 +371,16 @@ func (h *Handler) publish(r *http.Request, id *exchange.Identity) {
 	if !ok {
 		return
 	}
-	// Caddy asks its static values before any provider, so a value an earlier handler Set
-	// (basic_auth's {http.auth.user.id}, say) would shadow the identity, which the rate
-	// limiter's default key and the audit's user read: drop those, as a Set replaced them.
-	for _, k := range [...]string{PlaceholderUserID, PlaceholderKeyID, PlaceholderSubject, PlaceholderTier,
-		PlaceholderRoles, PlaceholderScopes, PlaceholderAuthSource} {
-		repl.Delete(k)
-	}
+	// An earlier handler's value under one of these names (basic_auth's
+	// {http.auth.user.id}, say) must not shadow the identity, which the rate limiter's
+	// default key and the audit's user read: Provide drops the fixed names, and the
+	// metadata names are dropped here.
 	for k := range id.Metadata {
 		repl.Delete("http.auth.user." + k)
 	}
-	repl.Map(func(key string) (any, bool) { return identityPlaceholder(id, key) })
+	llmhttp.Provide(repl, func(key string) (any, bool) { return identityPlaceholder(id, key) },
+		PlaceholderUserID, PlaceholderKeyID, PlaceholderSubject, PlaceholderTier,
+		PlaceholderRoles, PlaceholderScopes, PlaceholderAuthSource)
 }
 
 // identityPlaceholder is the value of the placeholder key for id, if llm_auth sets it.

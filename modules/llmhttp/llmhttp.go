@@ -229,13 +229,22 @@ func tooLarge(limit int64) *apierr.Error {
 		Message: fmt.Sprintf("The request body is larger than the gateway's limit of %s; send a shorter prompt.", humanize.IBytes(uint64(limit)))}
 }
 
+// Provide publishes placeholders computed on read: fn answers them, and names are the
+// fixed ones it answers. Caddy asks its static values before any provider, so a value an
+// earlier handler Set under one of those names would shadow fn's; Provide drops them, as a
+// Set in their place would have replaced them. A handler that Sets one later still wins.
+func Provide(repl *caddy.Replacer, fn caddy.ReplacerFunc, names ...string) {
+	for _, k := range names {
+		repl.Delete(k)
+	}
+	repl.Map(fn)
+}
+
 // publish registers the {http.llm.*} request placeholders as one provider computed on
 // read, instead of a Replacer.Set each: most requests read none of them (or a few, in the
 // access log or the audit record), and each Set grows Caddy's map and boxes the value.
-// The values are taken when the request is loaded, which is what a Set would have stored;
-// a handler that changes one later Sets it, and Caddy's static values are asked before
-// any provider. The prompt is counted only if something reads its count (see
-// Exchange.PromptCount).
+// The values are taken when the request is loaded, which is what a Set would have stored.
+// The prompt is counted only if something reads its count (see Exchange.PromptCount).
 func publish(r *http.Request, ex *exchange.Exchange) {
 	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	if !ok {
@@ -243,16 +252,16 @@ func publish(r *http.Request, ex *exchange.Exchange) {
 	}
 	kind := ex.Kind
 	if ex.Request == nil {
-		repl.Map(func(key string) (any, bool) {
+		Provide(repl, func(key string) (any, bool) {
 			if key == PlaceholderEndpoint {
 				return kind.String(), true
 			}
 			return nil, false
-		})
+		}, PlaceholderEndpoint)
 		return
 	}
 	model, stream, maxOut, exact := ex.Request.Model, ex.Request.Stream, ex.Request.MaxOutputTokens, ex.Tokens.Encoding.Exact
-	repl.Map(func(key string) (any, bool) {
+	Provide(repl, func(key string) (any, bool) {
 		if !strings.HasPrefix(key, "http.llm.") {
 			return nil, false // most reads of other placeholders pass here
 		}
@@ -271,7 +280,7 @@ func publish(r *http.Request, ex *exchange.Exchange) {
 			return ex.PromptCount(), true
 		}
 		return nil, false
-	})
+	}, PlaceholderEndpoint, PlaceholderModel, PlaceholderStream, PlaceholderMaxOutput, PlaceholderTokensExact, PlaceholderPromptTokens)
 }
 
 // Fail sends e to the client in the shape of the API it called and records the code for

@@ -5,6 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
+	"strings"
+	"sync"
 )
 
 // Decisions an event records. They are few and fixed so that they can label metrics.
@@ -90,16 +93,48 @@ type Event struct {
 
 // Hasher computes the keyed content digests of PrivacyHash. A plain SHA-256 of a short
 // prompt could be reversed by guessing; a keyed one cannot without the key.
-type Hasher struct{ key []byte }
+//
+// Every audited request hashes its prompt and response, so the keyed HMAC states are
+// pooled (Reset restores the keyed state instead of deriving it again) together with a
+// buffer the text is copied through, rather than converting each text to a new []byte.
+type Hasher struct {
+	key  []byte
+	pool sync.Pool // *hmacBuf
+}
+
+type hmacBuf struct {
+	mac hash.Hash
+	buf [1024]byte
+}
 
 // NewHasher returns a Hasher keyed with key (copied).
-func NewHasher(key []byte) *Hasher { return &Hasher{key: append([]byte(nil), key...)} }
+func NewHasher(key []byte) *Hasher {
+	h := &Hasher{key: append([]byte(nil), key...)}
+	h.pool.New = func() any { return &hmacBuf{mac: hmac.New(sha256.New, h.key)} }
+	return h
+}
+
+const sumPrefix = "hmac-sha256:"
 
 // Sum returns "hmac-sha256:<hex>" of text.
 func (h *Hasher) Sum(text string) string {
-	m := hmac.New(sha256.New, h.key)
-	m.Write([]byte(text))
-	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))
+	b := h.pool.Get().(*hmacBuf)
+	b.mac.Reset()
+	for len(text) > 0 {
+		n := copy(b.buf[:], text)
+		b.mac.Write(b.buf[:n])
+		text = text[n:]
+	}
+	var sum [sha256.Size]byte
+	b.mac.Sum(sum[:0])
+	h.pool.Put(b)
+	var out strings.Builder
+	out.Grow(len(sumPrefix) + 2*sha256.Size)
+	out.WriteString(sumPrefix)
+	var hx [2 * sha256.Size]byte
+	hex.Encode(hx[:], sum[:])
+	out.Write(hx[:])
+	return out.String()
 }
 
 // SetContent fills the content fields of e per e.Privacy. prompt is the client's prompt

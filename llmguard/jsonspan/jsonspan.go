@@ -36,9 +36,17 @@ func Members(b []byte, open int) ([]Member, int, error) {
 	return ms, end, nil
 }
 
+// unquote decodes a JSON string with escapes. Apart from EachMember's loop, so that the
+// pointer encoding/json needs does not move every key of the loop to the heap.
+func unquote(raw []byte) (string, error) {
+	var s string
+	err := json.Unmarshal(raw, &s)
+	return s, err
+}
+
 // EachMember calls fn for each member of the object at b[open] ('{'), in order, until fn
 // returns false, and returns the offset of the closing '}' (0 when fn stopped early). It
-// allocates nothing for keys without escapes.
+// allocates nothing for the keys Intern knows.
 func EachMember(b []byte, open int, fn func(Member) bool) (int, error) {
 	if open >= len(b) || b[open] != '{' {
 		return 0, ErrNotObject
@@ -55,13 +63,10 @@ func EachMember(b []byte, open int, fn func(Member) bool) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		key := string(b[i+1 : kEnd-1])
-		for _, c := range b[i:kEnd] {
-			if c == '\\' {
-				if json.Unmarshal(b[i:kEnd], &key) != nil {
-					return 0, ErrNotObject
-				}
-				break
+		key := Intern(b[i+1 : kEnd-1])
+		if bytes.IndexByte(b[i:kEnd], '\\') >= 0 {
+			if key, err = unquote(b[i:kEnd]); err != nil {
+				return 0, ErrNotObject
 			}
 		}
 		j := SkipWS(b, kEnd)

@@ -233,6 +233,19 @@ func (r *Rule) IsBudget() bool { return r.Kind == TokenBudget || r.Kind == CostB
 // IsWindow reports a requests or tokens per window rule.
 func (r *Rule) IsWindow() bool { return r.Kind == Requests || r.Kind == Tokens }
 
+// CountsInput reports whether Amount depends on Usage.Input: the prompt must then be
+// counted before the rule can reserve (counting a 1 KB prompt costs more than the rest
+// of a reservation, so rules that do not need it do not pay for it).
+func (r *Rule) CountsInput() bool {
+	switch r.Kind {
+	case Tokens, TokenBudget:
+		return r.Measure != Output
+	case CostBudget:
+		return true
+	}
+	return false
+}
+
 // Usage is what a request consumes, in tokens.
 type Usage struct {
 	Input       int64 // prompt tokens, cached ones included

@@ -303,7 +303,7 @@ func (p *parser) string() (string, error) {
 		}
 		c := d[p.pos]
 		if c == '"' {
-			s := intern(d[start:p.pos])
+			s := jsonspan.Intern(d[start:p.pos])
 			p.pos++
 			return s, nil
 		}
@@ -451,77 +451,4 @@ func plainASCII8(x uint64) bool {
 	bad |= hasZero(x ^ ('"' * ones))
 	bad |= hasZero(x ^ ('\\' * ones))
 	return bad == 0
-}
-
-// intern returns b as a string without allocating when it is one of the keys and values
-// that every request repeats (a chat body is mostly "role", "content", "user", …), and a
-// copy otherwise: a switch on string(b) compares without converting.
-func intern(b []byte) string {
-	switch string(b) {
-	case "model":
-		return "model"
-	case "messages":
-		return "messages"
-	case "role":
-		return "role"
-	case "content":
-		return "content"
-	case "user":
-		return "user"
-	case "assistant":
-		return "assistant"
-	case "system":
-		return "system"
-	case "developer":
-		return "developer"
-	case "tool":
-		return "tool"
-	case "type":
-		return "type"
-	case "text":
-		return "text"
-	case "name":
-		return "name"
-	case "stream":
-		return "stream"
-	case "max_tokens":
-		return "max_tokens"
-	case "max_completion_tokens":
-		return "max_completion_tokens"
-	case "max_output_tokens":
-		return "max_output_tokens"
-	case "temperature":
-		return "temperature"
-	case "top_p":
-		return "top_p"
-	case "input":
-		return "input"
-	case "prompt":
-		return "prompt"
-	case "tools":
-		return "tools"
-	case "tool_calls":
-		return "tool_calls"
-	case "tool_call_id":
-		return "tool_call_id"
-	case "function":
-		return "function"
-	case "arguments":
-		return "arguments"
-	case "id":
-		return "id"
-	case "stream_options":
-		return "stream_options"
-	case "include_usage":
-		return "include_usage"
-	case "image_url":
-		return "image_url"
-	case "url":
-		return "url"
-	case "input_text":
-		return "input_text"
-	case "instructions":
-		return "instructions"
-	}
-	return string(b)
 }

@@ -89,6 +89,13 @@ func FuzzReply(f *testing.F) {
 	f.Add([]byte(`{"output":[{"summary":[{"text":"s"}],"content":[{"text":"t","refusal":"r"}],"arguments":"a","input":"i"}],"usage":{"input_tokens":1}}`), uint8(4))
 	f.Add([]byte(`{"content":[{"type":"tool_use","input":null},{"type":"tool_use","input":{"a" : [1, 2]}},{"type":"text","text":"x","thinking":"y"}],"usage":{"output_tokens":2}}`), uint8(5))
 	f.Add([]byte(`{"usage":5,"choices":{"x":1}}`), uint8(3))
+	// Usage objects as setUsage reads them by hand: details, duplicates (the later wins,
+	// objects merge), null clearing, wrong types, mixed case, quoted and fractional numbers.
+	f.Add([]byte(`{"usage":{"prompt_tokens":10,"PROMPT_TOKENS":"7","completion_tokens":2.9,"prompt_tokens_details":{"cached_tokens":4},"prompt_tokens_details":{"cache_write_tokens":1},"completion_tokens_details":null,"output_tokens_details":{"reasoning_tokens":3}}}`), uint8(1))
+	f.Add([]byte(`{"usage":{"input_tokens":5,"input_tokens_details":[1],"prompt_tokens_details":"x","completion_tokens_details":{"reasoning_tokens":{"a":1}},"cache_read_input_tokens":-3,"cache_creation_input_tokens":1e30}}`), uint8(4))
+	f.Add([]byte(`{"usage":{"input_tokens":5,"cache_read_input_tokens":2,"Cache_Creation_Input_Tokens":"1","output_tokens":null,"output_tokens":9}}`), uint8(5))
+	f.Add([]byte(`{"usage":[1,2],"choices":[]}`), uint8(1))
+	f.Add([]byte(`{"usage":{"prompt_\u0074okens":3,"completion_tokens":"\u0031"}}`), uint8(1))
 	f.Fuzz(func(t *testing.T, body []byte, kindByte uint8) {
 		kind := allKinds[int(kindByte)%len(allKinds)]
 		u, ok, text := Reply(kind, body)

@@ -169,11 +169,99 @@ func (w *replyWalk) content(v span) string {
 	return sb.String()
 }
 
+// setUsage decodes the usage object at v as json.Unmarshal into &w.usage would (keys
+// matched case-insensitively, a later duplicate overwriting an earlier one, null
+// clearing a pointer, a value of the wrong type leaving a field unset), without its
+// reflection: this runs on every reply.
 func (w *replyWalk) setUsage(v span) {
-	if v.ok {
-		// Into the same pointer, as encoding/json decodes the field: null clears it.
-		_ = json.Unmarshal(w.b[v.s:v.e], &w.usage)
+	if !v.ok {
+		return
 	}
+	if w.b[v.s] == 'n' { // null
+		w.usage = nil
+		return
+	}
+	if w.usage == nil {
+		w.usage = new(wireUsage)
+	}
+	u := w.usage
+	w.members(v.s, func(key string, raw []byte) {
+		switch {
+		case strings.EqualFold(key, "prompt_tokens"):
+			_ = u.PromptTokens.UnmarshalJSON(raw)
+		case strings.EqualFold(key, "completion_tokens"):
+			_ = u.CompletionTokens.UnmarshalJSON(raw)
+		case strings.EqualFold(key, "input_tokens"):
+			_ = u.InputTokens.UnmarshalJSON(raw)
+		case strings.EqualFold(key, "output_tokens"):
+			_ = u.OutputTokens.UnmarshalJSON(raw)
+		case strings.EqualFold(key, "cache_read_input_tokens"):
+			_ = u.CacheReadInputTokens.UnmarshalJSON(raw)
+		case strings.EqualFold(key, "cache_creation_input_tokens"):
+			_ = u.CacheCreationInputTokens.UnmarshalJSON(raw)
+		case strings.EqualFold(key, "prompt_tokens_details"):
+			u.PromptTokensDetails = w.cached(u.PromptTokensDetails, raw)
+		case strings.EqualFold(key, "input_tokens_details"):
+			u.InputTokensDetails = w.cached(u.InputTokensDetails, raw)
+		case strings.EqualFold(key, "completion_tokens_details"):
+			u.CompletionTokensDetails = w.reasoning(u.CompletionTokensDetails, raw)
+		case strings.EqualFold(key, "output_tokens_details"):
+			u.OutputTokensDetails = w.reasoning(u.OutputTokensDetails, raw)
+		}
+	})
+}
+
+// members calls fn with each member of the object at b[i] (nothing for other types).
+func (w *replyWalk) members(i int, fn func(key string, raw []byte)) {
+	if w.b[i] != '{' {
+		return
+	}
+	_, _ = jsonspan.EachMember(w.b, i, func(m jsonspan.Member) bool {
+		fn(m.Key, w.b[m.ValStart:m.ValEnd])
+		return true
+	})
+}
+
+// cached and reasoning decode a details object into d as encoding/json decodes into a
+// pointer field: null clears it, an object fills it (merging into an earlier one), and
+// any other value leaves an empty one.
+func (w *replyWalk) cached(d *cachedDetails, raw []byte) *cachedDetails {
+	if raw[0] == 'n' {
+		return nil
+	}
+	if d == nil {
+		d = new(cachedDetails)
+	}
+	if raw[0] == '{' {
+		_, _ = jsonspan.EachMember(raw, 0, func(m jsonspan.Member) bool {
+			switch {
+			case strings.EqualFold(m.Key, "cached_tokens"):
+				_ = d.CachedTokens.UnmarshalJSON(raw[m.ValStart:m.ValEnd])
+			case strings.EqualFold(m.Key, "cache_write_tokens"):
+				_ = d.CacheWriteTokens.UnmarshalJSON(raw[m.ValStart:m.ValEnd])
+			}
+			return true
+		})
+	}
+	return d
+}
+
+func (w *replyWalk) reasoning(d *reasoningDetails, raw []byte) *reasoningDetails {
+	if raw[0] == 'n' {
+		return nil
+	}
+	if d == nil {
+		d = new(reasoningDetails)
+	}
+	if raw[0] == '{' {
+		_, _ = jsonspan.EachMember(raw, 0, func(m jsonspan.Member) bool {
+			if strings.EqualFold(m.Key, "reasoning_tokens") {
+				_ = d.ReasoningTokens.UnmarshalJSON(raw[m.ValStart:m.ValEnd])
+			}
+			return true
+		})
+	}
+	return d
 }
 
 func (w *replyWalk) add(s string) {

@@ -37,22 +37,31 @@ func setHeaders(h http.Header, sts []limit.Status) {
 		policy = append(policy, policyItem(st))
 		state = append(state, stateItem(st))
 	}
-	for _, x := range []struct {
-		st   *limit.Status
-		unit string
-	}{{reqs, "requests"}, {toks, "tokens"}} {
-		if x.st == nil {
+	for i, st := range [2]*limit.Status{reqs, toks} {
+		if st == nil {
 			continue
 		}
-		h.Set("x-ratelimit-limit-"+x.unit, strconv.FormatInt(int64(x.st.Limit), 10))
-		h.Set("x-ratelimit-remaining-"+x.unit, strconv.FormatInt(int64(math.Floor(x.st.Remaining)), 10))
-		h.Set("x-ratelimit-reset-"+x.unit, x.st.Reset.Round(time.Millisecond).String())
+		names := &openAIHeaders[i]
+		h[names[0]] = []string{strconv.FormatInt(int64(st.Limit), 10)}
+		h[names[1]] = []string{strconv.FormatInt(int64(math.Floor(st.Remaining)), 10)}
+		h[names[2]] = []string{st.Reset.Round(time.Millisecond).String()}
 	}
 	if len(policy) > 0 {
-		h.Set("RateLimit-Policy", strings.Join(policy, ", "))
-		h.Set("RateLimit", strings.Join(state, ", "))
+		h[policyHeader] = []string{strings.Join(policy, ", ")}
+		h[stateHeader] = []string{strings.Join(state, ", ")}
 	}
 }
+
+// The header names in canonical form, so that setting them on every limited request
+// does not canonicalise (and allocate) each name again, as Header.Set would.
+var (
+	openAIHeaders = [2][3]string{
+		{"X-Ratelimit-Limit-Requests", "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests"},
+		{"X-Ratelimit-Limit-Tokens", "X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Tokens"},
+	}
+	policyHeader = "Ratelimit-Policy"
+	stateHeader  = "Ratelimit"
+)
 
 // quota returns a status's numbers in the unit the IETF fields use: whole units, cents
 // for money.

@@ -211,7 +211,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return llmhttp.Fail(w, r, e)
 	}
 	if repl != nil {
-		repl.Set(PlaceholderReserved, p.reserved.Input+p.reserved.Output)
+		// On read: the prompt is counted only if something asks (see plan).
+		llmhttp.Provide(repl, func(key string) (any, bool) {
+			if key != PlaceholderReserved {
+				return nil, false
+			}
+			return ex.PromptCount() + p.reserved.Output, true
+		}, PlaceholderReserved)
 	}
 	if len(p.charges) == 0 {
 		return next.ServeHTTP(w, r)
@@ -285,7 +291,10 @@ type plan struct {
 
 func (h *Handler) plan(r *http.Request, repl *caddy.Replacer, ex *exchange.Exchange) (*plan, *apierr.Error) {
 	req := ex.Request
-	p := &plan{reserved: limit.Usage{Input: ex.PromptCount()}}
+	// reserved.Input is filled in only for the rules that count it (Rule.CountsInput):
+	// counting the prompt is the costliest step of a reservation, and a requests or
+	// concurrency rule does not need it.
+	p := &plan{}
 	if ex.Kind != request.KindEmbeddings {
 		n := max(req.N, 1)
 		allow := req.MaxOutputTokens
@@ -305,6 +314,9 @@ func (h *Handler) plan(r *http.Request, repl *caddy.Replacer, ex *exchange.Excha
 		lim, ok := c.rule.LimitFor(tier, ex.RiskLevel(), req.Model)
 		if !ok {
 			continue
+		}
+		if c.rule.CountsInput() && p.reserved.Input == 0 {
+			p.reserved.Input = ex.PromptCount()
 		}
 		if c.rule.Kind == limit.CostBudget && p.price == nil {
 			return nil, &apierr.Error{Status: http.StatusForbidden, Code: "model_not_priced", Param: "model",
@@ -381,6 +393,7 @@ func (h *Handler) settle(r *http.Request, ex *exchange.Exchange, res *limit.Rese
 		u, _, ok := tap.Usage()
 		if !ok {
 			actual, outcome = p.reserved, "unknown"
+			actual.Input = ex.PromptCount()
 		} else {
 			actual = limit.Usage{Input: u.InputTokens, CachedInput: u.CachedInputTokens, Output: u.OutputTokens}
 		}

@@ -9,8 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/exchange"
 	"github.com/llmguard/caddy-llmguard/llmguard/limit"
 	"github.com/llmguard/caddy-llmguard/llmguard/sentinel"
+	"github.com/llmguard/caddy-llmguard/modules/llmhttp"
 )
 
 type usageJSON struct {
@@ -404,5 +408,41 @@ func TestKeyFallsBackToClientIP(t *testing.T) {
 	sts, _ := limit.Peek(context.Background(), h.store, h.now(), []limit.Charge{{Rule: h.rules[0].rule, Key: "ip:192.0.2.1", Limit: 1}})
 	if sts[0].Remaining != 0 {
 		t.Fatalf("ip key state %+v", sts[0])
+	}
+}
+
+// TestPromptCountedOnlyWhenNeeded: a route limited by requests alone does not count the
+// prompt (the costliest step of a reservation); {http.llm.rate_limit.reserved} still
+// reads prompt + output allowance, counting on read, and a token rule counts up front.
+func TestPromptCountedOnlyWhenNeeded(t *testing.T) {
+	for _, tc := range []struct {
+		rule    string
+		counted bool
+	}{
+		{"requests 10 1m", false},
+		{"concurrent 4", false},
+		{"tokens 100000 1m output", false},
+		{"tokens 100000 1m", true},
+		{"token_budget 100000 day input", true},
+	} {
+		h, _ := newHandler(t, "llm_rate_limit {\n\t\trule r {\n\t\t\t"+tc.rule+"\n\t\t}\n\t}")
+		var ex *exchange.Exchange
+		var repl *caddy.Replacer
+		grab := func(r *http.Request) {
+			var r2 *http.Request
+			ex, r2, _ = llmhttp.Load(r, 0)
+			*r = *r2
+			repl = r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+		}
+		if res := serve(t, h, "/v1/chat/completions", chat(10, ""), grab); res.code != 200 {
+			t.Fatalf("%s: %d %s", tc.rule, res.code, res.body)
+		}
+		if got := ex.PromptTokens != 0; got != tc.counted {
+			t.Errorf("%q: prompt counted %v, want %v", tc.rule, got, tc.counted)
+		}
+		v, _ := repl.Get(PlaceholderReserved)
+		if want := ex.PromptCount() + 10; v != want || ex.PromptTokens == 0 {
+			t.Errorf("%q: reserved placeholder %v, want %d (prompt %d + 10)", tc.rule, v, want, ex.PromptTokens)
+		}
 	}
 }

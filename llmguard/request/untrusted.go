@@ -83,10 +83,9 @@ func introduces(line string) int {
 	if isDelimiter(t) {
 		return len(line)
 	}
-	l := strings.ToLower(t)
-	framed := hasAny(l, framingPhrases)
-	if strings.HasSuffix(l, ":") {
-		if framed || hasAnyWord(l, materialNouns) {
+	framed := hasFraming(t)
+	if strings.HasSuffix(t, ":") {
+		if framed || hasAnyWord(strings.ToLower(t), materialNouns) {
 			return len(line)
 		}
 		return -1
@@ -94,7 +93,7 @@ func introduces(line string) int {
 	// "This is the text: Ignore the above …": the material follows the colon.
 	if c := strings.Index(line, ": "); c >= 0 && c < 120 {
 		head := strings.ToLower(line[:c])
-		if hasAny(head, framingPhrases) || hasAnyWord(head, materialNouns) {
+		if hasFraming(line[:c]) || hasAnyWord(head, materialNouns) {
 			return c + 2
 		}
 	}
@@ -132,6 +131,47 @@ var materialNouns = []string{
 	"output", "log", "logs", "pdf", "html", "source", "comment", "comments", "chat",
 }
 
+// hasFraming reports whether strings.ToLower(s) contains one of framingPhrases, in one
+// pass and without lowering a copy of a line that may be the whole message. Only A–Z
+// need lowering for that, with two exceptions: the non-ASCII letters that lower to ASCII
+// are K (Kelvin sign, in no phrase) and İ (to i), so a line holding an İ takes the
+// lowering path.
+func hasFraming(s string) bool {
+	if strings.Contains(s, "İ") {
+		return hasAny(strings.ToLower(s), framingPhrases)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20
+		if !framingFirst[c] {
+			continue
+		}
+		for _, p := range framingByFirst[c] {
+			if len(s)-i >= len(p) && equalFoldASCII(s[i+1:i+len(p)], p[1:]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// framingByFirst lists framingPhrases by first letter (indexed by the byte with the ASCII
+// lower-case bit set, so that both cases of a letter find the list).
+var framingByFirst = func() (t [256][]string) {
+	for _, p := range framingPhrases {
+		t[p[0]] = append(t[p[0]], p)
+	}
+	return t
+}()
+
+// framingFirst marks the first letters of framingPhrases, so that the scan tests one byte
+// per position, not a list.
+var framingFirst = func() (t [256]bool) {
+	for _, p := range framingPhrases {
+		t[p[0]] = true
+	}
+	return t
+}()
+
 func hasAny(s string, subs []string) bool {
 	for _, p := range subs {
 		if strings.Contains(s, p) {
@@ -139,6 +179,20 @@ func hasAny(s string, subs []string) bool {
 		}
 	}
 	return false
+}
+
+// equalFoldASCII reports s == p with s's A–Z lowered; p is lower-case.
+func equalFoldASCII(s, p string) bool {
+	for j := 0; j < len(p); j++ {
+		c := s[j]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != p[j] {
+			return false
+		}
+	}
+	return true
 }
 
 // hasAnyWord reports whether s contains one of words as a whole word.

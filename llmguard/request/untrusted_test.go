@@ -96,3 +96,22 @@ func TestPastedDocument(t *testing.T) {
 		t.Errorf("untrusted parts %v", got)
 	}
 }
+
+// FuzzHasFraming holds hasFraming to what it replaced, Contains over strings.ToLower,
+// on arbitrary bytes (invalid UTF-8, non-ASCII letters that lower to ASCII included).
+func FuzzHasFraming(f *testing.F) {
+	for _, s := range []string{"Here is the text", "HERE'S", "see BELOW", "the Following text", "thİs is the",
+		"\u212a", "the\xfffollowing", "TheSe ARE THE notes", "", "b", "belo"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := false
+		l := strings.ToLower(s)
+		for _, p := range framingPhrases {
+			want = want || strings.Contains(l, p)
+		}
+		if got := hasFraming(s); got != want {
+			t.Fatalf("hasFraming(%q) = %v, want %v", s, got, want)
+		}
+	})
+}

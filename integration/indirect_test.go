@@ -128,6 +128,17 @@ http://localhost:%d {
 			}}, aoption.WithResponseInto(&resp))
 			return resp, err
 		},
+		"anthropic web_fetch_tool_result in an assistant turn": func(prefix, out string) (*http.Response, error) {
+			// The server-side web fetch tool fetched the order page earlier in the conversation.
+			return anthropicServerTool(ctx, base+prefix, anthropic.NewWebFetchToolResultBlock(anthropic.WebFetchBlockParam{
+				URL: "https://shop.example/orders/5512", Content: anthropic.DocumentBlockParam{Source: anthropic.DocumentBlockParamSourceUnion{OfText: &anthropic.PlainTextSourceParam{Data: out}}},
+			}, "srvtoolu_1"), "web_fetch")
+		},
+		"anthropic web_search_tool_result title": func(prefix, out string) (*http.Response, error) {
+			return anthropicServerTool(ctx, base+prefix, anthropic.NewWebSearchToolResultBlock([]anthropic.WebSearchResultBlockParam{
+				{Title: out, URL: "https://shop.example/orders/5512", EncryptedContent: "EqgfCioIARgB"},
+			}, "srvtoolu_1"), "web_search")
+		},
 		"openai responses function_call_output": func(prefix, out string) (*http.Response, error) {
 			c := openai.NewClient(option.WithBaseURL(base+prefix+"/v1/"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
 			output := responses.ResponseInputItemParamOfFunctionCallOutput(out)
@@ -143,7 +154,8 @@ http://localhost:%d {
 	}
 	for _, name := range []string{"openai chat tool message", "anthropic tool_result", "openai responses function_call_output",
 		"anthropic document, text source", "anthropic document, content source", "anthropic search_result",
-		"anthropic citation in an assistant turn"} {
+		"anthropic citation in an assistant turn", "anthropic web_fetch_tool_result in an assistant turn",
+		"anthropic web_search_tool_result title"} {
 		call := shapes[name]
 		t.Run(name, func(t *testing.T) {
 			// Default: forwarded, the finding and its score visible.
@@ -244,4 +256,18 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// anthropicServerTool sends a conversation whose assistant turn ran a server tool (name)
+// and got result, as a client replays it with the Anthropic SDK, then asks a follow-up.
+func anthropicServerTool(ctx context.Context, base string, result anthropic.ContentBlockParamUnion, name anthropic.ServerToolUseBlockParamName) (*http.Response, error) {
+	c := anthropic.NewClient(aoption.WithBaseURL(base), aoption.WithAPIKey("unused"), aoption.WithMaxRetries(0))
+	var resp *http.Response
+	_, err := c.Messages.New(ctx, anthropic.MessageNewParams{Model: "claude-sonnet-4-5", MaxTokens: 64, Messages: []anthropic.MessageParam{
+		anthropic.NewUserMessage(anthropic.NewTextBlock("Where is my order 5512?")),
+		anthropic.NewAssistantMessage(anthropic.NewServerToolUseBlock("srvtoolu_1", map[string]string{"query": "order 5512"}, name), result,
+			anthropic.NewTextBlock("I looked it up.")),
+		anthropic.NewUserMessage(anthropic.NewTextBlock("When will it arrive?")),
+	}}, aoption.WithResponseInto(&resp))
+	return resp, err
 }

@@ -7,7 +7,8 @@ import "strings"
 // function_call_output items), the text of an attached document or search result
 // (Anthropic document blocks with a text or content source, search_result blocks, their
 // titles and context, and the cited_text and titles of citations that an assistant turn
-// sent back with quote them) and a document pasted into a user message after a framing line
+// sent back with quote them; what Anthropic's server tools fetched: web search result
+// titles and web fetch documents) and a document pasted into a user message after a framing line
 // ("Here is the e-mail:", "Summarise the following:", a --- or ``` delimiter). Binary
 // attachments (images, PDFs as base64/URL/file, OpenAI file_data) are not text and are
 // not scanned.

@@ -210,10 +210,9 @@ func isHolderByte(c byte) bool {
 }
 
 // Redact returns text with every finding replaced by its vault placeholder, and the number
-// of findings replaced. Findings must be valid for text; overlapping findings are merged
-// into the earliest (and, on ties, longest) one so no original byte leaks between two
-// placeholders. With a nil vault, placeholders are still typed and numbered per call but
-// cannot be restored.
+// of findings replaced. Overlapping findings are merged into the earliest (and, on ties,
+// longest) one so no original byte leaks between two placeholders (see Spans). With a nil
+// vault, placeholders are still typed and numbered per call but cannot be restored.
 func Redact(text string, findings []Finding, v *Vault) (string, int) {
 	if len(findings) == 0 {
 		return text, 0
@@ -221,30 +220,55 @@ func Redact(text string, findings []Finding, v *Vault) (string, int) {
 	if v == nil {
 		v = NewVault()
 	}
-	fs := append([]Finding(nil), findings...)
-	SortFindings(fs)
-	var b strings.Builder
-	b.Grow(len(text))
-	pos, n := 0, 0
-	for i := 0; i < len(fs); {
-		f := fs[i]
-		end := f.End
-		// Swallow findings that start inside this one, extending it if they run longer.
-		j := i + 1
-		for ; j < len(fs) && fs[j].Start < end; j++ {
-			if fs[j].End > end {
-				end = fs[j].End
-			}
+	return ReplaceSpans(text, Spans(text, findings), func(s Span) string {
+		return v.Placeholder(s.Finding.Type, text[s.Start:s.End])
+	})
+}
+
+// Span is a stretch of text to replace: overlapping findings merged, named after the
+// first of them.
+type Span struct {
+	Start, End int
+	Finding    Finding // the earliest (on ties, the longest) finding of the span
+}
+
+// Spans merges findings into the disjoint spans a redaction replaces, in order: findings
+// that start inside a span join it, extending it if they run longer. A finding that is not
+// valid for text (out of range, or cutting a UTF-8 sequence) is dropped first, so that it
+// neither hides a valid finding it overlaps nor cuts a character. findings is not changed.
+func Spans(text string, findings []Finding) []Span {
+	fs := make([]Finding, 0, len(findings))
+	for _, f := range findings {
+		if f.Valid(text) {
+			fs = append(fs, f)
 		}
-		i = j
-		if f.Start < pos || !f.Valid(text) || end > len(text) {
+	}
+	SortFindings(fs)
+	var out []Span
+	for _, f := range fs {
+		if n := len(out); n > 0 && f.Start < out[n-1].End {
+			out[n-1].End = max(out[n-1].End, f.End)
 			continue
 		}
-		b.WriteString(text[pos:f.Start])
-		b.WriteString(v.Placeholder(f.Type, text[f.Start:end]))
-		pos = end
-		n++
+		out = append(out, Span{Start: f.Start, End: f.End, Finding: f})
+	}
+	return out
+}
+
+// ReplaceSpans returns text with each span replaced by what with returns for it, and the
+// number of spans replaced.
+func ReplaceSpans(text string, spans []Span, with func(Span) string) (string, int) {
+	if len(spans) == 0 {
+		return text, 0
+	}
+	var b strings.Builder
+	b.Grow(len(text))
+	pos := 0
+	for _, s := range spans {
+		b.WriteString(text[pos:s.Start])
+		b.WriteString(with(s))
+		pos = s.End
 	}
 	b.WriteString(text[pos:])
-	return b.String(), n
+	return b.String(), len(spans)
 }

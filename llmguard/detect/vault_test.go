@@ -136,3 +136,35 @@ func FuzzVault(f *testing.F) {
 		}
 	})
 }
+
+// TestRedactDropsInvalidFindings: a finding that is out of range or cuts a UTF-8
+// sequence (a faulty detector module's) is dropped before findings are merged, so it
+// neither hides the valid finding it overlaps nor splits a character; the findings given
+// are left as they were.
+func TestRedactDropsInvalidFindings(t *testing.T) {
+	text := "Mail jane@example.com — café"
+	at := strings.Index(text, "jane")
+	mail := Finding{Type: "EMAIL_ADDRESS", Start: at, End: at + len("jane@example.com")}
+	cut := strings.Index(text, "é") + 1                                      // inside é
+	overlap := Finding{Type: "BROKEN", Start: at - 2, End: at + 3, Score: 1} // valid, starts first
+	fs := []Finding{
+		{Type: "BROKEN", Start: -1, End: at + 1}, // out of range: dropped
+		mail,                                     // kept
+		{Type: "BROKEN", Start: cut - 3, End: cut}, // ends inside é: dropped
+	}
+	before := append([]Finding(nil), fs...)
+	got, n := Redact(text, fs, NewVault())
+	if want := "Mail [EMAIL_ADDRESS_1] — café"; got != want || n != 1 {
+		t.Errorf("Redact = %q (%d), want %q", got, n, want)
+	}
+	for i := range fs {
+		if fs[i] != before[i] {
+			t.Errorf("Redact changed its input: %v", fs)
+		}
+	}
+	// A valid finding that starts first still names the merged span.
+	got, _ = Redact(text, append(fs, overlap), NewVault())
+	if want := "Mai[BROKEN_1] — café"; got != want {
+		t.Errorf("merged: %q, want %q", got, want)
+	}
+}

@@ -1,8 +1,6 @@
 package inspect
 
 import (
-	"strings"
-
 	"github.com/llmguard/caddy-llmguard/llmguard/detect"
 )
 
@@ -12,35 +10,14 @@ import (
 // redaction is never restored. Overlapping findings become one span, named after the
 // first, as in detect.Redact.
 func (d *Detection) replace(text string, fs []detect.Finding, vault *detect.Vault, v *Verdict) (string, int) {
-	detect.SortFindings(fs)
-	var b strings.Builder
-	pos, n := 0, 0
-	for i := 0; i < len(fs); {
-		f := fs[i]
-		end := f.End
-		j := i + 1
-		for ; j < len(fs) && fs[j].Start < end; j++ {
-			end = max(end, fs[j].End)
-		}
-		i = j
-		if f.Start < pos || !f.Valid(text) || end > len(text) {
-			continue
-		}
+	return detect.ReplaceSpans(text, detect.Spans(text, fs), func(s detect.Span) string {
 		target := vault
-		if d.Action(f) == detect.ActionPseudonymize {
+		if d.Action(s.Finding) == detect.ActionPseudonymize {
 			if v.Pseudonyms == nil {
 				v.Pseudonyms = vault.Sibling()
 			}
 			target = v.Pseudonyms
 		}
-		b.WriteString(text[pos:f.Start])
-		b.WriteString(target.Placeholder(f.Type, text[f.Start:end]))
-		pos = end
-		n++
-	}
-	if n == 0 {
-		return text, 0
-	}
-	b.WriteString(text[pos:])
-	return b.String(), n
+		return target.Placeholder(s.Finding.Type, text[s.Start:s.End])
+	})
 }

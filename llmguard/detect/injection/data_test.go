@@ -3,6 +3,7 @@
 package injection
 
 import (
+	"math"
 	"testing"
 )
 
@@ -62,22 +63,32 @@ func loadRows(t *testing.T) []row {
 // so the small hard-negative sets (NotInject, the hand-written one) count as much as the
 // large ones, and the short deepset injections as much as the long in-the-wild jailbreaks.
 // Within a file, rows weigh in proportion to their group's weight (groupWeight).
-func examples(rows []row) []Example {
+func examples(rows []row) []Example { return sizedExamples(rows, 0) }
+
+// sizedExamples is examples with each file's share of its class multiplied by its
+// (group-weighted) row count to the power sizePow: 0 is examples (every file the same
+// share), 1 weighs every row of a class the same, 0.5 is between (TestLOSOCandidates).
+func sizedExamples(rows []row, sizePow float64) []Example {
+	key := func(r row) string { return r.file + string(rune('0'+r.Label)) }
 	perFile := map[string]float64{}
+	for _, r := range rows {
+		perFile[key(r)] += rowWeight(r)
+	}
+	part := func(r row) float64 { return share(r.file) * math.Pow(perFile[key(r)], sizePow) }
+	seen := map[string]bool{}
 	classShares := [2]float64{}
 	for _, r := range rows {
-		key := r.file + string(rune('0'+r.Label))
-		if _, ok := perFile[key]; !ok {
-			classShares[r.Label] += share(r.file)
+		if !seen[key(r)] {
+			seen[key(r)] = true
+			classShares[r.Label] += part(r)
 		}
-		perFile[key] += rowWeight(r)
 	}
 	exs := make([]Example, len(rows))
 	for i, r := range rows {
-		n := perFile[r.file+string(rune('0'+r.Label))]
+		n := perFile[key(r)]
 		w := 0.0
 		if n > 0 {
-			w = float64(len(rows)) / 2 * share(r.file) / classShares[r.Label] * rowWeight(r) / n
+			w = float64(len(rows)) / 2 * part(r) / classShares[r.Label] * rowWeight(r) / n
 		}
 		exs[i] = Example{Text: r.Text, Label: r.Label == 1, Weight: w, Source: r.file}
 	}

@@ -420,6 +420,11 @@ func nestedCalibration(raw []scored) []scored {
 // losoScores trains one model per held-out public source with o and returns the pooled
 // out-of-source scores (the LOSO table's rows).
 func losoScores(all map[string][]srcRow, o TrainOptions) []scored {
+	return losoScoresOf(all, func(tr []row) *model { return train(examples(tr), o) })
+}
+
+// losoScoresOf is losoScores with the model trained by fit (TestLOSOCandidates' recipes).
+func losoScoresOf(all map[string][]srcRow, fit func([]row) *model) []scored {
 	var pooled []scored
 	for _, held := range publicSources {
 		var tr []row
@@ -429,7 +434,7 @@ func losoScores(all map[string][]srcRow, o TrainOptions) []scored {
 			}
 		}
 		d := New(Options{})
-		d.model = train(examples(tr), o)
+		d.model = fit(tr)
 		_, _, _, sc := tallyRows(d, all[held], DefaultThreshold)
 		pooled = append(pooled, sc...)
 	}

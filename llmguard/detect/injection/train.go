@@ -83,6 +83,12 @@ var DefaultTrainOptions = TrainOptions{Epochs: 100, Rate: 0.2, L2: 1e-4}
 // train fits a logistic regression with AdaGrad, full batch per epoch, in a fixed order,
 // so the result is a deterministic function of the examples.
 func train(exs []Example, o TrainOptions) *model {
+	return quantize(fit(vectors(exs, o), exs, o))
+}
+
+// vectors are the examples' feature vectors as train fits them (TestLOSOCandidates
+// transforms them for some recipes before fit).
+func vectors(exs []Example, o TrainOptions) []sparse {
 	vs := make([]sparse, len(exs))
 	for i, e := range exs {
 		vs[i] = vectorize(e.Text)
@@ -90,9 +96,14 @@ func train(exs []Example, o TrainOptions) *model {
 	if o.MinSources > 1 {
 		pruneBySources(vs, exs, o.MinSources)
 	}
-	w := make([]float64, 1<<hashBits)
+	return vs
+}
+
+// fit is train's optimiser.
+func fit(vs []sparse, exs []Example, o TrainOptions) (bias float64, w []float64) {
+	w = make([]float64, 1<<hashBits)
 	g2 := make([]float64, 1<<hashBits)
-	bias, bg2 := 0.0, 0.0
+	bg2 := 0.0
 	for ep := 0; ep < o.Epochs; ep++ {
 		for i, v := range vs {
 			z := bias
@@ -113,7 +124,7 @@ func train(exs []Example, o TrainOptions) *model {
 			}
 		}
 	}
-	return quantize(bias, w)
+	return bias, w
 }
 
 // pruneBySources removes from vs every feature that occurs in examples of fewer than minSrc

@@ -322,6 +322,13 @@ func init() {
 	}
 }
 
+// textFeature tells the text-level features (keyword classes, rules, pairs, layout flags)
+// from hashed words; a word that hashes into one of their buckets counts as the feature.
+func textFeature(h uint32) bool {
+	_, ok := featName[h]
+	return ok
+}
+
 // evidence names the (at most three) text-level features with the largest positive
 // weights among extra.
 func (m *model) evidence(extra []uint32) []string {

@@ -71,6 +71,10 @@ type TrainOptions struct {
 	// all): a word only one collection uses is that collection's style, and the model
 	// learns it as evidence that does not carry to traffic from elsewhere.
 	MinSources int
+	// WordCap, if > 0, keeps the weight of every hashed word at or below WordCap while
+	// training (projected AdaGrad; keyword-class, rule and layout features are not capped):
+	// no single word may count as strong evidence of an attack.
+	WordCap float64
 }
 
 // DefaultTrainOptions are the settings the shipped model was trained with. L2 was chosen by
@@ -121,6 +125,9 @@ func fit(vs []sparse, exs []Example, o TrainOptions) (bias float64, w []float64)
 				gw := g*v.val[k] + o.L2*w[h]
 				g2[h] += gw * gw
 				w[h] -= o.Rate * gw / math.Sqrt(g2[h]+1e-8)
+				if o.WordCap > 0 && w[h] > o.WordCap && !textFeature(h) {
+					w[h] = o.WordCap
+				}
 			}
 		}
 	}

@@ -127,17 +127,7 @@ func TestLOSOCandidates(t *testing.T) {
 		gd, gf := perSource(raw, gate)
 		nested := nestedCalibration(raw)
 		qd, qf := perSource(nested, quickstartThreshold)
-		var det, fp cell
-		for _, s := range nested {
-			c := &fp
-			if s.attack {
-				c = &det
-			}
-			c.total++
-			if s.p >= quickstartThreshold {
-				c.flagged++
-			}
-		}
+		det, fp := pooledCells(nested, quickstartThreshold)
 		a, b := fitPlatt(logits(raw))
 		blocked := 0
 		for _, p := range ev {

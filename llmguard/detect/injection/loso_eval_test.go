@@ -296,17 +296,8 @@ func printThresholds(t *testing.T, sc []scored, every []srcRow) {
 		ev = append(ev, d.Score(r.Text).Score)
 	}
 	for _, thr := range []float64{0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 0.95, 0.98} {
-		var at, bn, e cell
-		for _, s := range sc {
-			c := &bn
-			if s.attack {
-				c = &at
-			}
-			c.total++
-			if s.p >= thr {
-				c.flagged++
-			}
-		}
+		var e cell
+		at, bn := pooledCells(sc, thr)
 		minDet, maxFP := worstSources(sc, thr)
 		for _, p := range ev {
 			e.total++
@@ -317,6 +308,21 @@ func printThresholds(t *testing.T, sc []scored, every []srcRow) {
 		t.Logf("threshold %.2f: LOSO detection %s (worst source %.1f%%), LOSO FP %s (worst source %.1f%%), everyday (shipped) %s",
 			thr, at, 100*minDet, bn, 100*maxFP, e)
 	}
+}
+
+// pooledCells tallies scores at or above thr over all sources, attacks and the rest.
+func pooledCells(sc []scored, thr float64) (attacks, benign cell) {
+	for _, s := range sc {
+		c := &benign
+		if s.attack {
+			c = &attacks
+		}
+		c.total++
+		if s.p >= thr {
+			c.flagged++
+		}
+	}
+	return attacks, benign
 }
 
 // printCalibration prints the share of attacks per score bin of the pooled LOSO scores,

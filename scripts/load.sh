@@ -29,12 +29,15 @@ go build -o bin/llmload ./cmd/llmload
 
 # freeport sets REPLY to a loopback port nothing listens on and that it has not handed out
 # before (the gateway's sites need distinct ports). Not $(freeport): a subshell would
-# forget the ports handed out.
+# forget the ports handed out. The ports are taken below the kernel's ephemeral range:
+# the load generator opens connections from that range, and a site port drawn from it
+# could be taken by one of them before Caddy binds it.
 used=" "
+read -r eph_lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || eph_lo=32768
 freeport() {
 	local p
 	while :; do
-		p=$((20000 + RANDOM % 20000))
+		p=$((10000 + RANDOM % (eph_lo - 10000)))
 		case $used in *" $p "*) continue ;; esac
 		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { used+="$p "; REPLY=$p; return; }
 	done

@@ -13,6 +13,8 @@ import (
 	"io"
 	"strconv"
 	"sync"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/jsonspan"
 )
 
 // Record format, one JSON object per line:
@@ -38,7 +40,7 @@ type Sealer struct {
 	kid     string
 	aead    cipher.AEAD
 	rand    io.Reader
-	buf     bytes.Buffer
+	buf     []byte
 	mac     hash.Hash // HMAC-SHA256 under macKey, reset for each record
 }
 
@@ -77,15 +79,14 @@ func (s *Sealer) Seal(entry []byte) ([]byte, error) {
 	entry = bytes.TrimRight(entry, "\r\n")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.buf.Reset()
-	// Compact validates as it goes (an error for anything but one JSON value), so the
-	// entry is scanned once, not once by json.Valid and again here.
-	if json.Compact(&s.buf, entry) != nil {
-		s.buf.Reset()
+	// AppendCompact validates and compacts in one pass (encoding/json.Compact's bytes);
+	// anything but one JSON value is embedded as a string.
+	body, ok := jsonspan.AppendCompact(s.buf[:0], entry)
+	if !ok {
 		str, _ := json.Marshal(string(entry))
-		s.buf.Write(str)
+		body = append(body[:0], str...)
 	}
-	body := s.buf.Bytes()
+	s.buf = body
 	seq := s.seq
 	var nonce, ct []byte
 	if s.aead != nil {

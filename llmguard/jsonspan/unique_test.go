@@ -220,3 +220,25 @@ func FuzzValid(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAppendCompact holds AppendCompact to encoding/json.Compact: the same bytes for
+// valid input, refused exactly when Compact fails.
+func FuzzAppendCompact(f *testing.F) {
+	for _, s := range []string{`{"a" : [1, 2 ,{"b":"x y\" \\ "}] }`, " \t\n\"s\"\r ", `[]`, `{"a":}`, `"\u00e9 \t"`, "{\"a\":\"b\"}\n", `[1,2]x`, ``} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var want bytes.Buffer
+		werr := json.Compact(&want, b)
+		got, ok := AppendCompact([]byte("prefix"), b)
+		if ok != (werr == nil) {
+			t.Fatalf("AppendCompact(%q) ok %v, json.Compact error %v", b, ok, werr)
+		}
+		if ok && string(got) != "prefix"+want.String() {
+			t.Fatalf("AppendCompact(%q) = %q, json.Compact %q", b, got, want.String())
+		}
+		if !ok && string(got) != "prefix" {
+			t.Fatalf("AppendCompact(%q) changed dst on failure: %q", b, got)
+		}
+	})
+}

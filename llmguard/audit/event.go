@@ -127,6 +127,7 @@ func (h *Hasher) Sum(text string) string {
 	}
 	var sum [sha256.Size]byte
 	b.mac.Sum(sum[:0])
+	clear(b.buf[:]) // no prompt text left in an idle pooled buffer
 	h.pool.Put(b)
 	var out strings.Builder
 	out.Grow(len(sumPrefix) + 2*sha256.Size)

@@ -3,6 +3,7 @@ package detect
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Vault is the per-request pseudonymisation table: it hands out typed placeholders such as
@@ -234,14 +235,26 @@ type Span struct {
 
 // Spans merges findings into the disjoint spans a redaction replaces, in order: findings
 // that start inside a span join it, extending it if they run longer. A finding that is not
-// valid for text (out of range, or cutting a UTF-8 sequence) is dropped first, so that it
-// neither hides a valid finding it overlaps nor cuts a character. findings is not changed.
+// valid for text (a faulty detector module's: out of range, or cutting a UTF-8 sequence)
+// is first widened to the characters it touches and clipped to the text, so that it
+// neither hides a valid finding it overlaps nor leaves a byte it covered in clear; one
+// with nothing of the text left is dropped. findings is not changed.
 func Spans(text string, findings []Finding) []Span {
 	fs := make([]Finding, 0, len(findings))
 	for _, f := range findings {
-		if f.Valid(text) {
-			fs = append(fs, f)
+		if !f.Valid(text) {
+			f.Start, f.End = min(max(f.Start, 0), len(text)), max(min(f.End, len(text)), 0)
+			if f.Start >= f.End {
+				continue
+			}
+			for f.Start > 0 && !utf8.RuneStart(text[f.Start]) {
+				f.Start--
+			}
+			for f.End < len(text) && !utf8.RuneStart(text[f.End]) {
+				f.End++
+			}
 		}
+		fs = append(fs, f)
 	}
 	SortFindings(fs)
 	var out []Span

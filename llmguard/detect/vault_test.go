@@ -137,24 +137,24 @@ func FuzzVault(f *testing.F) {
 	})
 }
 
-// TestRedactDropsInvalidFindings: a finding that is out of range or cuts a UTF-8
-// sequence (a faulty detector module's) is dropped before findings are merged, so it
-// neither hides the valid finding it overlaps nor splits a character; the findings given
-// are left as they were.
-func TestRedactDropsInvalidFindings(t *testing.T) {
+// TestRedactRepairsInvalidFindings: a finding that is out of range or cuts a UTF-8
+// sequence (a faulty detector module's) is clipped to the text and widened to the
+// characters it touches before findings are merged, so it neither hides the valid finding
+// it overlaps nor leaves a byte it covered in clear; one with nothing of the text left is
+// dropped; the findings given are left as they were.
+func TestRedactRepairsInvalidFindings(t *testing.T) {
 	text := "Mail jane@example.com — café"
 	at := strings.Index(text, "jane")
 	mail := Finding{Type: "EMAIL_ADDRESS", Start: at, End: at + len("jane@example.com")}
-	cut := strings.Index(text, "é") + 1                                      // inside é
-	overlap := Finding{Type: "BROKEN", Start: at - 2, End: at + 3, Score: 1} // valid, starts first
+	cut := strings.Index(text, "é") + 1 // inside é
 	fs := []Finding{
-		{Type: "BROKEN", Start: -1, End: at + 1}, // out of range: dropped
-		mail,                                     // kept
-		{Type: "BROKEN", Start: cut - 3, End: cut}, // ends inside é: dropped
+		mail,
+		{Type: "BROKEN", Start: at + 3, End: len(text) + 9},        // runs past the end: clipped, merged into mail's span
+		{Type: "BROKEN", Start: len(text) + 1, End: len(text) + 5}, // nothing of the text: dropped
 	}
 	before := append([]Finding(nil), fs...)
 	got, n := Redact(text, fs, NewVault())
-	if want := "Mail [EMAIL_ADDRESS_1] — café"; got != want || n != 1 {
+	if want := "Mail [EMAIL_ADDRESS_1]"; got != want || n != 1 {
 		t.Errorf("Redact = %q (%d), want %q", got, n, want)
 	}
 	for i := range fs {
@@ -162,9 +162,40 @@ func TestRedactDropsInvalidFindings(t *testing.T) {
 			t.Errorf("Redact changed its input: %v", fs)
 		}
 	}
-	// A valid finding that starts first still names the merged span.
-	got, _ = Redact(text, append(fs, overlap), NewVault())
-	if want := "Mai[BROKEN_1] — café"; got != want {
-		t.Errorf("merged: %q, want %q", got, want)
+	// An invalid finding that sorts first (it starts before the text) names the span and
+	// does not hide the address; one ending inside é covers the whole é.
+	got, _ = Redact(text, []Finding{mail, {Type: "BROKEN", Start: -1, End: at + 1}, {Type: "CUT", Start: cut - 3, End: cut}}, NewVault())
+	if want := "[BROKEN_1] — c[CUT_1]"; got != want {
+		t.Errorf("repaired: %q, want %q", got, want)
 	}
+}
+
+// FuzzRedactSpans: findings with arbitrary offsets (a faulty detector's) never make Redact
+// panic, the spans it replaces are disjoint, ordered, on character boundaries and cover
+// every byte of the text any finding covered.
+func FuzzRedactSpans(f *testing.F) {
+	f.Add("Mail jane@example.com — café", -3, 9, 5, 40, 27, 28)
+	f.Fuzz(func(t *testing.T, text string, s1, e1, s2, e2, s3, e3 int) {
+		fs := []Finding{{Type: "A", Start: s1, End: e1}, {Type: "B", Start: s2, End: e2}, {Type: "C", Start: s3, End: e3}}
+		spans := Spans(text, fs)
+		covered := make([]bool, len(text))
+		pos := 0
+		for _, sp := range spans {
+			if sp.Start < pos || sp.End <= sp.Start || sp.End > len(text) || !(Finding{Start: sp.Start, End: sp.End}).Valid(text) {
+				t.Fatalf("bad span %+v after %d in %q", sp, pos, text)
+			}
+			for i := sp.Start; i < sp.End; i++ {
+				covered[i] = true
+			}
+			pos = sp.End
+		}
+		for _, x := range fs {
+			for i := max(x.Start, 0); i < min(x.End, len(text)); i++ {
+				if !covered[i] {
+					t.Fatalf("byte %d of finding %+v left in clear (spans %+v)", i, x, spans)
+				}
+			}
+		}
+		_, _ = Redact(text, fs, NewVault())
+	})
 }

@@ -54,9 +54,11 @@ func (e *Exchange) RiskLevel() sentinel.Level {
 // PromptCount returns the prompt's token count, counting it on first use: counting is
 // the costliest part of loading a request (about half of it at 32 KB), and a route whose
 // handlers never need the number (llm_auth alone, llm_inspect without
-// max_prompt_tokens) should not pay for it. The request is counted as the client sent it
-// (Request is never rewritten; a redaction replaces Body). A PromptTokens set by hand
-// (tests) is kept.
+// max_prompt_tokens) should not pay for it. The request is counted as it stands at the
+// first call: handlers that forward an edited body re-parse it into Request
+// (llm_inspect's redactions and edits, llm_rate_limit's include_usage, llm_filter's
+// canary), so a count first asked after such an edit sees what is forwarded, which is what
+// the upstream bills. A PromptTokens set by hand (tests) is kept.
 func (e *Exchange) PromptCount() int64 {
 	if !e.counted {
 		e.counted = true

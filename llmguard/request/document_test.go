@@ -150,22 +150,7 @@ func TestCitationsAreRead(t *testing.T) {
 	if got := segs(r); !reflect.DeepEqual(got, want) {
 		t.Fatalf("segments:\n got %q\nwant %q", got, want)
 	}
-	edit := Edit{Segments: map[int]string{}}
-	for i, s := range r.Segments {
-		if start, end, ok := s.Untrusted(); s.Source == SourceDocument && (!ok || start != 0 || end != len(s.Text)) {
-			t.Errorf("%s: untrusted span %d-%d %v, want the whole text", s.Path, start, end, ok)
-		}
-		if strings.Contains(s.Text, "jane@example.com") {
-			edit.Segments[i] = strings.ReplaceAll(s.Text, "jane@example.com", "[EMAIL_ADDRESS_1]")
-		}
-	}
-	out, err := r.Apply(edit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := strings.ReplaceAll(body, "jane@example.com", "[EMAIL_ADDRESS_1]"); string(out) != want {
-		t.Errorf("got  %s\nwant %s", out, want)
-	}
+	checkDocumentsRedactInPlace(t, r, body)
 }
 
 // TestDocumentErrors: fields the parser reads must have the API's types; the error names
@@ -269,6 +254,27 @@ func TestServerToolResultsAreRead(t *testing.T) {
 	if got := segs(r); !reflect.DeepEqual(got, want) {
 		t.Fatalf("segments:\n got %q\nwant %q", got, want)
 	}
+	checkDocumentsRedactInPlace(t, r, body)
+
+	// A fetched document or a title of the wrong shape is refused naming the field, as in
+	// any document block, rather than scanned in part.
+	for blk, field := range map[string]string{
+		`{"type":"web_fetch_tool_result","tool_use_id":"s","content":{"type":"web_fetch_result","url":"u","content":{"type":"document","title":5,"source":{"type":"text","data":"x"}}}}`: "messages.0.content.0.content.content.title",
+		`{"type":"web_fetch_tool_result","tool_use_id":"s","content":{"type":"web_fetch_result","url":"u","content":{"type":"document","source":{"type":"text","data":7}}}}`:             "messages.0.content.0.content.content.source.data",
+		`{"type":"web_search_tool_result","tool_use_id":"s","content":[{"type":"web_search_result","url":"u","title":["x"],"encrypted_content":"e"}]}`:                                   "messages.0.content.0.content.0.title",
+	} {
+		_, err := Parse(KindMessages, []byte(`{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"assistant","content":[`+blk+`]}]}`))
+		if err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("%s: error %v, want one naming %s", blk, err, field)
+		}
+	}
+}
+
+// checkDocumentsRedactInPlace: every document segment of r (parsed from body) is untrusted
+// as a whole, and redacting an e-mail address in the segments changes only those strings
+// of the body.
+func checkDocumentsRedactInPlace(t *testing.T, r *Request, body string) {
+	t.Helper()
 	edit := Edit{Segments: map[int]string{}}
 	for i, s := range r.Segments {
 		if start, end, ok := s.Untrusted(); s.Source == SourceDocument && (!ok || start != 0 || end != len(s.Text)) {

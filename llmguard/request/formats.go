@@ -340,7 +340,13 @@ func (b *builder) anthropicBlock(role, p string, msg int, blk *value) error {
 	case "redacted_thinking":
 		// Opaque encrypted data, not text.
 	case "web_search_tool_result", "web_fetch_tool_result":
-		b.serverToolResult(role, p+".content", msg, blk.get("content"))
+		if err := b.serverToolResult(role, p+".content", msg, blk.get("content")); err != nil {
+			return err
+		}
+		// Text or citations on the block itself are not part of the API's shape, but are
+		// read as on any other block rather than passed unscanned.
+		b.part(role, SourceContent, p, msg, blk)
+		return b.citations(role, p, msg, blk.get("citations"))
 	default:
 		if ok, err := b.anthropicData(role, p, msg, blk); ok || err != nil {
 			return err
@@ -386,30 +392,30 @@ func (b *builder) citations(role, p string, msg int, c *value) error {
 // assistant turn sent back carries it: web search results (their page titles; the page
 // text is encrypted_content, opaque to the gateway) and a fetched page (a document block
 // whose text source is the page). Both are written by whoever controls the page, so they
-// are SourceDocument: untrusted data, scanned for embedded instructions. The API defines
-// these blocks and their error variants (web_search_tool_result_error, …); shapes other
-// than the ones read here hold no text and are passed over rather than refused, so a
-// newer variant does not break a conversation.
-func (b *builder) serverToolResult(role, p string, msg int, c *value) {
+// are SourceDocument: untrusted data, scanned for embedded instructions. The error
+// variants (web_search_tool_result_error, web_fetch_tool_result_error) and shapes that
+// hold no text pass unread, so that a newer variant does not break a conversation; a
+// fetched document is checked as any document block (a malformed one is refused with 400
+// rather than scanned in part).
+func (b *builder) serverToolResult(role, p string, msg int, c *value) error {
 	switch {
 	case c == nil:
 	case c.kind == jsonArray: // web search: [{type: web_search_result, title, url, encrypted_content, …}]
 		for k, r := range c.vals {
 			if r.kind == jsonObject {
-				if t := r.get("title"); t != nil && t.kind == jsonString {
-					b.add(role, SourceDocument, p+"."+strconv.Itoa(k)+".title", msg, t)
+				if err := b.optString(role, p+"."+strconv.Itoa(k), "title", msg, r); err != nil {
+					return err
 				}
 			}
 		}
 	case c.kind == jsonObject: // web fetch: {type: web_fetch_result, url, content: {type: document, …}}
 		if doc := c.get("content"); doc != nil && doc.kind == jsonObject {
 			if tv := doc.get("type"); tv != nil && tv.kind == jsonString && tv.str == "document" {
-				// A malformed fetched document is the tool's, not the client's: its
-				// readable parts are kept and the error is not the client's to fix.
-				_ = b.anthropicDocument(role, p+".content", msg, doc)
+				return b.anthropicDocument(role, p+".content", msg, doc)
 			}
 		}
 	}
+	return nil
 }
 
 // anthropicData reads a document or search_result block (in a message or inside a

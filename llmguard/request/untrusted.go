@@ -1,6 +1,10 @@
 package request
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/llmguard/caddy-llmguard/llmguard/asciifold"
+)
 
 // Untrusted data is text the client forwards but did not write: what a tool returned
 // (OpenAI role "tool" / legacy "function", Anthropic tool_result blocks, Responses
@@ -147,7 +151,7 @@ func hasFraming(s string) bool {
 			continue
 		}
 		for _, p := range framingByFirst[c] {
-			if len(s)-i >= len(p) && equalFoldASCII(s[i+1:i+len(p)], p[1:]) {
+			if asciifold.HasPrefix(s[i+1:], p[1:]) {
 				return true
 			}
 		}
@@ -180,20 +184,6 @@ func hasAny(s string, subs []string) bool {
 		}
 	}
 	return false
-}
-
-// equalFoldASCII reports s == p with s's A–Z lowered; p is lower-case.
-func equalFoldASCII(s, p string) bool {
-	for j := 0; j < len(p); j++ {
-		c := s[j]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != p[j] {
-			return false
-		}
-	}
-	return true
 }
 
 // hasAnyWord reports whether s contains one of words as a whole word.

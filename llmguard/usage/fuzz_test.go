@@ -95,6 +95,9 @@ func FuzzReply(f *testing.F) {
 	f.Add([]byte(`{"usage":{"input_tokens":5,"input_tokens_details":[1],"prompt_tokens_details":"x","completion_tokens_details":{"reasoning_tokens":{"a":1}},"cache_read_input_tokens":-3,"cache_creation_input_tokens":1e30}}`), uint8(4))
 	f.Add([]byte(`{"usage":{"input_tokens":5,"cache_read_input_tokens":2,"Cache_Creation_Input_Tokens":"1","output_tokens":null,"output_tokens":9}}`), uint8(5))
 	f.Add([]byte(`{"usage":[1,2],"choices":[]}`), uint8(1))
+	// Keys that differ only in case pass the duplicate check and reach setUsage's merging.
+	f.Add([]byte(`{"usage":{"prompt_tokens":4,"Prompt_Tokens":9,"prompt_tokens_details":{"cached_tokens":2},"Prompt_Tokens_Details":{"cache_write_tokens":1},"COMPLETION_TOKENS_DETAILS":{"reasoning_tokens":3},"completion_tokens_details":null}}`), uint8(1))
+	f.Add([]byte(`{"usage":{"input_tokens":4,"Input_Tokens":null,"output_tokens_details":{"reasoning_tokens":2},"Output_Tokens_Details":"x"}}`), uint8(4))
 	f.Add([]byte(`{"usage":{"prompt_\u0074okens":3,"completion_tokens":"\u0031"}}`), uint8(1))
 	f.Fuzz(func(t *testing.T, body []byte, kindByte uint8) {
 		kind := allKinds[int(kindByte)%len(allKinds)]

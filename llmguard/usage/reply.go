@@ -200,13 +200,13 @@ func (w *replyWalk) setUsage(v span) {
 		case strings.EqualFold(key, "cache_creation_input_tokens"):
 			_ = u.CacheCreationInputTokens.UnmarshalJSON(raw)
 		case strings.EqualFold(key, "prompt_tokens_details"):
-			u.PromptTokensDetails = w.cached(u.PromptTokensDetails, raw)
+			u.PromptTokensDetails = cached(u.PromptTokensDetails, raw)
 		case strings.EqualFold(key, "input_tokens_details"):
-			u.InputTokensDetails = w.cached(u.InputTokensDetails, raw)
+			u.InputTokensDetails = cached(u.InputTokensDetails, raw)
 		case strings.EqualFold(key, "completion_tokens_details"):
-			u.CompletionTokensDetails = w.reasoning(u.CompletionTokensDetails, raw)
+			u.CompletionTokensDetails = reasoning(u.CompletionTokensDetails, raw)
 		case strings.EqualFold(key, "output_tokens_details"):
-			u.OutputTokensDetails = w.reasoning(u.OutputTokensDetails, raw)
+			u.OutputTokensDetails = reasoning(u.OutputTokensDetails, raw)
 		}
 	})
 }
@@ -222,46 +222,42 @@ func (w *replyWalk) members(i int, fn func(key string, raw []byte)) {
 	})
 }
 
-// cached and reasoning decode a details object into d as encoding/json decodes into a
-// pointer field: null clears it, an object fills it (merging into an earlier one), and
-// any other value leaves an empty one.
-func (w *replyWalk) cached(d *cachedDetails, raw []byte) *cachedDetails {
+// details decodes a details object into d as encoding/json decodes into a pointer field:
+// null clears it, an object fills it (merging into an earlier one) through set for each
+// member, and any other value leaves an empty one.
+func details[T any](d *T, raw []byte, set func(d *T, key string, raw []byte)) *T {
 	if raw[0] == 'n' {
 		return nil
 	}
 	if d == nil {
-		d = new(cachedDetails)
+		d = new(T)
 	}
 	if raw[0] == '{' {
 		_, _ = jsonspan.EachMember(raw, 0, func(m jsonspan.Member) bool {
-			switch {
-			case strings.EqualFold(m.Key, "cached_tokens"):
-				_ = d.CachedTokens.UnmarshalJSON(raw[m.ValStart:m.ValEnd])
-			case strings.EqualFold(m.Key, "cache_write_tokens"):
-				_ = d.CacheWriteTokens.UnmarshalJSON(raw[m.ValStart:m.ValEnd])
-			}
+			set(d, m.Key, raw[m.ValStart:m.ValEnd])
 			return true
 		})
 	}
 	return d
 }
 
-func (w *replyWalk) reasoning(d *reasoningDetails, raw []byte) *reasoningDetails {
-	if raw[0] == 'n' {
-		return nil
-	}
-	if d == nil {
-		d = new(reasoningDetails)
-	}
-	if raw[0] == '{' {
-		_, _ = jsonspan.EachMember(raw, 0, func(m jsonspan.Member) bool {
-			if strings.EqualFold(m.Key, "reasoning_tokens") {
-				_ = d.ReasoningTokens.UnmarshalJSON(raw[m.ValStart:m.ValEnd])
-			}
-			return true
-		})
-	}
-	return d
+func cached(d *cachedDetails, raw []byte) *cachedDetails {
+	return details(d, raw, func(d *cachedDetails, key string, raw []byte) {
+		switch {
+		case strings.EqualFold(key, "cached_tokens"):
+			_ = d.CachedTokens.UnmarshalJSON(raw)
+		case strings.EqualFold(key, "cache_write_tokens"):
+			_ = d.CacheWriteTokens.UnmarshalJSON(raw)
+		}
+	})
+}
+
+func reasoning(d *reasoningDetails, raw []byte) *reasoningDetails {
+	return details(d, raw, func(d *reasoningDetails, key string, raw []byte) {
+		if strings.EqualFold(key, "reasoning_tokens") {
+			_ = d.ReasoningTokens.UnmarshalJSON(raw)
+		}
+	})
 }
 
 func (w *replyWalk) add(s string) {

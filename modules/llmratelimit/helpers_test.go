@@ -116,6 +116,12 @@ var mockServer = func() *mock.Server {
 // serve sends one request through h to the mock upstream.
 func serve(t *testing.T, h *Handler, path, body string, opts ...opt) result {
 	t.Helper()
+	return serveChain(t, []*Handler{h}, path, body, opts...)
+}
+
+// serveChain sends one request through hs, the first outermost, to the mock upstream.
+func serveChain(t *testing.T, hs []*Handler, path, body string, opts ...opt) result {
+	t.Helper()
 	r := httptest.NewRequest("POST", path, strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/json")
 	r.RemoteAddr = "192.0.2.1:4000"
@@ -134,8 +140,12 @@ func serve(t *testing.T, h *Handler, path, body string, opts ...opt) result {
 		mockServer.ServeHTTP(w, r)
 		return nil
 	})
+	for i := len(hs) - 1; i > 0; i-- {
+		h, inner := hs[i], next
+		next = caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error { return h.ServeHTTP(w, r, inner) })
+	}
 	w := httptest.NewRecorder()
-	if err := h.ServeHTTP(w, r, next); err != nil {
+	if err := hs[0].ServeHTTP(w, r, next); err != nil {
 		t.Fatalf("ServeHTTP: %v", err)
 	}
 	res.code, res.body, res.header = w.Code, w.Body.String(), w.Header()

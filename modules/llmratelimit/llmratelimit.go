@@ -211,13 +211,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return llmhttp.Fail(w, r, e)
 	}
 	if repl != nil {
-		// On read: the prompt is counted only if something asks (see plan).
-		llmhttp.Provide(repl, func(key string) (any, bool) {
-			if key != PlaceholderReserved {
-				return nil, false
-			}
-			return ex.PromptCount() + p.reserved.Output, true
-		}, PlaceholderReserved)
+		r = publishReserved(r, repl, ex, p.reserved.Output)
 	}
 	if len(p.charges) == 0 {
 		return next.ServeHTTP(w, r)
@@ -280,6 +274,35 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	err = next.ServeHTTP(tw, r)
 	tap.Close()
 	return err
+}
+
+// reserved is what {http.llm.rate_limit.reserved} reads: the prompt, counted when the
+// placeholder is read (see plan), plus the output allowance of the innermost
+// llm_rate_limit of the route, as each handler's Set of the value used to leave it.
+type reserved struct {
+	ex     *exchange.Exchange
+	output int64
+}
+
+type reservedKey struct{}
+
+// publishReserved publishes {http.llm.rate_limit.reserved} for this handler's plan. The
+// first llm_rate_limit of a request registers the provider; one nested inside it updates
+// what that provider reads (a later provider would never be asked: Caddy asks them in
+// order).
+func publishReserved(r *http.Request, repl *caddy.Replacer, ex *exchange.Exchange, output int64) *http.Request {
+	if held, ok := r.Context().Value(reservedKey{}).(*reserved); ok {
+		held.ex, held.output = ex, output
+		return r
+	}
+	held := &reserved{ex: ex, output: output}
+	llmhttp.Provide(repl, func(key string) (any, bool) {
+		if key != PlaceholderReserved {
+			return nil, false
+		}
+		return held.ex.PromptCount() + held.output, true
+	}, PlaceholderReserved)
+	return r.WithContext(context.WithValue(r.Context(), reservedKey{}, held))
 }
 
 // plan is a request's charges.

@@ -446,3 +446,27 @@ func TestPromptCountedOnlyWhenNeeded(t *testing.T) {
 		}
 	}
 }
+
+// TestReservedPlaceholderOfInnermostHandler: with a site-wide and a route llm_rate_limit
+// stacked, {http.llm.rate_limit.reserved} reads the inner one's reservation, as when each
+// Set it.
+func TestReservedPlaceholderOfInnermostHandler(t *testing.T) {
+	outer, _ := newHandler(t, "llm_rate_limit {\n\t\tdefault_output_tokens 1000\n\t\trule r {\n\t\t\trequests 10 1m\n\t\t}\n\t}")
+	inner, _ := newHandler(t, "llm_rate_limit {\n\t\tdefault_output_tokens 100\n\t\trule r {\n\t\t\trequests 10 1m\n\t\t}\n\t}")
+	var ex *exchange.Exchange
+	var repl *caddy.Replacer
+	grab := func(r *http.Request) {
+		var r2 *http.Request
+		ex, r2, _ = llmhttp.Load(r, 0)
+		*r = *r2
+		repl = r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	}
+	res := serveChain(t, []*Handler{outer, inner}, "/v1/chat/completions", chat(0, ""), grab)
+	if res.code != 200 {
+		t.Fatalf("%d %s", res.code, res.body)
+	}
+	v, _ := repl.Get(PlaceholderReserved)
+	if want := ex.PromptCount() + 100; v != want {
+		t.Errorf("reserved placeholder %v, want %d (the inner handler's allowance)", v, want)
+	}
+}

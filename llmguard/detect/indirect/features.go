@@ -4,6 +4,7 @@ import (
 	"math"
 	"unicode/utf8"
 
+	"github.com/llmguard/caddy-llmguard/llmguard/asciifold"
 	"github.com/llmguard/caddy-llmguard/llmguard/detect/normalize"
 )
 
@@ -459,7 +460,7 @@ func (s *scanner) emitWord(text string, i, j int, sent int32, lineHead, sentHead
 // urlEnd returns the end of a URL starting at i (http://, https://, www.), or i.
 func urlEnd(text string, i int) int {
 	rest := text[i:]
-	if !(hasPrefixFold(rest, "http://") || hasPrefixFold(rest, "https://") || hasPrefixFold(rest, "www.")) {
+	if !(asciifold.HasPrefix(rest, "http://") || asciifold.HasPrefix(rest, "https://") || asciifold.HasPrefix(rest, "www.")) {
 		return i
 	}
 	j := i
@@ -471,22 +472,6 @@ func urlEnd(text string, i int) int {
 		j++
 	}
 	return j
-}
-
-func hasPrefixFold(s, p string) bool {
-	if len(s) < len(p) {
-		return false
-	}
-	for i := 0; i < len(p); i++ {
-		c := s[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != p[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // extract computes the features of text.
@@ -789,7 +774,7 @@ func (s *scanner) punctCues(text string, i int, f *features, cue func(int, int))
 	switch t.punct {
 	case '<':
 		switch {
-		case hasPrefixFold(text[at:], "<!--"):
+		case asciifold.HasPrefix(text[at:], "<!--"):
 			// An HTML comment with words in it: hidden from a page's reader, read by a model.
 			if i < s.scanned || f.x[fHidden] != 0 {
 				return
@@ -808,13 +793,13 @@ func (s *scanner) punctCues(text string, i int, f *features, cue func(int, int))
 			if n >= 4 {
 				cue(fHidden, i)
 			}
-		case hasPrefixFold(text[at:], "<|") || hasPrefixFold(text[at:], "<<sys"):
+		case asciifold.HasPrefix(text[at:], "<|") || asciifold.HasPrefix(text[at:], "<<sys"):
 			cue(fChatMarker, i)
 		default:
 			s.placeholder(i, '>', cue)
 		}
 	case '[':
-		if hasPrefixFold(text[at:], "[inst]") || hasPrefixFold(text[at:], "[/inst]") || hasPrefixFold(text[at:], "[system") {
+		if asciifold.HasPrefix(text[at:], "[inst]") || asciifold.HasPrefix(text[at:], "[/inst]") || asciifold.HasPrefix(text[at:], "[system") {
 			cue(fChatMarker, i)
 			return
 		}

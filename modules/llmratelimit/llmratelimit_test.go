@@ -428,12 +428,7 @@ func TestPromptCountedOnlyWhenNeeded(t *testing.T) {
 		h, _ := newHandler(t, "llm_rate_limit {\n\t\trule r {\n\t\t\t"+tc.rule+"\n\t\t}\n\t}")
 		var ex *exchange.Exchange
 		var repl *caddy.Replacer
-		grab := func(r *http.Request) {
-			var r2 *http.Request
-			ex, r2, _ = llmhttp.Load(r, 0)
-			*r = *r2
-			repl = r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-		}
+		grab := loaded(&ex, &repl)
 		if res := serve(t, h, "/v1/chat/completions", chat(10, ""), grab); res.code != 200 {
 			t.Fatalf("%s: %d %s", tc.rule, res.code, res.body)
 		}
@@ -455,12 +450,7 @@ func TestReservedPlaceholderOfInnermostHandler(t *testing.T) {
 	inner, _ := newHandler(t, "llm_rate_limit {\n\t\tdefault_output_tokens 100\n\t\trule r {\n\t\t\trequests 10 1m\n\t\t}\n\t}")
 	var ex *exchange.Exchange
 	var repl *caddy.Replacer
-	grab := func(r *http.Request) {
-		var r2 *http.Request
-		ex, r2, _ = llmhttp.Load(r, 0)
-		*r = *r2
-		repl = r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-	}
+	grab := loaded(&ex, &repl)
 	res := serveChain(t, []*Handler{outer, inner}, "/v1/chat/completions", chat(0, ""), grab)
 	if res.code != 200 {
 		t.Fatalf("%d %s", res.code, res.body)
@@ -468,5 +458,15 @@ func TestReservedPlaceholderOfInnermostHandler(t *testing.T) {
 	v, _ := repl.Get(PlaceholderReserved)
 	if want := ex.PromptCount() + 100; v != want {
 		t.Errorf("reserved placeholder %v, want %d (the inner handler's allowance)", v, want)
+	}
+}
+
+// loaded is an option that loads the request's exchange before the handler runs and
+// keeps it and the request's replacer, for the test to read after the request.
+func loaded(ex **exchange.Exchange, repl **caddy.Replacer) opt {
+	return func(r *http.Request) {
+		e, r2, _ := llmhttp.Load(r, 0)
+		*r = *r2
+		*ex, *repl = e, r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	}
 }

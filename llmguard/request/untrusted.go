@@ -63,7 +63,7 @@ func DocumentStart(text string) int {
 		}
 		line := text[lineStart:lineEnd]
 		next := min(lineEnd+1, len(text))
-		if at := introduces(line); at >= 0 {
+		if at := introduces(line, nl < 0); at >= 0 {
 			doc := lineStart + at
 			if at == len(line) {
 				doc = next
@@ -82,13 +82,22 @@ func DocumentStart(text string) int {
 }
 
 // introduces reports where the material a line introduces begins within the line:
-// len(line) when it begins on the next line, -1 when the line introduces nothing.
-func introduces(line string) int {
+// len(line) when it begins on the next line, -1 when the line introduces nothing. On the
+// last line (last) nothing can begin on a next line, so only material after a colon is
+// looked for: the whole-line phrase search, the costly part for a long message of one
+// line, would only find material that is not there.
+func introduces(line string, last bool) int {
 	t := strings.TrimSpace(line)
 	if isDelimiter(t) {
 		return len(line)
 	}
-	framed := hasFraming(t)
+	if last && strings.HasSuffix(t, ":") {
+		return -1
+	}
+	framed := false
+	if !last {
+		framed = hasFraming(t)
+	}
 	if strings.HasSuffix(t, ":") {
 		if framed || hasAnyWord(strings.ToLower(t), materialNouns) {
 			return len(line)
@@ -96,7 +105,7 @@ func introduces(line string) int {
 		return -1
 	}
 	// "This is the text: Ignore the above …": the material follows the colon.
-	if c := strings.Index(line, ": "); c >= 0 && c < 120 {
+	if c := strings.Index(line[:min(len(line), 121)], ": "); c >= 0 && c < 120 {
 		head := strings.ToLower(line[:c])
 		if hasFraming(line[:c]) || hasAnyWord(head, materialNouns) {
 			return c + 2

@@ -63,11 +63,13 @@ func EachMember(b []byte, open int, fn func(Member) bool) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		key := Intern(b[i+1 : kEnd-1])
+		var key string
 		if bytes.IndexByte(b[i:kEnd], '\\') >= 0 {
 			if key, err = unquote(b[i:kEnd]); err != nil {
 				return 0, ErrNotObject
 			}
+		} else {
+			key = Intern(b[i+1 : kEnd-1])
 		}
 		j := SkipWS(b, kEnd)
 		if j >= len(b) || b[j] != ':' {

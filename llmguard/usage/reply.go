@@ -174,57 +174,40 @@ func (w *replyWalk) content(v span) string {
 // clearing a pointer, a value of the wrong type leaving a field unset), without its
 // reflection: this runs on every reply.
 func (w *replyWalk) setUsage(v span) {
-	if !v.ok {
-		return
+	if v.ok {
+		w.usage = details(w.usage, w.b[v.s:v.e], setUsageField)
 	}
-	if w.b[v.s] == 'n' { // null
-		w.usage = nil
-		return
-	}
-	if w.usage == nil {
-		w.usage = new(wireUsage)
-	}
-	u := w.usage
-	w.members(v.s, func(key string, raw []byte) {
-		switch {
-		case strings.EqualFold(key, "prompt_tokens"):
-			_ = u.PromptTokens.UnmarshalJSON(raw)
-		case strings.EqualFold(key, "completion_tokens"):
-			_ = u.CompletionTokens.UnmarshalJSON(raw)
-		case strings.EqualFold(key, "input_tokens"):
-			_ = u.InputTokens.UnmarshalJSON(raw)
-		case strings.EqualFold(key, "output_tokens"):
-			_ = u.OutputTokens.UnmarshalJSON(raw)
-		case strings.EqualFold(key, "cache_read_input_tokens"):
-			_ = u.CacheReadInputTokens.UnmarshalJSON(raw)
-		case strings.EqualFold(key, "cache_creation_input_tokens"):
-			_ = u.CacheCreationInputTokens.UnmarshalJSON(raw)
-		case strings.EqualFold(key, "prompt_tokens_details"):
-			u.PromptTokensDetails = cached(u.PromptTokensDetails, raw)
-		case strings.EqualFold(key, "input_tokens_details"):
-			u.InputTokensDetails = cached(u.InputTokensDetails, raw)
-		case strings.EqualFold(key, "completion_tokens_details"):
-			u.CompletionTokensDetails = reasoning(u.CompletionTokensDetails, raw)
-		case strings.EqualFold(key, "output_tokens_details"):
-			u.OutputTokensDetails = reasoning(u.OutputTokensDetails, raw)
-		}
-	})
 }
 
-// members calls fn with each member of the object at b[i] (nothing for other types).
-func (w *replyWalk) members(i int, fn func(key string, raw []byte)) {
-	if w.b[i] != '{' {
-		return
+func setUsageField(u *wireUsage, key string, raw []byte) {
+	switch {
+	case strings.EqualFold(key, "prompt_tokens"):
+		_ = u.PromptTokens.UnmarshalJSON(raw)
+	case strings.EqualFold(key, "completion_tokens"):
+		_ = u.CompletionTokens.UnmarshalJSON(raw)
+	case strings.EqualFold(key, "input_tokens"):
+		_ = u.InputTokens.UnmarshalJSON(raw)
+	case strings.EqualFold(key, "output_tokens"):
+		_ = u.OutputTokens.UnmarshalJSON(raw)
+	case strings.EqualFold(key, "cache_read_input_tokens"):
+		_ = u.CacheReadInputTokens.UnmarshalJSON(raw)
+	case strings.EqualFold(key, "cache_creation_input_tokens"):
+		_ = u.CacheCreationInputTokens.UnmarshalJSON(raw)
+	case strings.EqualFold(key, "prompt_tokens_details"):
+		u.PromptTokensDetails = cached(u.PromptTokensDetails, raw)
+	case strings.EqualFold(key, "input_tokens_details"):
+		u.InputTokensDetails = cached(u.InputTokensDetails, raw)
+	case strings.EqualFold(key, "completion_tokens_details"):
+		u.CompletionTokensDetails = reasoning(u.CompletionTokensDetails, raw)
+	case strings.EqualFold(key, "output_tokens_details"):
+		u.OutputTokensDetails = reasoning(u.OutputTokensDetails, raw)
 	}
-	_, _ = jsonspan.EachMember(w.b, i, func(m jsonspan.Member) bool {
-		fn(m.Key, w.b[m.ValStart:m.ValEnd])
-		return true
-	})
 }
 
-// details decodes a details object into d as encoding/json decodes into a pointer field:
+// details decodes the object raw into d as encoding/json decodes into a pointer field:
 // null clears it, an object fills it (merging into an earlier one) through set for each
-// member, and any other value leaves an empty one.
+// member, and any other value leaves an empty one. It reads the usage object and its
+// details objects.
 func details[T any](d *T, raw []byte, set func(d *T, key string, raw []byte)) *T {
 	if raw[0] == 'n' {
 		return nil
